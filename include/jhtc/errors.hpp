@@ -1,0 +1,29 @@
+// Typed errors of the jhtc library. The Python binding maps each to a Python
+// exception (see src/python/module.cpp); std::invalid_argument maps to ValueError.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace jhtc {
+
+// A scheduler refused or failed an operation (condor_submit exited non-zero,
+// a process could not be spawned). Nothing of the failed operation took effect.
+class SchedulerError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The requested scheduler cannot be reached at all (no HTCondor tools, no schedd).
+class SchedulerUnavailable : public SchedulerError {
+ public:
+  using SchedulerError::SchedulerError;
+};
+
+// A file failed verification (bad HMAC, wrong hash, truncated). Never unpickle it.
+class IntegrityError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace jhtc

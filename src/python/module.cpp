@@ -1,0 +1,17 @@
+// joblib_htcondor._core: registers each area's bindings; nothing else lives here.
+#include <nanobind/nanobind.h>
+
+namespace nb = nanobind;
+
+void bind_errors(nb::module_& m);
+void bind_engine(nb::module_& m);
+void bind_store(nb::module_& m);
+void bind_journal(nb::module_& m);
+
+NB_MODULE(_core, m) {
+  m.doc() = "C++ core of joblib_htcondor: engine, scheduler drivers, store, journal.";
+  bind_errors(m);
+  bind_engine(m);
+  bind_store(m);
+  bind_journal(m);
+}
