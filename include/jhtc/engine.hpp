@@ -31,6 +31,7 @@ struct EngineConfig {
   bool count_running = true;         // running tasks count against the throttle
   int max_retries = 2;               // extra attempts after a hold, kill or missing result
   std::chrono::milliseconds event_timeout{500};  // tracking loop's longest sleep
+  std::chrono::milliseconds coalesce{20};        // wait this long for a burst of submits
 };
 
 enum class OutcomeKind { done, failed, cancelled };

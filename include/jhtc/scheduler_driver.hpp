@@ -2,9 +2,9 @@
 // scheduler). A driver runs `python -m joblib_htcondor.worker TASKFILE` jobs and
 // reports what happens to them as DriverEvents; it knows nothing of joblib.
 //
-// Thread-safety: submit(), remove() and remove_all() are called from the engine's
-// dispatch thread; wait_events() from its tracking thread; wake() from any thread.
-// Implementations must allow those three threads to call concurrently.
+// Thread-safety: every member may be called from any thread, concurrently (the
+// engine's dispatch thread submits while its tracking thread waits for events and
+// removes jobs, and the caller's thread may cancel everything).
 #pragma once
 
 #include <chrono>
@@ -35,6 +35,12 @@ struct JobTemplate {
   // Scheduler-specific settings, by name. HTCondor: pool, schedd, universe,
   // initial_dir, extra_directives (one directive per line), lineage. Local: none yet.
   std::map<std::string, std::string> options;
+};
+
+// One attempt of one task: what a job is, as the engine knows it.
+struct JobKey {
+  TaskId task = 0;
+  int attempt = 0;
 };
 
 struct JobRequest {
@@ -78,9 +84,9 @@ class SchedulerDriver {
   // Blocks until events are available, wake() is called, or the timeout passes.
   virtual std::vector<DriverEvent> wait_events(std::chrono::milliseconds timeout) = 0;
 
-  // Removes the current job of each task. A `removed` event follows for each
-  // job the scheduler still had.
-  virtual void remove(std::span<const TaskId> tasks, std::string_view reason) = 0;
+  // Removes the jobs of these task attempts (an attempt whose job is gone already
+  // is skipped). A `removed` event follows for each job the scheduler still had.
+  virtual void remove(std::span<const JobKey> jobs, std::string_view reason) = 0;
 
   // Removes every job of this batch and of the batches its jobs started.
   virtual void remove_all(std::string_view reason) = 0;

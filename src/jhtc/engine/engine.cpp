@@ -1,0 +1,156 @@
+// Engine: public members and the two threads. Event handling is in task_transitions.cpp.
+#include <stdexcept>
+
+#include "engine/engine_state.hpp"
+#include "jhtc/errors.hpp"
+
+namespace jhtc {
+
+Engine::Engine(EngineConfig config, std::unique_ptr<SchedulerDriver> driver,
+               std::shared_ptr<EngineObserver> observer)
+    : state_(std::make_unique<State>()) {
+  if (config.throttle == 0) throw std::invalid_argument("throttle must be at least 1");
+  if (config.max_retries < 0) throw std::invalid_argument("max_retries must be >= 0");
+  if (!driver) throw std::invalid_argument("Engine needs a scheduler driver");
+  state_->config = config;
+  state_->driver = std::move(driver);
+  state_->observer = std::move(observer);
+  state_->dispatcher = std::thread([s = state_.get()] { s->run_dispatch_loop(); });
+  state_->tracker = std::thread([s = state_.get()] { s->run_tracking_loop(); });
+}
+
+Engine::~Engine() { shutdown(); }
+
+TaskId Engine::submit(std::string task_file, std::string result_file) {
+  std::lock_guard lock(state_->mutex);
+  if (state_->stopping) throw std::logic_error("Engine::submit after shutdown");
+  TaskRecord task;
+  task.id = state_->next_task_id++;
+  task.task_file = std::move(task_file);
+  task.result_file = std::move(result_file);
+  const TaskId id = task.id;
+  state_->tasks.emplace(id, std::move(task));
+  state_->ready.push_back(id);
+  if (state_->observer) state_->observer->on_queued(id);
+  state_->dispatch_wakeup.notify_one();
+  return id;
+}
+
+std::optional<TaskOutcome> Engine::next_outcome(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(state_->mutex);
+  if (!state_->outcome_ready.wait_for(lock, timeout, [&] { return !state_->outcomes.empty(); }))
+    return std::nullopt;
+  TaskOutcome outcome = std::move(state_->outcomes.front());
+  state_->outcomes.pop_front();
+  return outcome;
+}
+
+void Engine::cancel_all(const std::string& reason) {
+  bool any_in_scheduler = false;
+  {
+    std::lock_guard lock(state_->mutex);
+    // Every unfinished task ends now; late events about their jobs are ignored,
+    // so no caller ever waits on a job that the scheduler forgot.
+    std::vector<TaskId> ids;
+    ids.reserve(state_->tasks.size());
+    for (auto& [id, task] : state_->tasks) {
+      any_in_scheduler = any_in_scheduler || task.phase != TaskPhase::queued;
+      ids.push_back(id);
+    }
+    for (TaskId id : ids) state_->finish(state_->tasks.at(id), OutcomeKind::cancelled, reason);
+    state_->ready.clear();
+  }
+  if (any_in_scheduler) state_->driver->remove_all(reason);
+}
+
+void Engine::shutdown() {
+  {
+    std::lock_guard lock(state_->mutex);
+    if (state_->stopping && !state_->dispatcher.joinable()) return;
+  }
+  cancel_all("the engine was shut down");
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->stopping = true;
+  }
+  state_->dispatch_wakeup.notify_all();
+  state_->driver->wake();
+  if (state_->dispatcher.joinable()) state_->dispatcher.join();
+  if (state_->tracker.joinable()) state_->tracker.join();
+}
+
+EngineStats Engine::stats() const {
+  std::lock_guard lock(state_->mutex);
+  EngineStats stats = state_->stats;
+  stats.queued = stats.submitted = stats.running = 0;
+  for (const auto& [id, task] : state_->tasks) {
+    switch (task.phase) {
+      case TaskPhase::queued: ++stats.queued; break;
+      case TaskPhase::submitting:
+      case TaskPhase::in_scheduler: ++stats.submitted; break;
+      case TaskPhase::running: ++stats.running; break;
+    }
+  }
+  return stats;
+}
+
+void Engine::State::run_dispatch_loop() {
+  std::unique_lock lock(mutex);
+  while (true) {
+    dispatch_wakeup.wait(lock, [&] { return stopping || (!ready.empty() && free_slots() > 0); });
+    if (stopping) return;
+    // joblib hands tasks over one at a time; a short pause lets a burst gather so
+    // that it reaches the scheduler as one transaction.
+    if (ready.size() < free_slots() && config.coalesce.count() > 0) {
+      dispatch_wakeup.wait_for(lock, config.coalesce,
+                               [&] { return stopping || ready.size() >= free_slots(); });
+      if (stopping) return;
+    }
+    std::vector<JobRequest> jobs;
+    while (!ready.empty() && free_slots() > 0) {
+      TaskRecord& task = tasks.at(ready.front());
+      ready.pop_front();
+      task.phase = TaskPhase::submitting;
+      task.holds_slot = true;
+      ++slots_in_use;
+      jobs.push_back({task.id, task.attempt, task.task_file});
+    }
+    if (jobs.empty()) continue;
+    ++stats.transactions;
+    lock.unlock();
+    std::string failure;
+    try {
+      driver->submit(jobs);
+    } catch (const std::exception& error) {
+      failure = error.what();
+    }
+    lock.lock();
+    for (const JobRequest& job : jobs) {
+      auto it = tasks.find(job.task);
+      if (it == tasks.end() || it->second.attempt != job.attempt) continue;  // cancelled meanwhile
+      if (!failure.empty()) {
+        finish(it->second, OutcomeKind::failed, "submission failed: " + failure);
+      } else if (it->second.phase == TaskPhase::submitting) {
+        it->second.phase = TaskPhase::in_scheduler;
+      }
+    }
+  }
+}
+
+void Engine::State::run_tracking_loop() {
+  while (true) {
+    {
+      std::lock_guard lock(mutex);
+      if (stopping) return;
+    }
+    std::vector<DriverEvent> events = driver->wait_events(config.event_timeout);
+    std::vector<JobKey> to_remove;
+    {
+      std::lock_guard lock(mutex);
+      for (const DriverEvent& event : events) handle(event, to_remove);
+    }
+    if (!to_remove.empty()) driver->remove(to_remove, "retrying the task in a new job");
+  }
+}
+
+}  // namespace jhtc

@@ -1,0 +1,59 @@
+// Internal state of jhtc::Engine, shared by its dispatch and tracking threads.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "jhtc/engine.hpp"
+
+namespace jhtc {
+
+enum class TaskPhase { queued, submitting, in_scheduler, running };
+
+struct TaskRecord {
+  TaskId id = 0;
+  std::string task_file;
+  std::string result_file;
+  int attempt = 0;
+  TaskPhase phase = TaskPhase::queued;
+  bool holds_slot = false;  // counted against the throttle
+  std::string job_id;
+};
+
+struct Engine::State {
+  EngineConfig config;
+  std::unique_ptr<SchedulerDriver> driver;
+  std::shared_ptr<EngineObserver> observer;
+
+  mutable std::mutex mutex;
+  std::condition_variable dispatch_wakeup;
+  std::condition_variable outcome_ready;
+
+  std::unordered_map<TaskId, TaskRecord> tasks;  // unfinished tasks only
+  std::deque<TaskId> ready;                      // waiting for a throttle slot
+  std::deque<TaskOutcome> outcomes;
+  std::size_t slots_in_use = 0;
+  TaskId next_task_id = 0;
+  bool stopping = false;
+  EngineStats stats;
+
+  std::thread dispatcher;
+  std::thread tracker;
+
+  // Each of these expects `mutex` held.
+  std::size_t free_slots() const;
+  void release_slot(TaskRecord& task);
+  void finish(TaskRecord& task, OutcomeKind kind, std::string reason);
+  // Requeues the task for another attempt, or fails it when its retries are spent.
+  void retry_or_fail(TaskRecord& task, const std::string& reason);
+  void handle(const DriverEvent& event, std::vector<JobKey>& to_remove);
+
+  void run_dispatch_loop();
+  void run_tracking_loop();
+};
+
+}  // namespace jhtc

@@ -1,0 +1,263 @@
+// Engine behaviour against a scripted driver: the test plays the scheduler.
+#include "jhtc/engine.hpp"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+
+namespace jhtc {
+namespace {
+
+using namespace std::chrono_literals;
+
+DriverEvent event(DriverEventKind kind, TaskId task, int attempt, std::string job_id,
+                  int exit_code = -1) {
+  DriverEvent e;
+  e.kind = kind;
+  e.task = task;
+  e.attempt = attempt;
+  e.job_id = std::move(job_id);
+  e.exit_code = exit_code;
+  return e;
+}
+
+struct Script {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<std::vector<JobRequest>> transactions;
+  std::vector<DriverEvent> pending_events;
+  std::vector<JobKey> removed;
+  int remove_all_calls = 0;
+  bool fail_submit = false;
+};
+
+class ScriptedDriver final : public SchedulerDriver {
+ public:
+  explicit ScriptedDriver(std::shared_ptr<Script> script) : script_(std::move(script)) {}
+  std::string_view name() const override { return "scripted"; }
+  void submit(std::span<const JobRequest> jobs) override {
+    std::lock_guard lock(script_->mutex);
+    if (script_->fail_submit) throw std::runtime_error("schedd said no");
+    script_->transactions.emplace_back(jobs.begin(), jobs.end());
+    script_->changed.notify_all();
+  }
+  std::vector<DriverEvent> wait_events(std::chrono::milliseconds timeout) override {
+    std::unique_lock lock(script_->mutex);
+    script_->changed.wait_for(lock, timeout, [&] { return !script_->pending_events.empty() || woken_; });
+    woken_ = false;
+    return std::exchange(script_->pending_events, {});
+  }
+  void remove(std::span<const JobKey> jobs, std::string_view) override {
+    std::lock_guard lock(script_->mutex);
+    script_->removed.insert(script_->removed.end(), jobs.begin(), jobs.end());
+  }
+  void remove_all(std::string_view) override {
+    std::lock_guard lock(script_->mutex);
+    ++script_->remove_all_calls;
+  }
+  void wake() override {
+    std::lock_guard lock(script_->mutex);
+    woken_ = true;
+    script_->changed.notify_all();
+  }
+
+ private:
+  std::shared_ptr<Script> script_;
+  bool woken_ = false;
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("jhtc-engine-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override {
+    engine_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  Engine& start(EngineConfig config) {
+    config.event_timeout = 20ms;
+    engine_ = std::make_unique<Engine>(config, std::make_unique<ScriptedDriver>(script_));
+    return *engine_;
+  }
+  std::string result_path(int i) const { return (dir_ / (std::to_string(i) + ".result")).string(); }
+  void write_result(TaskId task) { std::ofstream(result_path(static_cast<int>(task))) << "ok"; }
+  TaskId submit(int i) { return engine_->submit("task" + std::to_string(i), result_path(i)); }
+
+  // Waits until the driver has seen `n` jobs in all; returns them.
+  std::vector<JobRequest> wait_for_jobs(std::size_t n) {
+    std::unique_lock lock(script_->mutex);
+    auto count = [&] {
+      std::size_t total = 0;
+      for (auto& t : script_->transactions) total += t.size();
+      return total;
+    };
+    EXPECT_TRUE(script_->changed.wait_for(lock, 5s, [&] { return count() >= n; }))
+        << "driver saw " << count() << " jobs, expected " << n;
+    std::vector<JobRequest> all;
+    for (auto& t : script_->transactions) all.insert(all.end(), t.begin(), t.end());
+    return all;
+  }
+  void emit(DriverEvent event) {
+    std::lock_guard lock(script_->mutex);
+    script_->pending_events.push_back(std::move(event));
+    script_->changed.notify_all();
+  }
+  void exit_ok(const JobRequest& job) {
+    write_result(job.task);
+    emit(event(DriverEventKind::exited, job.task, job.attempt, "1." + std::to_string(job.task), 0));
+  }
+  TaskOutcome next() {
+    auto outcome = engine_->next_outcome(5s);
+    EXPECT_TRUE(outcome.has_value()) << "no outcome within 5 s";
+    return outcome.value_or(TaskOutcome{});
+  }
+
+  std::shared_ptr<Script> script_ = std::make_shared<Script>();
+  std::unique_ptr<Engine> engine_;
+  std::filesystem::path dir_;
+};
+
+TEST_F(EngineTest, ThrottleCapsTasksInTheScheduler) {
+  start({.throttle = 2});
+  for (int i = 0; i < 5; ++i) submit(i);
+  auto jobs = wait_for_jobs(2);
+  std::this_thread::sleep_for(100ms);
+  ASSERT_EQ(wait_for_jobs(2).size(), 2u) << "a third job went out past the throttle";
+  exit_ok(jobs[0]);
+  EXPECT_EQ(next().kind, OutcomeKind::done);
+  EXPECT_EQ(wait_for_jobs(3).size(), 3u);
+}
+
+TEST_F(EngineTest, BurstOfSubmitsIsOneTransaction) {
+  start({.throttle = 100, .coalesce = 200ms});
+  for (int i = 0; i < 50; ++i) submit(i);
+  wait_for_jobs(50);
+  EXPECT_EQ(engine_->stats().transactions, 1u);
+}
+
+TEST_F(EngineTest, HeldJobIsRemovedAndRetriedThenFailsWithHoldReason) {
+  start({.throttle = 4, .max_retries = 1});
+  submit(0);
+  auto job = wait_for_jobs(1)[0];
+  DriverEvent held = event(DriverEventKind::held, job.task, 0, "7.0");
+  held.reason = "memory usage exceeded request_memory";
+  held.hold_code = 34;
+  held.hold_subcode = 102;
+  emit(held);
+  auto retry = wait_for_jobs(2)[1];
+  EXPECT_EQ(retry.attempt, 1);
+  {
+    std::lock_guard lock(script_->mutex);
+    ASSERT_EQ(script_->removed.size(), 1u);
+    EXPECT_EQ(script_->removed[0].attempt, 0) << "must remove the held attempt, not the retry";
+  }
+  held.attempt = 1;
+  held.job_id = "8.0";
+  emit(held);
+  TaskOutcome outcome = next();
+  EXPECT_EQ(outcome.kind, OutcomeKind::failed);
+  EXPECT_NE(outcome.reason.find("memory usage exceeded request_memory"), std::string::npos);
+  EXPECT_NE(outcome.reason.find("HoldReasonCode 34"), std::string::npos);
+  EXPECT_NE(outcome.reason.find("8.0"), std::string::npos);
+  EXPECT_EQ(outcome.attempts, 2);
+}
+
+TEST_F(EngineTest, ExitZeroWithoutResultIsRetried) {
+  start({.throttle = 4, .max_retries = 2});
+  submit(0);
+  auto job = wait_for_jobs(1)[0];
+  emit(event(DriverEventKind::exited, job.task, 0, "1.0", 0));
+  auto retry = wait_for_jobs(2)[1];
+  exit_ok(retry);
+  TaskOutcome outcome = next();
+  EXPECT_EQ(outcome.kind, OutcomeKind::done);
+  EXPECT_EQ(outcome.attempts, 2);
+  EXPECT_EQ(engine_->stats().retries, 1u);
+}
+
+TEST_F(EngineTest, KilledWorkerFailsWithSignalAfterRetries) {
+  start({.throttle = 4, .max_retries = 0});
+  submit(0);
+  auto job = wait_for_jobs(1)[0];
+  DriverEvent killed = event(DriverEventKind::exited, job.task, 0, "3.0");
+  killed.signal = 9;
+  emit(killed);
+  TaskOutcome outcome = next();
+  EXPECT_EQ(outcome.kind, OutcomeKind::failed);
+  EXPECT_NE(outcome.reason.find("signal 9"), std::string::npos) << outcome.reason;
+}
+
+TEST_F(EngineTest, StaleEventsOfEarlierAttemptsAreIgnored) {
+  start({.throttle = 4, .max_retries = 1});
+  submit(0);
+  auto job = wait_for_jobs(1)[0];
+  emit(event(DriverEventKind::exited, job.task, 0, "1.0", 1));
+  wait_for_jobs(2);
+  DriverEvent stale = event(DriverEventKind::removed, job.task, 0, "1.0");
+  stale.reason = "old news";
+  emit(stale);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_FALSE(engine_->next_outcome(0ms).has_value()) << "a stale event finished the task";
+}
+
+TEST_F(EngineTest, RemovalBySomebodyElseFailsWithoutRetry) {
+  start({.throttle = 4, .max_retries = 3});
+  submit(0);
+  auto job = wait_for_jobs(1)[0];
+  DriverEvent removed = event(DriverEventKind::removed, job.task, 0, "5.0");
+  removed.reason = "via condor_rm (by user admin)";
+  emit(removed);
+  TaskOutcome outcome = next();
+  EXPECT_EQ(outcome.kind, OutcomeKind::failed);
+  EXPECT_NE(outcome.reason.find("by user admin"), std::string::npos);
+}
+
+TEST_F(EngineTest, CancelAllEndsEveryTaskAndRemovesJobs) {
+  start({.throttle = 2});
+  for (int i = 0; i < 4; ++i) submit(i);
+  wait_for_jobs(2);
+  engine_->cancel_all("user pressed ctrl-c");
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(next().kind, OutcomeKind::cancelled);
+  std::lock_guard lock(script_->mutex);
+  EXPECT_EQ(script_->remove_all_calls, 1);
+}
+
+TEST_F(EngineTest, RunningTasksStopCountingWhenConfigured) {
+  start({.throttle = 1, .count_running = false});
+  submit(0);
+  submit(1);
+  auto job = wait_for_jobs(1)[0];
+  emit(event(DriverEventKind::running, job.task, 0, "1.0"));
+  EXPECT_EQ(wait_for_jobs(2).size(), 2u);
+}
+
+TEST_F(EngineTest, FailedSubmissionFailsTheTasksWithTheSchedulersMessage) {
+  script_->fail_submit = true;
+  start({.throttle = 4});
+  submit(0);
+  TaskOutcome outcome = next();
+  EXPECT_EQ(outcome.kind, OutcomeKind::failed);
+  EXPECT_NE(outcome.reason.find("schedd said no"), std::string::npos);
+}
+
+TEST_F(EngineTest, ZeroThrottleIsRefused) {
+  EXPECT_THROW(Engine({.throttle = 0}, std::make_unique<ScriptedDriver>(script_)),
+               std::invalid_argument);
+}
+
+TEST_F(EngineTest, SubmitAfterShutdownThrows) {
+  start({.throttle = 1});
+  engine_->shutdown();
+  EXPECT_THROW(submit(0), std::logic_error);
+}
+
+}  // namespace
+}  // namespace jhtc

@@ -1,0 +1,18 @@
+// The one place that knows every scheduler driver by name.
+#include <stdexcept>
+#include <string>
+
+#include "htcondor/htcondor_driver.hpp"
+#include "jhtc/scheduler_driver.hpp"
+#include "local/local_driver.hpp"
+
+namespace jhtc {
+
+std::unique_ptr<SchedulerDriver> make_driver(std::string_view scheduler, JobTemplate job_template) {
+  if (scheduler == "local") return make_local_driver(std::move(job_template));
+  if (scheduler == "htcondor") return make_htcondor_driver(std::move(job_template));
+  throw std::invalid_argument("scheduler must be \"htcondor\" or \"local\", not \"" +
+                              std::string(scheduler) + "\"");
+}
+
+}  // namespace jhtc

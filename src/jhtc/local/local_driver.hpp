@@ -1,0 +1,21 @@
+// The embedded local scheduler: runs each job as a process on this machine.
+//
+// As many jobs run at once as the cores allow: floor(cores / template.cpus), where
+// cores is this process's CPU affinity, or options["cores"] when given (tests).
+// Every job is its own process group, so removing a job also ends what it spawned.
+// Removal sends SIGTERM, then SIGKILL after options["kill_grace_ms"] (default 5000).
+#pragma once
+
+#include <memory>
+
+#include "jhtc/scheduler_driver.hpp"
+
+namespace jhtc {
+
+// Throws std::invalid_argument when template.cpus exceeds the cores available.
+std::unique_ptr<SchedulerDriver> make_local_driver(JobTemplate job_template);
+
+// The number of cores this process may run on.
+unsigned available_cores();
+
+}  // namespace jhtc
