@@ -1,0 +1,61 @@
+"""joblib_htcondor: run joblib (scikit-learn, julearn) tasks as HTCondor jobs.
+
+>>> from joblib import parallel_config
+>>> from joblib_htcondor import register_htcondor
+>>> register_htcondor("INFO")
+>>> with parallel_config(backend="htcondor", n_jobs=-1, request_cpus=1, request_mem="4Gb"):
+...     ...  # every joblib task in here runs as a job
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Optional, Union
+
+from ._backend import HTCondorBackend
+from ._errors import (
+    IntegrityError,
+    JobFailedError,
+    RemoteTraceback,
+    SchedulerError,
+    SchedulerUnavailable,
+    TaskCancelledError,
+)
+
+__version__ = "0.1.0"
+__all__ = [
+    "HTCondorBackend",
+    "IntegrityError",
+    "JobFailedError",
+    "RemoteTraceback",
+    "SchedulerError",
+    "SchedulerUnavailable",
+    "TaskCancelledError",
+    "register_htcondor",
+]
+
+logger = logging.getLogger("joblib_htcondor")
+
+
+def register_htcondor(level: Optional[Union[str, int]] = None) -> None:
+    """Registers the joblib backend ``"htcondor"`` and sets this package's log level.
+
+    Parameters
+    ----------
+    level : str or int, optional
+        A logging level name ("DEBUG", "INFO", "WARNING", ...) or number. The
+        package logs to stderr at this level; None leaves logging as it is.
+    """
+    from joblib import register_parallel_backend
+
+    from ._params import _log_level
+
+    register_parallel_backend("htcondor", HTCondorBackend)
+    if level is None:
+        return
+    logger.setLevel(_log_level(level, "level"))
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter(
+            "%(asctime)s [%(levelname)s] %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S"))
+        logger.addHandler(handler)

@@ -1,0 +1,112 @@
+"""The joblib backend "htcondor".
+
+joblib calls, per ``Parallel`` call: ``configure`` (we start a Batch and its C++
+engine), ``submit`` for each batch of calls (pickled to the shared directory and
+queued in the engine), ``retrieve_result_callback`` when a future completes,
+``abort_everything`` on error, timeout or KeyboardInterrupt (jobs removed from
+the scheduler), and ``terminate`` at the end (engine stopped, files removed).
+Nested ``Parallel`` calls inside a task get a backend one level deeper until
+``max_recursion_level``, then a sequential one.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from joblib._parallel_backends import (
+    AutoBatchingMixin,
+    ParallelBackendBase,
+    SequentialBackend,
+)
+
+from ._batch import Batch, default_throttle
+from ._params import BackendParams, parse_params
+
+
+class HTCondorBackend(AutoBatchingMixin, ParallelBackendBase):
+    """Runs each joblib task as a job of HTCondor or of the embedded local scheduler.
+
+    Parameters are those of ``parallel_config(backend="htcondor", ...)``; see the
+    README for the list. They are all checked here, when the backend is created.
+    """
+
+    supports_retrieve_callback = True
+    supports_timeout = True
+    supports_return_generator = True
+    supports_inner_max_num_threads = False
+    supports_sharedmem = False
+    uses_threads = False
+    default_n_jobs = -1
+
+    # A job costs seconds of scheduling; grouping tiny tasks until one job runs
+    # this long keeps the overhead a small fraction (joblib's default is 0.2 s).
+    MIN_IDEAL_BATCH_DURATION = 2.0
+    MAX_IDEAL_BATCH_DURATION = 30.0
+
+    def __init__(self, nesting_level: Optional[int] = None, inner_max_num_threads=None,
+                 _level: int = 0, _parent_lineage: str = "", _params: Optional[BackendParams] = None,
+                 **params):
+        super().__init__(nesting_level=nesting_level, inner_max_num_threads=inner_max_num_threads)
+        self.params = _params if _params is not None else parse_params(params)
+        self.level = _level
+        self.parent_lineage = _parent_lineage
+        self._batch: Optional[Batch] = None
+
+    # joblib pickles the nested backend into every task: only the settings travel.
+    def __getstate__(self):
+        return {"nesting_level": self.nesting_level, "params": self.params,
+                "level": self.level, "parent_lineage": self.parent_lineage}
+
+    def __setstate__(self, state):
+        self.__init__(nesting_level=state["nesting_level"], _level=state["level"],
+                      _parent_lineage=state["parent_lineage"], _params=state["params"])
+
+    def effective_n_jobs(self, n_jobs):
+        if n_jobs == 0:
+            raise ValueError("n_jobs == 0 in Parallel has no meaning")
+        if n_jobs is None or n_jobs < 0:
+            throttle = self.params.value_for_level("throttle", self.level)
+            return throttle if throttle is not None else default_throttle(self.params, self.level)
+        return n_jobs
+
+    def configure(self, n_jobs=1, parallel=None, prefer=None, require=None, **backend_kwargs):
+        if backend_kwargs:
+            parse_params(backend_kwargs)  # raises, naming the unknown or bad parameter
+        self.parallel = parallel
+        n_jobs = self.effective_n_jobs(n_jobs)
+        self._batch = Batch(self.params, self.level, self.parent_lineage, n_jobs)
+        return n_jobs
+
+    def compute_batch_size(self):
+        if self.params.batch_size != "auto":
+            return self.params.batch_size
+        return super().compute_batch_size()
+
+    def submit(self, func, callback=None):
+        return self._batch.submit(func, callback)
+
+    apply_async = submit  # joblib < 1.5 calls apply_async
+
+    def retrieve_result_callback(self, out):
+        return out.get()
+
+    def abort_everything(self, ensure_ready=True):
+        if self._batch is not None:
+            self._batch.cancel("joblib aborted the call")
+            if not ensure_ready:
+                self.terminate()
+
+    def terminate(self):
+        if self._batch is not None:
+            batch, self._batch = self._batch, None
+            batch.close()
+        self.reset_batch_stats()
+
+    def get_nested_backend(self):
+        nesting_level = (self.nesting_level or 0) + 1
+        if self.level + 1 > self.params.max_recursion_level:
+            return SequentialBackend(nesting_level=nesting_level), None
+        lineage = self._batch.lineage if self._batch is not None else self.parent_lineage
+        nested = HTCondorBackend(nesting_level=nesting_level, _level=self.level + 1,
+                                 _parent_lineage=lineage, _params=self.params)
+        return nested, None

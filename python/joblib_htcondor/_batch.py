@@ -1,0 +1,254 @@
+"""One joblib batch (one ``Parallel`` call at one recursion level): its directory
+in the shared data dir, its C++ engine, and the thread that turns the engine's
+outcomes into completed futures.
+
+Layout under ``shared_data_dir``::
+
+    batches/<batch_id>/tasks/<n>.task     written here, read by the worker
+    batches/<batch_id>/tasks/<n>.result   written by the worker, read here
+    batches/<batch_id>/logs/<n>.<attempt>.{out,err}
+    batches/<batch_id>/condor.log         HTCondor's event log (htcondor only)
+    store/                                content-addressed data (see _serialization)
+
+The whole batch directory is removed when the batch ends, however it ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+from . import _core
+from ._errors import JobFailedError, RemoteTraceback, TaskCancelledError
+from ._params import BackendParams
+from ._serialization import TaskCodec
+
+logger = logging.getLogger("joblib_htcondor")
+
+WORKER_ARGS = ["-m", "joblib_htcondor.worker"]
+STDERR_TAIL_BYTES = 2000
+#: Per-level throttle on HTCondor when neither throttle nor n_jobs > 0 is given.
+DEFAULT_HTCONDOR_THROTTLE = 100
+
+
+def new_batch_id(level: int) -> str:
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-L{level}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+def make_private_dir(path: Path, parameter: str) -> Path:
+    """Creates ``path`` owner-only; an error names the parameter and the OS reason."""
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as error:
+        raise ValueError(
+            f"{parameter}: cannot create {str(path)!r}: {error.strerror or error}") from error
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ValueError(f"{parameter}: {str(path)!r} is not writable by this user")
+    return path
+
+
+def default_throttle(params: BackendParams, level: int) -> int:
+    """Tasks in the scheduler at once when neither throttle nor n_jobs > 0 is given."""
+    if params.scheduler == "local":  # keep every worker slot fed, one task in reserve
+        cpus = params.value_for_level("request_cpus", level)
+        return 2 * max(1, int(len(os.sched_getaffinity(0)) // cpus))
+    return DEFAULT_HTCONDOR_THROTTLE
+
+
+def result_path_for(task_path: str) -> str:
+    """The worker writes its result beside the task file (the protocol's one rule)."""
+    return task_path[: -len(".task")] + ".result"
+
+
+class TaskFuture:
+    """What ``submit`` returns to joblib; completed by the batch's collector thread."""
+
+    def __init__(self, task_id: int, callback: Optional[Callable]):
+        self.task_id = task_id
+        self._callback = callback
+        self._done = threading.Event()
+        self._value = None
+        self._error: Optional[BaseException] = None
+
+    def _complete(self, value=None, error: Optional[BaseException] = None) -> None:
+        self._value, self._error = value, error
+        self._done.set()
+        if self._callback is not None:
+            self._callback(self)
+
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def get(self, timeout: Optional[float] = None):
+        if not self._done.wait(timeout):
+            raise TimeoutError(f"task {self.task_id} did not finish within {timeout} s")
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    result = get
+
+
+class Batch:
+    """Runs the tasks of one batch through the engine; thread-safe ``submit``."""
+
+    def __init__(self, params: BackendParams, level: int, parent_lineage: str, n_jobs: int):
+        self.params = params
+        self.level = level
+        self.batch_id = new_batch_id(level)
+        self.lineage = f"{parent_lineage}/{self.batch_id}" if parent_lineage else self.batch_id
+        shared = make_private_dir(Path(params.shared_data_dir).absolute(), "shared_data_dir")
+        self.dir = make_private_dir(shared / "batches" / self.batch_id, "shared_data_dir")
+        self.tasks_dir = make_private_dir(self.dir / "tasks", "shared_data_dir")
+        if params.log_dir_prefix:
+            self.logs_dir = make_private_dir(
+                Path(params.log_dir_prefix).absolute() / self.batch_id, "log_dir_prefix")
+        else:
+            self.logs_dir = make_private_dir(self.dir / "logs", "shared_data_dir")
+        self.throttle = self._throttle(n_jobs)
+        self.codec = TaskCodec(shared, self.batch_id)
+        self._lock = threading.Lock()
+        self._futures: dict = {}
+        self._task_paths: dict = {}
+        self._next_index = 0
+        self._closed = False
+        try:
+            self.engine = _core.Engine(
+                params.scheduler, self._job_template(shared), self.throttle,
+                count_running=not params.delete_task_file_on_load,
+                max_retries=params.max_retries)
+        except BaseException:
+            self._remove_files()
+            raise
+        self._collector = threading.Thread(
+            target=self._collect, name=f"joblib_htcondor-{self.batch_id}", daemon=True)
+        self._collector.start()
+        logger.info("batch %s: level %d, scheduler %s, throttle %d",
+                    self.batch_id, level, params.scheduler, self.throttle)
+
+    def _throttle(self, n_jobs: int) -> int:
+        throttle = self.params.value_for_level("throttle", self.level)
+        if throttle is None:
+            throttle = n_jobs
+            logger.info("no throttle given: at most %d tasks of this batch in the scheduler "
+                        "at once (set throttle=... to change it)", throttle)
+        return throttle
+
+    def _job_template(self, shared: Path) -> "_core.JobTemplate":
+        p, level = self.params, self.level
+        template = _core.JobTemplate()
+        template.batch_name = f"jhtc-L{level}-{self.batch_id}"
+        template.batch_dir = str(self.dir)
+        template.log_dir = str(self.logs_dir)
+        template.python = p.python_path
+        template.worker_args = WORKER_ARGS
+        template.cpus = float(p.value_for_level("request_cpus", level))
+        template.memory_mb = p.value_for_level("request_memory", level) or 0
+        template.disk_mb = p.value_for_level("request_disk", level) or 0
+        template.priority = level  # children before their waiting parents
+        template.environment = {
+            "JOBLIB_HTCONDOR_SHARED_DIR": str(shared),
+            "JOBLIB_HTCONDOR_BATCH": self.batch_id,
+            "JOBLIB_HTCONDOR_WORKER_LOG_LEVEL": str(p.worker_log_level),
+            "JOBLIB_HTCONDOR_DELETE_TASK_FILE": "1" if p.delete_task_file_on_load else "0",
+        }
+        options = {"lineage": self.lineage, "poll_interval_ms": str(int(p.poll_interval * 1000)),
+                   "universe": p.universe}
+        for name in ("pool", "schedd", "initial_dir"):
+            if getattr(p, name):
+                options[name] = getattr(p, name)
+        if p.extra_directives:
+            options["extra_directives"] = "\n".join(f"{k} = {v}" for k, v in p.extra_directives)
+        template.options = options
+        return template
+
+    def submit(self, func, callback: Optional[Callable]) -> TaskFuture:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"batch {self.batch_id} is closed")
+            index = self._next_index
+            self._next_index += 1
+        task_path = str(self.tasks_dir / f"{index}.task")
+        self.codec.dump({"func": func, "context_func": self.params.context_func}, task_path)
+        with self._lock:  # the collector must find the future when the outcome comes
+            task_id = self.engine.submit(task_path, result_path_for(task_path))
+            future = TaskFuture(task_id, callback)
+            self._futures[task_id] = future
+            self._task_paths[task_id] = task_path
+        return future
+
+    def _collect(self) -> None:
+        while True:
+            outcome = self.engine.next_outcome(0.5)
+            if outcome is None:
+                with self._lock:
+                    if self._closed and not self._futures:
+                        return
+                continue
+            with self._lock:
+                future = self._futures.pop(outcome.task, None)
+                task_path = self._task_paths.pop(outcome.task, None)
+            if future is None:
+                continue
+            try:
+                value, error = self._load_outcome(outcome, task_path)
+            except BaseException as load_error:  # a bad result file fails the task, loudly
+                value, error = None, load_error
+            future._complete(value, error)
+
+    def _load_outcome(self, outcome, task_path: str):
+        if outcome.kind == _core.OutcomeKind.cancelled:
+            return None, TaskCancelledError(f"task {outcome.task} cancelled: {outcome.reason}")
+        if outcome.kind == _core.OutcomeKind.failed:
+            return None, JobFailedError(outcome.reason, outcome.job_id, outcome.attempts,
+                                        self._stderr_tail(outcome))
+        result_path = result_path_for(task_path)
+        status, payload, traceback_text = self.codec.load(result_path, delete=True)
+        _remove_quietly(task_path)
+        if status == "ok":
+            return payload, None
+        payload.__cause__ = RemoteTraceback(traceback_text)
+        return None, payload
+
+    def _stderr_tail(self, outcome) -> str:
+        path = self.logs_dir / f"{outcome.task}.{outcome.attempts - 1}.err"
+        try:
+            with open(path, "rb") as stream:
+                stream.seek(0, os.SEEK_END)
+                stream.seek(max(0, stream.tell() - STDERR_TAIL_BYTES))
+                return stream.read().decode(errors="replace").strip()
+        except OSError:
+            return ""
+
+    def cancel(self, reason: str) -> None:
+        self.engine.cancel_all(reason)
+
+    def close(self) -> None:
+        """Ends the batch: outstanding jobs are removed, its files deleted."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self.engine.shutdown()
+        self._collector.join(timeout=10)
+        self.codec.release()
+        self._remove_files()
+
+    def _remove_files(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+        if self.params.log_dir_prefix:
+            return  # logs the user asked to keep
+        shutil.rmtree(self.logs_dir, ignore_errors=True)
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

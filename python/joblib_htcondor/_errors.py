@@ -1,0 +1,51 @@
+"""Exceptions raised by joblib_htcondor, each saying when it is raised."""
+
+from __future__ import annotations
+
+from . import _core
+
+#: The scheduler cannot be reached at all (no HTCondor tools, no schedd). The
+#: message names ``scheduler="local"`` as the way to run without a cluster.
+SchedulerUnavailable = _core.SchedulerUnavailable
+
+#: The scheduler refused an operation, e.g. ``condor_submit`` failed.
+SchedulerError = _core.SchedulerError
+
+#: A task, result or data file failed verification (HMAC, hash, truncation).
+#: It was not unpickled. The message names the file and the failed check.
+IntegrityError = _core.IntegrityError
+
+
+class JobFailedError(RuntimeError):
+    """A task's job failed in the scheduler, after all its retries.
+
+    Raised in the caller of ``Parallel`` when a job was held, killed, evicted
+    for good, removed by someone else, or exited without writing a result. The
+    message carries the scheduler's own reason (hold reason and code, signal,
+    exit code), the job id and the tail of the job's stderr.
+    """
+
+    def __init__(self, reason: str, job_id: str, attempts: int, stderr_tail: str = ""):
+        message = f"{reason} [job {job_id or '-'}, {attempts} attempt(s)]"
+        if stderr_tail:
+            message += f"\n--- tail of the job's stderr ---\n{stderr_tail}"
+        super().__init__(message)
+        self.reason = reason
+        self.job_id = job_id
+        self.attempts = attempts
+        self.stderr_tail = stderr_tail
+
+
+class TaskCancelledError(RuntimeError):
+    """A task was cancelled (abort, timeout, KeyboardInterrupt, shutdown)."""
+
+
+class RemoteTraceback(Exception):
+    """The traceback of an exception raised in a worker, attached as ``__cause__``."""
+
+    def __init__(self, traceback_text: str):
+        super().__init__(traceback_text)
+        self.traceback_text = traceback_text
+
+    def __str__(self) -> str:
+        return "\n\n" + self.traceback_text

@@ -1,0 +1,76 @@
+"""The worker: ``python -m joblib_htcondor.worker TASKFILE``.
+
+Loads the task (verified before unpickling), runs ``context_func`` first if the
+user gave one, runs the task, and writes ``TASKFILE`` with ``.task`` replaced by
+``.result`` atomically. An exception raised by the task is a result (it travels
+to the caller with its traceback); a non-zero exit status means the
+infrastructure failed, and the engine retries the task.
+
+The environment gives the shared data dir and the batch id
+(JOBLIB_HTCONDOR_SHARED_DIR, JOBLIB_HTCONDOR_BATCH), set by the backend.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+import traceback
+
+logger = logging.getLogger("joblib_htcondor.worker")
+
+
+def _terminate_gracefully(signum, frame):
+    # HTCondor's condor_rm and the local scheduler send SIGTERM. Raising here
+    # unwinds a nested Parallel call, whose backend then removes its own jobs.
+    raise KeyboardInterrupt(f"worker received signal {signum}")
+
+
+def run(task_path: str) -> int:
+    from ._batch import result_path_for
+    from ._serialization import TaskCodec
+
+    codec = TaskCodec(os.environ["JOBLIB_HTCONDOR_SHARED_DIR"], os.environ["JOBLIB_HTCONDOR_BATCH"])
+    delete = os.environ.get("JOBLIB_HTCONDOR_DELETE_TASK_FILE") == "1"
+    payload = codec.load(task_path, delete=delete)
+    started = time.monotonic()
+    try:
+        if payload["context_func"] is not None:
+            payload["context_func"]()
+        outcome = ("ok", payload["func"](), None)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # the task's own failure is a result
+        outcome = ("error", error, traceback.format_exc())
+    logger.info("task %s ran in %.3f s", task_path, time.monotonic() - started)
+    result_path = result_path_for(task_path)
+    try:
+        codec.dump(outcome, result_path)
+    except Exception as error:  # e.g. an exception object that cannot be pickled
+        if outcome[0] != "error":
+            raise
+        substitute = RuntimeError(f"{type(error).__name__} while pickling the task's "
+                                  f"exception {outcome[1]!r}: {error}")
+        codec.dump(("error", substitute, outcome[2]), result_path)
+    return 0
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m joblib_htcondor.worker TASKFILE", file=sys.stderr)
+        return 2
+    level = os.environ.get("JOBLIB_HTCONDOR_WORKER_LOG_LEVEL", str(logging.WARNING))
+    logging.basicConfig(level=int(level) if level.isdigit() else level,
+                        format="%(asctime)s [%(levelname)s] %(name)s: %(message)s")
+    signal.signal(signal.SIGTERM, _terminate_gracefully)
+    from . import register_htcondor
+
+    register_htcondor()  # nested Parallel calls may name the backend
+    return run(argv[0])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+// Engine, JobTemplate and TaskOutcome. Every call that may block releases the GIL.
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/chrono.h>
+#include <nanobind/stl/map.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/unique_ptr.h>
+#include <nanobind/stl/vector.h>
+
+#include "jhtc/engine.hpp"
+#include "jhtc/scheduler_driver.hpp"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace {
+
+void bind_job_template(nb::module_& m) {
+  nb::class_<jhtc::JobTemplate>(m, "JobTemplate",
+                                "What every job of one batch shares (see scheduler_driver.hpp).")
+      .def(nb::init<>())
+      .def_rw("batch_name", &jhtc::JobTemplate::batch_name)
+      .def_rw("batch_dir", &jhtc::JobTemplate::batch_dir)
+      .def_rw("log_dir", &jhtc::JobTemplate::log_dir)
+      .def_rw("python", &jhtc::JobTemplate::python)
+      .def_rw("worker_args", &jhtc::JobTemplate::worker_args)
+      .def_rw("cpus", &jhtc::JobTemplate::cpus)
+      .def_rw("memory_mb", &jhtc::JobTemplate::memory_mb)
+      .def_rw("disk_mb", &jhtc::JobTemplate::disk_mb)
+      .def_rw("priority", &jhtc::JobTemplate::priority)
+      .def_rw("environment", &jhtc::JobTemplate::environment)
+      .def_rw("options", &jhtc::JobTemplate::options);
+}
+
+void bind_outcome(nb::module_& m) {
+  nb::enum_<jhtc::OutcomeKind>(m, "OutcomeKind")
+      .value("done", jhtc::OutcomeKind::done)
+      .value("failed", jhtc::OutcomeKind::failed)
+      .value("cancelled", jhtc::OutcomeKind::cancelled);
+  nb::class_<jhtc::TaskOutcome>(m, "TaskOutcome")
+      .def_ro("task", &jhtc::TaskOutcome::task)
+      .def_ro("kind", &jhtc::TaskOutcome::kind)
+      .def_ro("reason", &jhtc::TaskOutcome::reason)
+      .def_ro("job_id", &jhtc::TaskOutcome::job_id)
+      .def_ro("attempts", &jhtc::TaskOutcome::attempts);
+}
+
+nb::dict stats_as_dict(const jhtc::EngineStats& s) {
+  nb::dict d;
+  d["queued"] = s.queued;
+  d["submitted"] = s.submitted;
+  d["running"] = s.running;
+  d["done"] = s.done;
+  d["failed"] = s.failed;
+  d["cancelled"] = s.cancelled;
+  d["retries"] = s.retries;
+  d["transactions"] = s.transactions;
+  return d;
+}
+
+}  // namespace
+
+void bind_engine(nb::module_& m) {
+  bind_job_template(m);
+  bind_outcome(m);
+  nb::class_<jhtc::Engine>(m, "Engine", "One joblib batch's dispatch engine (see engine.hpp).")
+      .def(
+          "__init__",
+          [](jhtc::Engine* self, const std::string& scheduler, jhtc::JobTemplate job_template,
+             std::size_t throttle, bool count_running, int max_retries, double coalesce_s) {
+            jhtc::EngineConfig config;
+            config.throttle = throttle;
+            config.count_running = count_running;
+            config.max_retries = max_retries;
+            config.coalesce = std::chrono::milliseconds(static_cast<long>(coalesce_s * 1000));
+            nb::gil_scoped_release release;
+            auto driver = jhtc::make_driver(scheduler, std::move(job_template));
+            new (self) jhtc::Engine(config, std::move(driver));
+          },
+          "scheduler"_a, "job_template"_a, "throttle"_a, "count_running"_a = true,
+          "max_retries"_a = 2, "coalesce_s"_a = 0.02)
+      .def("submit", &jhtc::Engine::submit, "task_file"_a, "result_file"_a,
+           nb::call_guard<nb::gil_scoped_release>())
+      .def(
+          "next_outcome",
+          [](jhtc::Engine& engine, double timeout_s) {
+            return engine.next_outcome(std::chrono::milliseconds(static_cast<long>(timeout_s * 1000)));
+          },
+          "timeout_s"_a, nb::call_guard<nb::gil_scoped_release>(),
+          "The next finished task, or None after timeout_s seconds.")
+      .def("cancel_all", &jhtc::Engine::cancel_all, "reason"_a,
+           nb::call_guard<nb::gil_scoped_release>())
+      .def("shutdown", &jhtc::Engine::shutdown, nb::call_guard<nb::gil_scoped_release>())
+      .def("stats", [](const jhtc::Engine& engine) { return stats_as_dict(engine.stats()); });
+}
