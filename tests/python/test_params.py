@@ -1,0 +1,108 @@
+"""Every parameter is checked when the backend is created; errors name it."""
+
+import logging
+
+import pytest
+from joblib import Parallel, delayed, parallel_config
+
+from joblib_htcondor import register_htcondor
+from joblib_htcondor._params import VALID_NAMES, parse_params, parse_size_mb
+
+register_htcondor()
+
+
+@pytest.mark.parametrize(
+    ("text", "megabytes"),
+    [("4Gb", 4096), ("4GB", 4096), ("4096MB", 4096), ("4 GiB", 4096), (2048, 2048),
+     ("512m", 512), ("1.5GB", 1536), ("1TB", 1048576)],
+)
+def test_memory_sizes_in_every_documented_form(text, megabytes):
+    assert parse_size_mb(text, "request_mem") == megabytes
+
+
+@pytest.mark.parametrize("bad", ["lots", "", "4 parsecs", -1, 0, True, "GB", None])
+def test_bad_memory_names_the_parameter_and_the_accepted_forms(bad):
+    with pytest.raises(ValueError, match=r"request_mem must be .*4Gb.*4096MB"):
+        parse_params({"request_mem": bad})
+
+
+def test_request_memory_is_an_alias_of_request_mem():
+    assert parse_params({"request_memory": "2GB"}).request_memory == (2048,)
+    with pytest.raises(TypeError, match="not both"):
+        parse_params({"request_mem": "1GB", "request_memory": "2GB"})
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [([], r"throttle must be a value or a non-empty list"), (0, r"throttle must be a positive int"),
+     (-5, r"throttle must be a positive int"), ([25, -1], r"throttle\[1\] must be a positive int"),
+     ("many", r"throttle must be a positive int")],
+)
+def test_bad_throttle_is_refused(bad, message):
+    with pytest.raises(ValueError, match=message):
+        parse_params({"throttle": bad})
+
+
+def test_throttle_list_gives_one_value_per_level_and_the_last_repeats():
+    params = parse_params({"throttle": [25, 50]})
+    assert [params.value_for_level("throttle", level) for level in range(4)] == [25, 50, 50, 50]
+
+
+def test_unknown_parameter_lists_the_valid_ones():
+    with pytest.raises(TypeError, match="unknown parameter.*'reqest_cpus'") as info:
+        parse_params({"reqest_cpus": 1})
+    for name in ("request_cpus", "throttle", "shared_data_dir", "max_recursion_level"):
+        assert name in str(info.value)
+    assert set(VALID_NAMES) >= {
+        "request_cpus", "request_mem", "request_memory", "request_disk", "pool", "schedd",
+        "universe", "python_path", "initial_dir", "log_dir_prefix", "poll_interval",
+        "shared_data_dir", "delete_task_file_on_load", "extra_directives", "worker_log_level",
+        "throttle", "batch_size", "max_recursion_level", "export_metadata", "context_func",
+        "scheduler"}
+
+
+def test_parallel_config_refuses_bad_values_on_entry():
+    with pytest.raises(ValueError, match="throttle"):
+        with parallel_config(backend="htcondor", throttle=0):
+            pass
+
+
+@pytest.mark.parametrize(
+    ("name", "bad", "message"),
+    [("scheduler", "slurm", r"scheduler must be one of \('htcondor', 'local'\)"),
+     ("max_recursion_level", -1, "max_recursion_level must be an int >= 0"),
+     ("request_cpus", 0, "request_cpus must be a positive number"),
+     ("batch_size", 0, r"batch_size \(or \"auto\"\) must be a positive int"),
+     ("export_metadata", "yes", "export_metadata must be True or False"),
+     ("context_func", 3, "context_func must be a callable"),
+     ("worker_log_level", "LOUD", "worker_log_level must be a logging level"),
+     ("extra_directives", {"requirements": "x\nqueue 1000"}, "must be one line"),
+     ("extra_directives", {"bad key": "1"}, "not a submit command name"),
+     ("poll_interval", 0, "poll_interval must be a positive number")],
+)
+def test_each_parameter_names_itself_when_bad(name, bad, message):
+    with pytest.raises(ValueError, match=message):
+        parse_params({name: bad})
+
+
+def test_log_levels_accept_names_and_numbers():
+    assert parse_params({"worker_log_level": "debug"}).worker_log_level == logging.DEBUG
+    assert parse_params({"worker_log_level": 15}).worker_log_level == 15
+
+
+def test_environment_chooses_the_scheduler_unless_given(monkeypatch):
+    monkeypatch.setenv("JOBLIB_HTCONDOR_SCHEDULER", "local")
+    assert parse_params({}).scheduler == "local"
+    assert parse_params({"scheduler": "htcondor"}).scheduler == "htcondor"
+    monkeypatch.setenv("JOBLIB_HTCONDOR_SCHEDULER", "pbs")
+    with pytest.raises(ValueError, match="JOBLIB_HTCONDOR_SCHEDULER must be one of"):
+        parse_params({})
+
+
+def test_uncreatable_shared_data_dir_names_the_path_and_the_reason(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    target = blocker / "shared"
+    with pytest.raises(ValueError, match=rf"shared_data_dir: cannot create '{target}': Not a directory"):
+        with parallel_config(backend="htcondor", scheduler="local", shared_data_dir=str(target)):
+            Parallel(n_jobs=2)(delayed(abs)(i) for i in range(2))
