@@ -1,0 +1,190 @@
+#include "jhtc/signing.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "jhtc/errors.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+class SigningTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "jhtc-sign-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    key_ = jhtc::SigningKey::load_or_create(dir_ / ".keys");
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::vector<std::byte> payload() const {
+    const std::string text = "a pickled task, say";
+    auto b = std::as_bytes(std::span(text.data(), text.size()));
+    return {b.begin(), b.end()};
+  }
+
+  // Expects reading `path` to throw IntegrityError mentioning `check` and the path.
+  void expect_refused(const fs::path& path, const std::string& check,
+                      std::span<const jhtc::SignedKind> kinds = {}) {
+    try {
+      (void)jhtc::read_signed_file(path, key_, kinds);
+      FAIL() << "accepted a file that should fail: " << check;
+    } catch (const jhtc::IntegrityError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find(path.string()), std::string::npos) << what;
+      EXPECT_NE(what.find(check), std::string::npos) << what;
+    }
+  }
+
+  fs::path dir_;
+  jhtc::SigningKey key_ = jhtc::SigningKey::from_bytes(std::vector<std::byte>(32));
+};
+
+unsigned mode_of(const fs::path& p) {
+  struct stat st {};
+  EXPECT_EQ(::stat(p.c_str(), &st), 0);
+  return st.st_mode & 07777;
+}
+
+void rewrite_byte(const fs::path& p, std::streamoff offset, char value) {
+  std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(offset);
+  f.put(value);
+}
+
+constexpr jhtc::SignedKind kTask[] = {jhtc::SignedKind::task};
+
+TEST_F(SigningTest, RoundTripReturnsThePayloadAndWritesAnOwnerOnlyFile) {
+  const auto path = dir_ / "task.pkl";
+  const auto size = jhtc::write_signed_file(path, jhtc::SignedKind::task, payload(), key_);
+  EXPECT_EQ(size, fs::file_size(path));
+  EXPECT_EQ(size, 24 + payload().size() + 32);
+  EXPECT_EQ(mode_of(path), 0600u);
+  EXPECT_EQ(jhtc::read_signed_file(path, key_, kTask), payload());
+}
+
+TEST_F(SigningTest, KeyIsCreatedOnceOwnerOnlyAndReloadedIdentically) {
+  const auto path = jhtc::SigningKey::key_path(dir_ / ".keys");
+  EXPECT_EQ(path, dir_ / ".keys" / std::to_string(::geteuid()) / "hmac.key");
+  EXPECT_EQ(mode_of(path), 0600u);
+  EXPECT_EQ(mode_of(path.parent_path()), 0700u);
+  EXPECT_EQ(mode_of(dir_ / ".keys"), 0700u);
+  const auto again = jhtc::SigningKey::load_or_create(dir_ / ".keys");
+  const auto data = payload();
+  EXPECT_EQ(again.hmac(data), key_.hmac(data));
+}
+
+TEST_F(SigningTest, ConcurrentKeyCreationAgreesOnOneKey) {
+  std::vector<std::thread> threads;
+  std::vector<std::array<unsigned char, 32>> macs(6);
+  const auto data = payload();
+  for (int i = 0; i < 6; ++i) {
+    threads.emplace_back([&, i] {
+      macs[i] = jhtc::SigningKey::load_or_create(dir_ / "fresh-keys").hmac(data);
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& mac : macs) EXPECT_EQ(mac, macs[0]);
+}
+
+TEST_F(SigningTest, KeyFileReadableByOthersIsRefused) {
+  const auto path = jhtc::SigningKey::key_path(dir_ / ".keys");
+  fs::permissions(path, fs::perms::group_read, fs::perm_options::add);
+  EXPECT_THROW(jhtc::SigningKey::load_or_create(dir_ / ".keys"), jhtc::IntegrityError);
+  fs::permissions(path, fs::perms::group_read, fs::perm_options::remove);
+  fs::permissions(path, fs::perms::others_read, fs::perm_options::add);
+  EXPECT_THROW(jhtc::SigningKey::load_or_create(dir_ / ".keys"), jhtc::IntegrityError);
+}
+
+TEST_F(SigningTest, KeyDirectoryOpenToOthersIsRefused) {
+  const auto path = jhtc::SigningKey::key_path(dir_ / ".keys");
+  fs::permissions(path.parent_path(), fs::perms::others_exec | fs::perms::others_read,
+                  fs::perm_options::add);
+  try {
+    (void)jhtc::SigningKey::load_or_create(dir_ / ".keys");
+    FAIL() << "accepted a key directory others can read";
+  } catch (const jhtc::IntegrityError& e) {
+    EXPECT_NE(std::string(e.what()).find("owner-only"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(SigningTest, KeyOfTheWrongSizeIsRefused) {
+  const auto path = jhtc::SigningKey::key_path(dir_ / ".keys");
+  fs::resize_file(path, 16);
+  EXPECT_THROW(jhtc::SigningKey::load_or_create(dir_ / ".keys"), jhtc::IntegrityError);
+}
+
+TEST_F(SigningTest, TamperedPayloadIsRefusedWithHmacMismatch) {
+  const auto path = dir_ / "task.pkl";
+  jhtc::write_signed_file(path, jhtc::SignedKind::task, payload(), key_);
+  rewrite_byte(path, 30, 'X');
+  expect_refused(path, "HMAC mismatch");
+}
+
+TEST_F(SigningTest, TamperedKindIsRefusedWithHmacMismatch) {
+  const auto path = dir_ / "task.pkl";
+  jhtc::write_signed_file(path, jhtc::SignedKind::result, payload(), key_);
+  rewrite_byte(path, 10, 1);  // claim to be a task
+  expect_refused(path, "HMAC mismatch", kTask);
+}
+
+TEST_F(SigningTest, TruncatedFileIsRefused) {
+  const auto path = dir_ / "task.pkl";
+  jhtc::write_signed_file(path, jhtc::SignedKind::task, payload(), key_);
+  fs::resize_file(path, fs::file_size(path) - 5);
+  expect_refused(path, "truncated");
+  fs::resize_file(path, 10);
+  expect_refused(path, "truncated");
+}
+
+TEST_F(SigningTest, TrailingBytesAreRefused) {
+  const auto path = dir_ / "task.pkl";
+  jhtc::write_signed_file(path, jhtc::SignedKind::task, payload(), key_);
+  std::ofstream(path, std::ios::app | std::ios::binary) << "extra";
+  expect_refused(path, "trailing bytes");
+}
+
+TEST_F(SigningTest, WrongKindIsRefused) {
+  const auto path = dir_ / "result.pkl";
+  jhtc::write_signed_file(path, jhtc::SignedKind::result, payload(), key_);
+  expect_refused(path, "wrong kind: expected task, found result", kTask);
+}
+
+TEST_F(SigningTest, FileSignedWithAnotherKeyIsRefused) {
+  const auto path = dir_ / "task.pkl";
+  const auto other = jhtc::SigningKey::from_bytes(std::vector<std::byte>(32, std::byte{7}));
+  jhtc::write_signed_file(path, jhtc::SignedKind::task, payload(), other);
+  expect_refused(path, "HMAC mismatch");
+}
+
+TEST_F(SigningTest, PlainPickleIsRefusedAsNotSigned) {
+  const auto path = dir_ / "task.pkl";
+  std::ofstream(path, std::ios::binary) << std::string(100, '\x80');
+  expect_refused(path, "not a signed file");
+}
+
+TEST_F(SigningTest, MissingFileIsASystemError) {
+  EXPECT_THROW((void)jhtc::read_signed_file(dir_ / "absent", key_), std::system_error);
+}
+
+TEST_F(SigningTest, NoTemporaryFileIsLeftBehind) {
+  jhtc::write_signed_file(dir_ / "a", jhtc::SignedKind::task, payload(), key_);
+  std::size_t files = 0;
+  for (const auto& e : fs::directory_iterator(dir_)) files += e.is_regular_file();
+  EXPECT_EQ(files, 1u);
+}
+
+TEST(SigningKeyFromBytes, RejectsTheWrongLength) {
+  EXPECT_THROW(jhtc::SigningKey::from_bytes(std::vector<std::byte>(31)), std::invalid_argument);
+}
+
+}  // namespace

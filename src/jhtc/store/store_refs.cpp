@@ -1,0 +1,187 @@
+// References, batch ownership, release and garbage collection of ContentStore.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+
+#include "jhtc/content_store.hpp"
+#include "store/fs_util.hpp"
+#include "store/ref_writer.hpp"
+#include "store/sha256.hpp"
+#include "store/store_lock.hpp"
+
+namespace jhtc {
+
+namespace {
+
+struct Owner {
+  std::string host;
+  long pid = 0;
+  std::uint64_t start_ticks = 0;
+};
+
+std::optional<Owner> read_owner(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  Owner owner;
+  if (!(in >> owner.host >> owner.pid >> owner.start_ticks)) return std::nullopt;
+  return owner;
+}
+
+bool batch_is_dead(const std::filesystem::path& batch_dir, double stale_after_s) {
+  const auto owner_path = batch_dir / "owner";
+  const auto owner = read_owner(owner_path);
+  if (!owner) return store::age_seconds(batch_dir) > stale_after_s;
+  if (owner->host == store::host_name()) {
+    // kill(pid, 0) fails with EPERM for another user's live process: not ours to judge.
+    if (::kill(static_cast<pid_t>(owner->pid), 0) != 0 && errno == EPERM) return false;
+    return store::process_start_ticks(owner->pid) != owner->start_ticks;
+  }
+  return store::age_seconds(owner_path) > stale_after_s;
+}
+
+}  // namespace
+
+ContentStore::RefWriter& ContentStore::writer_for(std::string_view batch_id) {
+  auto it = writers_.find(std::string(batch_id));
+  if (it != writers_.end()) return *it->second;
+  const auto dir = root_ / "refs" / std::string(batch_id);
+  store::make_dirs(dir, group_mode_ ? store::kGroupDirMode : store::kPrivateDirMode);
+  auto writer = std::make_unique<RefWriter>(
+      dir, group_mode_ ? store::kGroupFileMode : store::kPrivateFileMode);
+  return *writers_.emplace(std::string(batch_id), std::move(writer)).first->second;
+}
+
+void ContentStore::record_ref(std::string_view batch_id, const std::string& digest,
+                              std::uint64_t size) {
+  store::check_batch_id(batch_id);
+  std::lock_guard guard(mutex_);
+  writer_for(batch_id).add(digest, size);
+}
+
+bool ContentStore::open_batch(std::string_view batch_id) {
+  store::check_batch_id(batch_id);
+  const unsigned file_mode = group_mode_ ? store::kGroupFileMode : store::kPrivateFileMode;
+  store::StoreLock lock(root_, store::StoreLock::Mode::shared, file_mode);
+  const auto dir = root_ / "refs" / std::string(batch_id);
+  store::make_dirs(dir, group_mode_ ? store::kGroupDirMode : store::kPrivateDirMode);
+  const auto temp = dir / store::unique_temp_name(".owner.tmp.");
+  std::ostringstream text;
+  text << store::host_name() << ' ' << ::getpid() << ' '
+       << store::process_start_ticks(::getpid()) << '\n';
+  const std::string line = text.str();
+  const std::span<const std::byte> parts[] = {std::as_bytes(std::span(line.data(), line.size()))};
+  store::write_file_atomically(temp, parts, file_mode);
+  // link() fails if the owner exists: the first process to claim the batch keeps it.
+  const bool claimed = ::link(temp.c_str(), (dir / "owner").c_str()) == 0;
+  const int err = errno;
+  ::unlink(temp.c_str());
+  if (!claimed && err != EEXIST) store::throw_errno(err, "cannot claim batch", dir / "owner");
+  return claimed;
+}
+
+void ContentStore::heartbeat(std::string_view batch_id) {
+  store::check_batch_id(batch_id);
+  store::touch(root_ / "refs" / std::string(batch_id) / "owner");
+}
+
+void ContentStore::add_refs(std::string_view batch_id,
+                            std::span<const std::pair<std::string, std::uint64_t>> digests) {
+  const unsigned file_mode = group_mode_ ? store::kGroupFileMode : store::kPrivateFileMode;
+  store::StoreLock lock(root_, store::StoreLock::Mode::shared, file_mode);
+  for (const auto& [digest, size] : digests) {
+    if (!contains(digest)) {
+      throw std::invalid_argument("cannot reference a missing blob: " + path_of(digest).string());
+    }
+    record_ref(batch_id, digest, size);
+  }
+}
+
+std::vector<std::pair<std::string, std::uint64_t>> ContentStore::refs_of(
+    std::string_view batch_id) const {
+  store::check_batch_id(batch_id);
+  const auto refs = store::read_batch_refs(root_ / "refs" / std::string(batch_id));
+  return {refs.begin(), refs.end()};
+}
+
+std::uint64_t ContentStore::bytes_held(std::string_view batch_id) const {
+  std::uint64_t total = 0;
+  for (const auto& [digest, size] : refs_of(batch_id)) total += size;
+  return total;
+}
+
+std::unordered_set<std::string> ContentStore::all_referenced() const {
+  std::unordered_set<std::string> referenced;
+  for (const auto& batch : std::filesystem::directory_iterator(root_ / "refs")) {
+    if (!batch.is_directory()) continue;
+    for (auto& [digest, size] : store::read_batch_refs(batch.path())) referenced.insert(digest);
+  }
+  return referenced;
+}
+
+std::uint64_t ContentStore::delete_if_unreferenced(
+    const std::vector<std::string>& digests, const std::unordered_set<std::string>& referenced,
+    std::size_t* removed) {
+  std::uint64_t freed = 0;
+  for (const auto& digest : digests) {
+    if (referenced.contains(digest)) continue;
+    const auto path = path_of(digest);
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    // A failure (already gone, NFS silly-renamed) leaves the blob for a later sweep.
+    if (!ec && std::filesystem::remove(path, ec)) {
+      freed += size;
+      if (removed != nullptr) ++*removed;
+    }
+  }
+  return freed;
+}
+
+std::uint64_t ContentStore::release(std::string_view batch_id) {
+  store::check_batch_id(batch_id);
+  const unsigned file_mode = group_mode_ ? store::kGroupFileMode : store::kPrivateFileMode;
+  store::StoreLock lock(root_, store::StoreLock::Mode::exclusive, file_mode);
+  const auto dir = root_ / "refs" / std::string(batch_id);
+  std::vector<std::string> digests;
+  for (auto& [digest, size] : store::read_batch_refs(dir)) digests.push_back(digest);
+  {
+    std::lock_guard guard(mutex_);
+    writers_.erase(std::string(batch_id));
+  }
+  std::filesystem::remove_all(dir);
+  return delete_if_unreferenced(digests, all_referenced(), nullptr);
+}
+
+GarbageReport ContentStore::collect_garbage(std::chrono::seconds stale_after) {
+  const unsigned file_mode = group_mode_ ? store::kGroupFileMode : store::kPrivateFileMode;
+  store::StoreLock lock(root_, store::StoreLock::Mode::exclusive, file_mode);
+  GarbageReport report;
+  const auto stale_s = static_cast<double>(stale_after.count());
+  for (const auto& batch : std::filesystem::directory_iterator(root_ / "refs")) {
+    if (!batch.is_directory() || !batch_is_dead(batch.path(), stale_s)) continue;
+    std::error_code ec;
+    std::filesystem::remove_all(batch.path(), ec);
+    if (!ec) ++report.batches_removed;
+  }
+  const auto referenced = all_referenced();
+  std::vector<std::string> unreferenced;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(root_ / "sha256", ec)) {
+    if (!entry.is_regular_file()) continue;
+    const auto name = entry.path().filename().string();
+    if (name.starts_with(".tmp.")) {
+      // Under the exclusive lock no writer is active: every temporary file is stray.
+      std::error_code rm;
+      if (std::filesystem::remove(entry.path(), rm)) ++report.temp_files_removed;
+    } else if (store::is_valid_digest(std::string(store::kDigestPrefix) + name)) {
+      std::string digest = std::string(store::kDigestPrefix) + name;
+      if (!referenced.contains(digest)) unreferenced.push_back(std::move(digest));
+    }
+  }
+  report.bytes_freed = delete_if_unreferenced(unreferenced, referenced, &report.blobs_removed);
+  return report;
+}
+
+}  // namespace jhtc
