@@ -1,0 +1,183 @@
+#include "htcondor/submit_description.hpp"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <stdexcept>
+
+namespace jhtc::htcondor {
+namespace {
+
+JobTemplate sample_template() {
+  JobTemplate t;
+  t.batch_name = "jhtc-run1-L0-b3";
+  t.batch_dir = "/shared/run1/b3";
+  t.log_dir = "/shared/run1/b3/logs";
+  t.python = "/usr/bin/python3";
+  t.worker_args = {"-m", "joblib_htcondor.worker"};
+  t.cpus = 2;
+  t.memory_mb = 512;
+  t.disk_mb = 0;
+  t.priority = 5;
+  t.options["lineage"] = "jhtc-run1-L0-b1/jhtc-run1-L1-b3";
+  return t;
+}
+
+std::vector<JobRequest> sample_jobs() {
+  return {{7, 0, "/shared/run1/b3/tasks/7.task"}, {8, 2, "/shared/run1/b3/tasks/8.task"}};
+}
+
+bool has_line(const std::string& text, const std::string& line) {
+  return ("\n" + text).find("\n" + line + "\n") != std::string::npos;
+}
+
+// Runs `build` and returns the std::invalid_argument message ("" if none was thrown).
+template <typename F>
+std::string refusal(F build) {
+  try {
+    build();
+  } catch (const std::invalid_argument& error) {
+    return error.what();
+  }
+  return "";
+}
+
+std::string refusal_for(const JobTemplate& t, std::vector<JobRequest> jobs = sample_jobs()) {
+  return refusal([&] { build_submit_description(t, jobs, "/shared/run1/b3/items.txt"); });
+}
+
+TEST(SubmitDescription, QueuesEveryJobOfTheBatchFromTheItemFile) {
+  const auto jobs = sample_jobs();
+  const SubmitText text = build_submit_description(sample_template(), jobs, "/shared/run1/b3/items.txt");
+  EXPECT_TRUE(has_line(text.description, "queue task_id,attempt,task_file from /shared/run1/b3/items.txt"));
+  EXPECT_EQ(text.items, "7,0,/shared/run1/b3/tasks/7.task\n8,2,/shared/run1/b3/tasks/8.task\n");
+  // exactly one queue statement: one cluster, one transaction
+  EXPECT_EQ(text.description.find("\nqueue"), text.description.rfind("\nqueue"));
+}
+
+TEST(SubmitDescription, InlineItemsWhenNoItemFileIsGiven) {
+  const auto jobs = sample_jobs();
+  const SubmitText text = build_submit_description(sample_template(), jobs, "");
+  EXPECT_TRUE(text.items.empty());
+  EXPECT_NE(text.description.find("queue task_id,attempt,task_file from (\n"
+                                  "7,0,/shared/run1/b3/tasks/7.task\n"
+                                  "8,2,/shared/run1/b3/tasks/8.task\n)\n"),
+            std::string::npos);
+}
+
+TEST(SubmitDescription, WritesTheJobDescription) {
+  JobTemplate t = sample_template();
+  t.options["initial_dir"] = "/shared/run1";
+  t.options["universe"] = "vanilla";
+  const auto jobs = sample_jobs();
+  const std::string d = build_submit_description(t, jobs, "/x/items").description;
+  for (const char* line : {
+           "universe = vanilla", "executable = /usr/bin/python3",
+           "arguments = \"'-m' 'joblib_htcondor.worker' '$(task_file)'\"",
+           "transfer_executable = false", "should_transfer_files = NO",
+           "log = /shared/run1/b3/condor.log",
+           "output = /shared/run1/b3/logs/$(task_id).$(attempt).out",
+           "error = /shared/run1/b3/logs/$(task_id).$(attempt).err", "request_cpus = 2",
+           "request_memory = 512", "priority = 5", "batch_name = jhtc-run1-L0-b3",
+           "+JhtcLineage = \"jhtc-run1-L0-b1/jhtc-run1-L1-b3\"", "+JhtcTask = $(task_id)",
+           "+JhtcAttempt = $(attempt)", "getenv = CONDOR_CONFIG, PATH", "initialdir = /shared/run1"}) {
+    EXPECT_TRUE(has_line(d, line)) << line << "\n---\n" << d;
+  }
+  EXPECT_EQ(d.find("request_disk"), std::string::npos);  // 0: left to the scheduler
+  EXPECT_EQ(d.find("environment"), std::string::npos);
+}
+
+TEST(SubmitDescription, LineageDefaultsToTheBatchNameAndDiskIsInKiB) {
+  JobTemplate t = sample_template();
+  t.options.erase("lineage");
+  t.disk_mb = 3;
+  const auto jobs = sample_jobs();
+  const std::string d = build_submit_description(t, jobs, "").description;
+  EXPECT_TRUE(has_line(d, "+JhtcLineage = \"jhtc-run1-L0-b3\""));
+  EXPECT_TRUE(has_line(d, "request_disk = 3072"));
+}
+
+TEST(SubmitDescription, QuotesArgumentsInTheNewSyntax) {
+  EXPECT_EQ(quote_arguments({"-c", "exit 0", "it's", "say \"hi\"", ""}),
+            "'-c' 'exit 0' 'it''s' 'say \"\"hi\"\"' ''");
+}
+
+TEST(SubmitDescription, QuotesTheEnvironmentInTheNewSyntax) {
+  EXPECT_EQ(quote_environment({{"A", "1"}, {"B", "spacey 'quoted' \"value\""}}),
+            "'A=1' 'B=spacey ''quoted'' \"\"value\"\"'");
+}
+
+TEST(SubmitDescription, AppendsExtraDirectivesOnePerLine) {
+  JobTemplate t = sample_template();
+  t.options["extra_directives"] = "# a comment\n\nrequirements = (OpSys == \"LINUX\")\n+ProjectName = \"ml\"\n  max_retries=3  \n";
+  const auto jobs = sample_jobs();
+  const std::string d = build_submit_description(t, jobs, "").description;
+  EXPECT_TRUE(has_line(d, "requirements = (OpSys == \"LINUX\")"));
+  EXPECT_TRUE(has_line(d, "+ProjectName = \"ml\""));
+  EXPECT_TRUE(has_line(d, "max_retries = 3"));
+  EXPECT_LT(d.find("max_retries"), d.find("\nqueue"));
+}
+
+TEST(SubmitDescription, RefusesExtraDirectivesThatAreNotKeyValue) {
+  EXPECT_NE(refusal([] { parse_extra_directives("include : /etc/passwd"); }).find("is not key = value"), std::string::npos);
+  EXPECT_NE(refusal([] { parse_extra_directives("bad key = 1"); }).find("not a valid key"), std::string::npos);
+  EXPECT_NE(refusal([] { parse_extra_directives("= 1"); }).find("not a valid key"), std::string::npos);
+  EXPECT_NE(refusal([] { parse_extra_directives("request_gpus ="); }).find("has no value"), std::string::npos);
+  EXPECT_NE(refusal([] { parse_extra_directives("+A = \"x"); }).find("unbalanced double quote"), std::string::npos);
+  EXPECT_NE(refusal([] { parse_extra_directives("requirements = x \\"); }).find("backslash"), std::string::npos);
+  EXPECT_NE(refusal([] { parse_extra_directives(std::string("+A = a\0b", 8)); }).find("control character"), std::string::npos);
+  EXPECT_NE(refusal([] { parse_extra_directives("+A = a\rqueue"); }).find("control character"), std::string::npos);
+}
+
+TEST(SubmitDescription, RefusesExtraDirectivesOverridingWhatTheDriverOwns) {
+  for (const char* line : {"queue = 5", "Queue=1", "log = /tmp/other.log", "executable = /bin/rm",
+                           "arguments = -rf /", "args = x", "log_xml = true", "batch_name = x",
+                           "+JobBatchName = \"x\"", "MY.JhtcLineage = \"x\"", "+JhtcTask = 1"}) {
+    const std::string message = refusal([&] { parse_extra_directives(line); });
+    EXPECT_NE(message.find("set by the driver"), std::string::npos) << line;
+    EXPECT_NE(message.find("extra_directives"), std::string::npos) << line;
+  }
+}
+
+TEST(SubmitDescription, RefusesValuesThatCouldInjectCommands) {
+  const std::vector<std::pair<std::string, std::function<void(JobTemplate&)>>> cases = {
+      {"batch_dir", [](JobTemplate& t) { t.batch_dir = "/a\nqueue 1000"; }},
+      {"log_dir", [](JobTemplate& t) { t.log_dir = "/a\"b"; }},
+      {"log_dir", [](JobTemplate& t) { t.log_dir = "/a/$(ENV(HOME))"; }},
+      {"batch_dir", [](JobTemplate& t) { t.batch_dir = "/a\\"; }},
+      {"batch_dir", [](JobTemplate& t) { t.batch_dir = std::string("/a\0b", 4); }},
+      {"python", [](JobTemplate& t) { t.python = "python3"; }},
+      {"python", [](JobTemplate& t) { t.python = "/usr/bin/python3 "; }},
+      {"batch_name", [](JobTemplate& t) { t.batch_name = "x\" || true || \""; }},
+      {"lineage", [](JobTemplate& t) { t.options["lineage"] = "a b"; }},
+      {"universe", [](JobTemplate& t) { t.options["universe"] = "vanilla\nqueue"; }},
+      {"initial_dir", [](JobTemplate& t) { t.options["initial_dir"] = "/x'y"; }},
+      {"worker_args", [](JobTemplate& t) { t.worker_args = {"a\nqueue"}; }},
+      {"worker_args", [](JobTemplate& t) { t.worker_args = {"$(Cluster)"}; }},
+      {"environment", [](JobTemplate& t) { t.environment = {{"A B", "1"}}; }},
+      {"environment", [](JobTemplate& t) { t.environment = {{"A", "1\n2"}}; }},
+      {"cpus", [](JobTemplate& t) { t.cpus = -1; }},
+      {"memory_mb", [](JobTemplate& t) { t.memory_mb = -5; }},
+  };
+  for (const auto& [parameter, spoil] : cases) {
+    JobTemplate t = sample_template();
+    spoil(t);
+    const std::string message = refusal_for(t);
+    EXPECT_NE(message.find(parameter), std::string::npos) << parameter << ": [" << message << "]";
+    EXPECT_NE(message.find("accepted"), std::string::npos) << message;
+  }
+}
+
+TEST(SubmitDescription, RefusesBadJobsAndItemFiles) {
+  EXPECT_NE(refusal_for(sample_template(), {}).find("jobs"), std::string::npos);
+  EXPECT_NE(refusal_for(sample_template(), {{1, 0, "relative/t.task"}}).find("absolute"), std::string::npos);
+  EXPECT_NE(refusal_for(sample_template(), {{1, 0, "/a\n2,0,/b"}}).find("task_file"), std::string::npos);
+  EXPECT_NE(refusal_for(sample_template(), {{1, -1, "/a"}}).find("attempt"), std::string::npos);
+  const auto jobs = sample_jobs();
+  EXPECT_NE(refusal([&] { build_submit_description(sample_template(), jobs, "/bin/make-items |"); })
+                .find("item_file"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace jhtc::htcondor
