@@ -1,0 +1,109 @@
+// RunSummary: folds the journal events of every batch of one root into the figures
+// the monitor shows (per level, per batch, failures, throughput, ETA).
+//
+// Pure: events in, figures out; no I/O, no clock (callers pass `now`).
+// Thread-safety: none; one summary per thread.
+// Failure: never throws on odd input; events for unknown tasks create them, events
+// it does not know are counted in ignored_events().
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "jhtc/journal.hpp"
+
+namespace jhtc {
+
+struct TaskCounts {
+  std::size_t total = 0, queued = 0, submitted = 0, running = 0, done = 0, failed = 0,
+              cancelled = 0;
+  std::size_t finished() const { return done + failed + cancelled; }
+  void add(const TaskCounts& other);
+};
+
+struct TaskFailure {
+  std::string batch_id;
+  TaskId task = 0;
+  double ts = 0;
+  std::string reason;
+};
+
+struct BatchSummary {
+  std::string batch_id, parent_batch_id, host, scheduler;
+  std::string state;  // "running" until batch_finished, then its state
+  int level = 0;
+  std::size_t throttle = 0;
+  std::int64_t pid = 0;
+  bool started = false;  // batch_started seen (a parent may be known before)
+  bool finished = false;
+  double started_ts = 0, finished_ts = 0, last_ts = 0;
+  TaskCounts counts;
+  std::size_t retries = 0;
+  std::uint64_t bytes_held = 0;
+  std::vector<std::string> children;  // in the order their batch_started arrived
+};
+
+struct LevelSummary {
+  int level = 0;
+  std::size_t batches = 0, batches_finished = 0;
+  std::size_t throttle = 0;  // the largest throttle of the level's batches
+  TaskCounts counts;
+};
+
+struct RunFigures {
+  std::string state;           // the root batch's state, "running", or "unknown"
+  double start_ts = 0;         // root batch started (earliest event if unknown)
+  double elapsed_s = 0;        // until now, or until the root finished
+  double throughput_per_s = 0; // finished tasks per second over elapsed_s
+  double eta_s = -1;           // time left at that throughput; -1 when unknown
+  std::uint64_t bytes_held = 0;
+  TaskCounts counts;
+  std::size_t batches = 0;
+};
+
+class RunSummary {
+ public:
+  explicit RunSummary(std::string root_batch_id) : root_batch_id_(std::move(root_batch_id)) {}
+
+  // Applies one event read from the journal of `batch_id`.
+  void apply(std::string_view batch_id, const JournalEvent& event);
+
+  const std::string& root_batch_id() const { return root_batch_id_; }
+  const BatchSummary* batch(std::string_view batch_id) const;
+  std::size_t batch_count() const { return batches_.size(); }
+  // Tops of the tree: batches with no parent, or whose parent has no journal.
+  std::vector<const BatchSummary*> tree_roots() const;
+  // A batch's children, ordered by start time then id.
+  std::vector<const BatchSummary*> children(const BatchSummary& batch) const;
+  std::vector<LevelSummary> levels() const;
+  const std::vector<TaskFailure>& failures() const { return failures_; }
+  RunFigures figures(double now) const;
+  std::size_t ignored_events() const { return ignored_events_; }
+
+ private:
+  enum class TaskState : std::uint8_t { queued, submitted, running, done, failed, cancelled };
+  struct BatchRecord {
+    BatchSummary summary;
+    std::unordered_map<TaskId, TaskState> tasks;
+  };
+
+  BatchRecord& record(std::string_view batch_id);
+  void apply_started(BatchRecord& record, const JournalEvent& event);
+  void apply_task(BatchRecord& record, const JournalEvent& event);
+  static void move_task(BatchRecord& record, TaskId task, TaskState to);
+  std::vector<const BatchSummary*> sorted(const std::vector<std::string>& ids) const;
+
+  std::string root_batch_id_;
+  std::map<std::string, BatchRecord, std::less<>> batches_;
+  BatchRecord* last_record_ = nullptr;  // events arrive file by file: skip the lookup
+  std::vector<TaskFailure> failures_;
+  double earliest_ts_ = 0;
+  std::size_t ignored_events_ = 0;
+};
+
+}  // namespace jhtc

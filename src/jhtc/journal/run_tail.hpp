@@ -1,0 +1,56 @@
+// RunTail: follows the journals of one root, <journal_dir>/<root>/*.jsonl, and keeps
+// a RunSummary up to date. Each poll reads only what was appended since the last
+// one (it remembers an offset per file) and picks up new batches' files.
+//
+// Thread-safety: none; one tail per thread.
+// Failure: never throws for a missing or unreadable directory or file (a run may
+// not have started, a file may vanish): they read as empty and are retried.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "jhtc/journal.hpp"
+#include "journal/run_summary.hpp"
+
+namespace jhtc {
+
+class RunTail {
+ public:
+  RunTail(const std::string& journal_dir, std::string root_batch_id);
+
+  // Reads new lines from every journal, at most about `max_bytes` (so that a
+  // monitor stays responsive while catching up). Returns the events applied.
+  std::size_t poll(std::size_t max_bytes = std::numeric_limits<std::size_t>::max());
+  bool caught_up() const { return caught_up_; }  // the last poll read everything there was
+
+  const RunSummary& summary() const { return summary_; }
+  std::size_t files() const { return files_.size(); }
+  std::uint64_t bytes_read() const { return bytes_read_; }
+  std::size_t corrupt_lines() const;
+  std::string last_warning() const;  // the last corrupt line, prefixed by its file
+
+ private:
+  struct File {
+    std::uint64_t offset = 0;
+    JournalReader reader;
+  };
+  std::size_t read_file(const std::string& path, const std::string& batch_id, File& file,
+                        std::uint64_t size, std::size_t& budget);
+
+  std::string run_dir_;
+  RunSummary summary_;
+  std::map<std::string, File> files_;  // by batch id
+  std::uint64_t bytes_read_ = 0;
+  bool caught_up_ = false;
+};
+
+// The root batch ids under `journal_dir` (its subdirectories), sorted; empty when
+// the directory does not exist.
+std::vector<std::string> list_root_batches(const std::string& journal_dir);
+
+}  // namespace jhtc
