@@ -70,8 +70,9 @@ class HTCondorBackend(AutoBatchingMixin, ParallelBackendBase):
         return n_jobs
 
     def configure(self, n_jobs=1, parallel=None, prefer=None, require=None, **backend_kwargs):
-        if backend_kwargs:
-            parse_params(backend_kwargs)  # raises, naming the unknown or bad parameter
+        # backend_kwargs are Parallel's memmapping options (max_nbytes, mmap_mode,
+        # temp_folder, ...): meaningless across machines, so unused. Our own
+        # parameters were checked when parallel_config created this backend.
         self.parallel = parallel
         n_jobs = self.effective_n_jobs(n_jobs)
         self._batch = Batch(self.params, self.level, self.parent_lineage, n_jobs)

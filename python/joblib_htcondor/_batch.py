@@ -19,6 +19,7 @@ import logging
 import os
 import secrets
 import shutil
+import sys
 import threading
 import time
 from pathlib import Path
@@ -59,6 +60,13 @@ def default_throttle(params: BackendParams, level: int) -> int:
         cpus = params.value_for_level("request_cpus", level)
         return 2 * max(1, int(len(os.sched_getaffinity(0)) // cpus))
     return DEFAULT_HTCONDOR_THROTTLE
+
+
+def caller_sys_path() -> str:
+    """This process's import path, so that a worker on a shared filesystem can
+    import the modules that the caller's functions were pickled by reference from."""
+    entries = (os.path.abspath(entry or os.getcwd()) for entry in sys.path)
+    return os.pathsep.join(dict.fromkeys(e for e in entries if os.path.isdir(e)))
 
 
 def result_path_for(task_path: str) -> str:
@@ -157,6 +165,7 @@ class Batch:
             "JOBLIB_HTCONDOR_BATCH": self.batch_id,
             "JOBLIB_HTCONDOR_WORKER_LOG_LEVEL": str(p.worker_log_level),
             "JOBLIB_HTCONDOR_DELETE_TASK_FILE": "1" if p.delete_task_file_on_load else "0",
+            "JOBLIB_HTCONDOR_SYS_PATH": caller_sys_path(),
         }
         options = {"lineage": self.lineage, "poll_interval_ms": str(int(p.poll_interval * 1000)),
                    "universe": p.universe}

@@ -32,6 +32,9 @@ def run(task_path: str) -> int:
     from ._batch import result_path_for
     from ._serialization import TaskCodec
 
+    for entry in os.environ.get("JOBLIB_HTCONDOR_SYS_PATH", "").split(os.pathsep):
+        if entry and entry not in sys.path:
+            sys.path.append(entry)  # after our own entries: importable, never shadowing
     codec = TaskCodec(os.environ["JOBLIB_HTCONDOR_SHARED_DIR"], os.environ["JOBLIB_HTCONDOR_BATCH"])
     delete = os.environ.get("JOBLIB_HTCONDOR_DELETE_TASK_FILE") == "1"
     payload = codec.load(task_path, delete=delete)
