@@ -1,0 +1,142 @@
+#include "format.hpp"
+
+#include <cstdio>
+#include <ctime>
+#include <functional>
+
+namespace jhtc::monitor {
+
+std::string format_duration(double seconds) {
+  if (seconds < 0) return "-";
+  auto total = static_cast<long long>(seconds + 0.5);
+  long long days = total / 86400, h = total / 3600 % 24, m = total / 60 % 60, s = total % 60;
+  char buf[48];
+  if (days > 0) {
+    std::snprintf(buf, sizeof buf, "%lldd %02lld:%02lld:%02lld", days, h, m, s);
+  } else {
+    std::snprintf(buf, sizeof buf, "%02lld:%02lld:%02lld", h, m, s);
+  }
+  return buf;
+}
+
+std::string format_bytes(std::uint64_t bytes) {
+  static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024 && unit < 5) {
+    value /= 1024;
+    ++unit;
+  }
+  char buf[32];
+  if (unit == 0) {
+    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f %s", value, units[unit]);
+  }
+  return buf;
+}
+
+std::string format_clock(double unix_ts) {
+  if (unix_ts <= 0) return "-";
+  std::time_t t = static_cast<std::time_t>(unix_ts);
+  std::tm local{};
+  localtime_r(&t, &local);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &local);
+  return buf;
+}
+
+std::string format_rate(double per_second) {
+  char buf[32];
+  if (per_second >= 1) {
+    std::snprintf(buf, sizeof buf, "%.1f tasks/s", per_second);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f tasks/min", per_second * 60);
+  }
+  return buf;
+}
+
+std::string progress_bar(std::size_t done, std::size_t total, int width) {
+  int inner = std::max(0, width - 2);
+  int filled = total == 0 ? 0 : static_cast<int>(static_cast<double>(done) / static_cast<double>(total) * inner);
+  return "[" + std::string(static_cast<std::size_t>(filled), '#') +
+         std::string(static_cast<std::size_t>(inner - filled), '.') + "]";
+}
+
+std::vector<std::string> level_table(const std::vector<LevelSummary>& levels) {
+  std::vector<std::string> lines;
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%-6s %8s %9s %9s %9s %9s %9s %9s %9s", "Level", "Batches", "Total",
+                "Queued", "Submitted", "Running", "Done", "Failed", "Throttle");
+  lines.emplace_back(buf);
+  for (const LevelSummary& l : levels) {
+    const TaskCounts& c = l.counts;
+    std::snprintf(buf, sizeof buf, "L%-5d %8zu %9zu %9zu %9zu %9zu %9zu %9zu %9zu", l.level, l.batches,
+                  c.total, c.queued, c.submitted, c.running, c.done, c.failed, l.throttle);
+    lines.emplace_back(buf);
+  }
+  return lines;
+}
+
+std::string batch_line(const BatchSummary& b, int depth, char marker, int width) {
+  const TaskCounts& c = b.counts;
+  char counts[160];
+  std::snprintf(counts, sizeof counts, " %6zu/%-6zu q%-5zu s%-5zu r%-5zu f%-4zu %s", c.done, c.total,
+                c.queued, c.submitted, c.running, c.failed, b.state.c_str());
+  std::string head = std::string(static_cast<std::size_t>(depth) * 2, ' ') + marker + ' ' + b.batch_id;
+  head += " L" + std::to_string(b.level);
+  constexpr std::size_t kHeadWidth = 34;
+  if (head.size() < kHeadWidth) head.append(kHeadWidth - head.size(), ' ');
+  int bar = std::max(10, std::min(30, width - static_cast<int>(head.size()) - 60));
+  return head + " " + progress_bar(c.done, c.total, bar) + counts;
+}
+
+std::vector<std::string> footer_lines(const RunFigures& f, const DiskUsage& disk) {
+  std::string eta = f.eta_s < 0 ? std::string("unknown") : format_duration(f.eta_s);
+  std::string first = "Elapsed " + format_duration(f.elapsed_s) + "   Throughput " +
+                      format_rate(f.throughput_per_s) + "   ETA " + eta + "   Tasks " +
+                      std::to_string(f.counts.finished()) + "/" + std::to_string(f.counts.total) +
+                      " finished";
+  std::string second = "Shared dir: run holds " + format_bytes(f.bytes_held);
+  if (disk.known && disk.total > 0) {
+    char pct[16];
+    std::snprintf(pct, sizeof pct, "%.0f%%", 100.0 * static_cast<double>(disk.used) / static_cast<double>(disk.total));
+    second += "   filesystem " + format_bytes(disk.used) + " used of " + format_bytes(disk.total) + " (" + pct + ")";
+  } else {
+    second += "   filesystem usage unknown";
+  }
+  return {first, second};
+}
+
+std::string failure_line(const TaskFailure& failure) {
+  std::string reason = failure.reason;
+  for (char& c : reason) {
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  }
+  return failure.batch_id + " task " + std::to_string(failure.task) + ": " + reason;
+}
+
+std::string summary_text(const RunSummary& summary, const DiskUsage& disk, double now,
+                         std::size_t max_failures) {
+  RunFigures figures = summary.figures(now);
+  std::string out = "Root batch " + summary.root_batch_id() + "  started " +
+                    format_clock(figures.start_ts) + "  state " + figures.state + "\n\n";
+  for (const auto& line : level_table(summary.levels())) out += line + "\n";
+  out += "\nBatches\n";
+  std::function<void(const BatchSummary&, int)> add_batch = [&](const BatchSummary& b, int depth) {
+    auto kids = summary.children(b);
+    out += batch_line(b, depth, kids.empty() ? ' ' : '-', 120) + "\n";
+    for (const BatchSummary* kid : kids) add_batch(*kid, depth + 1);
+  };
+  for (const BatchSummary* top : summary.tree_roots()) add_batch(*top, 0);
+  const auto& failures = summary.failures();
+  out += "\nFailed tasks: " + std::to_string(failures.size()) + "\n";
+  std::size_t first = failures.size() > max_failures ? failures.size() - max_failures : 0;
+  if (first > 0) out += "  (" + std::to_string(first) + " earlier not shown)\n";
+  for (std::size_t i = first; i < failures.size(); ++i) out += "  " + failure_line(failures[i]) + "\n";
+  out += "\n";
+  for (const auto& line : footer_lines(figures, disk)) out += line + "\n";
+  return out;
+}
+
+}  // namespace jhtc::monitor
