@@ -1,13 +1,363 @@
-// Placeholder until the driver lands: reports HTCondor as unavailable.
+// The HTCondor driver.
+//
+//   submit() ──► submit-N.sub + submit-N.items ──► condor_submit -terse ──► cluster ranges
+//                                                                              │ (cluster, proc) -> (task, attempt)
+//   wait_events() ◄── translate ◄── EventLogParser ◄── new bytes of <batch_dir>/condor.log
+//                 ◄── condor_q / condor_history -af:j   (only after a long silence)
+//
+// Two locks: tail_mutex_ serialises readers of the log (one parser, one offset);
+// mutex_ guards the job table and the pending events and is never held while a
+// condor_* tool runs.
 #include "htcondor/htcondor_driver.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+
+#include "htcondor/condor_tools.hpp"
+#include "htcondor/event_translation.hpp"
+#include "htcondor/submit_description.hpp"
 #include "jhtc/errors.hpp"
+#include "util/run_command.hpp"
 
 namespace jhtc {
+namespace {
 
-std::unique_ptr<SchedulerDriver> make_htcondor_driver(JobTemplate) {
-  throw SchedulerUnavailable(
-      "the HTCondor driver is not built yet; use scheduler=\"local\" instead");
+using namespace htcondor;
+using Clock = std::chrono::steady_clock;
+using JobRef = std::pair<std::int64_t, int>;  // (cluster, proc)
+
+constexpr std::string_view kLocalHint = "; to run on this machine instead, use scheduler=\"local\"";
+
+struct JobState {
+  JobKey key;
+  bool held = false;
+  bool done = false;
+};
+
+std::int64_t option_number(const JobTemplate& t, const std::string& name, std::int64_t fallback) {
+  const auto it = t.options.find(name);
+  if (it == t.options.end() || it->second.empty()) return fallback;
+  std::size_t used = 0;
+  std::int64_t value = -1;
+  try {
+    value = std::stoll(it->second, &used);
+  } catch (const std::exception&) {
+  }
+  if (used != it->second.size() || value <= 0)
+    throw std::invalid_argument(name + ": \"" + it->second + "\" is not a positive integer");
+  return value;
+}
+
+std::string one_line(std::string_view text) {
+  std::string out(text);
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  return out;
+}
+
+class HTCondorDriver final : public SchedulerDriver {
+ public:
+  explicit HTCondorDriver(JobTemplate job_template);
+  ~HTCondorDriver() override {
+    if (log_fd_ >= 0) ::close(log_fd_);
+  }
+
+  std::string_view name() const override { return "htcondor"; }
+  void submit(std::span<const JobRequest> jobs) override;
+  std::vector<DriverEvent> wait_events(std::chrono::milliseconds timeout) override;
+  void remove(std::span<const JobKey> jobs, std::string_view reason) override;
+  void remove_all(std::string_view reason) override;
+  void wake() override;
+
+ private:
+  util::CommandResult run_tool(const std::string& tool, std::vector<std::string> args) const;
+  std::vector<ProcRange> submit_chunk(const SubmitText& text, std::uint64_t seq);
+  std::vector<JobEvent> read_new_events();  // expects tail_mutex_
+  void absorb(std::vector<JobEvent> fresh);  // expects mutex_
+  void apply(const DriverEvent& event, JobState& job);  // expects mutex_
+  void reconcile_if_silent();                // expects tail_mutex_
+
+  JobTemplate t_;
+  std::string lineage_;
+  std::string log_path_;
+  std::chrono::milliseconds poll_interval_;
+  std::chrono::seconds reconcile_after_;
+  std::chrono::seconds command_timeout_;
+  std::size_t max_per_submission_;
+
+  std::mutex tail_mutex_;
+  int log_fd_ = -1;
+  off_t log_offset_ = 0;
+  EventLogParser parser_;
+  Clock::time_point last_news_ = Clock::now();
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool woken_ = false;
+  std::uint64_t submit_seq_ = 0;
+  int submits_in_flight_ = 0;
+  std::map<JobRef, JobState> jobs_;
+  std::map<std::pair<TaskId, int>, JobRef> by_key_;
+  std::set<std::int64_t> abandoned_clusters_;  // rolled back after a failed submit
+  std::vector<JobEvent> stash_;  // events of clusters a running submit() has not registered yet
+  std::vector<DriverEvent> pending_;
+};
+
+HTCondorDriver::HTCondorDriver(JobTemplate job_template)
+    : t_(std::move(job_template)),
+      poll_interval_(option_number(t_, "poll_interval_ms", 250)),
+      reconcile_after_(option_number(t_, "reconcile_after_s", 300)),
+      command_timeout_(option_number(t_, "command_timeout_s", 600)),
+      max_per_submission_(static_cast<std::size_t>(option_number(t_, "max_per_submission", 5000))) {
+  if (!util::find_on_path("condor_submit"))
+    throw SchedulerUnavailable("HTCondor is not available: condor_submit is not on PATH" + std::string(kLocalHint));
+  if (t_.python.find('/') == std::string::npos) {
+    const auto python = util::find_on_path(t_.python);
+    if (!python) throw std::invalid_argument("python: \"" + t_.python + "\" is not found on PATH");
+    t_.python = *python;
+  }
+  t_.batch_dir = std::filesystem::absolute(t_.batch_dir).lexically_normal().string();
+  t_.log_dir = std::filesystem::absolute(t_.log_dir).lexically_normal().string();
+  lineage_ = t_.options.count("lineage") ? t_.options.at("lineage") : t_.batch_name;
+  const JobRequest probe_job{0, 0, "/probe"};
+  build_submit_description(t_, std::span(&probe_job, 1), "");  // refuses bad values now, not at submit
+  tool_command("condor_q", t_);
+
+  const auto timeout = std::chrono::seconds(option_number(t_, "probe_timeout_s", 30));
+  util::CommandResult probe;
+  try {
+    std::vector<std::string> argv = tool_command("condor_q", t_);
+    argv.push_back("-totals");
+    probe = util::run_command(argv, {.timeout = timeout});
+  } catch (const std::system_error& error) {
+    throw SchedulerUnavailable(std::string("HTCondor is not available: ") + error.what() + std::string(kLocalHint));
+  }
+  if (!probe.succeeded())
+    throw SchedulerUnavailable("the HTCondor schedd does not answer: condor_q -totals " + probe.status_text() +
+                               ": " + one_line(probe.err) + std::string(kLocalHint));
+  std::filesystem::create_directories(t_.batch_dir);
+  std::filesystem::create_directories(t_.log_dir);
+  log_path_ = t_.batch_dir + "/condor.log";
+}
+
+util::CommandResult HTCondorDriver::run_tool(const std::string& tool, std::vector<std::string> args) const {
+  std::vector<std::string> argv = tool_command(tool, t_);
+  argv.insert(argv.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
+  try {
+    return util::run_command(argv, {.timeout = command_timeout_});
+  } catch (const std::system_error& error) {
+    throw SchedulerError(tool + " could not be run: " + error.what());
+  }
+}
+
+std::vector<ProcRange> HTCondorDriver::submit_chunk(const SubmitText& text, std::uint64_t seq) {
+  const std::string stem = t_.batch_dir + "/submit-" + std::to_string(seq);
+  std::ofstream(stem + ".items", std::ios::trunc) << text.items;
+  std::ofstream sub(stem + ".sub", std::ios::trunc);
+  sub << text.description;
+  sub.close();
+  if (!sub) throw SchedulerError("cannot write " + stem + ".sub");
+  const util::CommandResult result = run_tool("condor_submit", {"-terse", stem + ".sub"});
+  if (!result.succeeded())
+    throw SchedulerError("condor_submit " + result.status_text() + ": " + one_line(result.err));
+  return parse_terse_output(result.out);
+}
+
+void HTCondorDriver::submit(std::span<const JobRequest> jobs) {
+  if (jobs.empty()) return;
+  std::uint64_t first_seq = 0;
+  std::vector<std::span<const JobRequest>> chunks;
+  for (std::size_t at = 0; at < jobs.size(); at += max_per_submission_)
+    chunks.push_back(jobs.subspan(at, std::min(max_per_submission_, jobs.size() - at)));
+  {
+    std::lock_guard lock(mutex_);
+    first_seq = submit_seq_ + 1;
+    submit_seq_ += chunks.size();
+    ++submits_in_flight_;
+  }
+  std::vector<SubmitText> texts;  // all built before anything is submitted: a refusal submits nothing
+  std::vector<ProcRange> ranges;
+  std::vector<std::int64_t> clusters;
+  try {
+    for (std::size_t i = 0; i < chunks.size(); ++i)
+      texts.push_back(build_submit_description(t_, chunks[i], t_.batch_dir + "/submit-" + std::to_string(first_seq + i) + ".items"));
+    for (std::size_t i = 0; i < chunks.size(); ++i) {
+      std::vector<ProcRange> got = submit_chunk(texts[i], first_seq + i);
+      int count = 0;
+      for (const ProcRange& r : got) count += r.count(), clusters.push_back(r.cluster);
+      ranges.insert(ranges.end(), got.begin(), got.end());
+      if (count != static_cast<int>(chunks[i].size()))
+        throw SchedulerError("condor_submit reported " + std::to_string(count) + " jobs for " +
+                             std::to_string(chunks[i].size()) + " submitted");
+    }
+  } catch (...) {
+    std::vector<std::string> ids;
+    for (std::int64_t c : clusters) ids.push_back(std::to_string(c));
+    {
+      std::lock_guard lock(mutex_);
+      abandoned_clusters_.insert(clusters.begin(), clusters.end());
+      --submits_in_flight_;
+    }
+    if (!ids.empty()) {  // undo the chunks that went in, so that none of the jobs stays
+      ids.insert(ids.begin(), {"-reason", "submission of the batch failed"});
+      try { run_tool("condor_rm", ids); } catch (const SchedulerError&) {}
+    }
+    throw;
+  }
+  std::lock_guard lock(mutex_);
+  std::size_t index = 0;
+  for (const ProcRange& r : ranges) {
+    for (int proc = r.first; proc <= r.last; ++proc, ++index) {
+      const JobKey key{jobs[index].task, jobs[index].attempt};
+      jobs_[{r.cluster, proc}] = JobState{key};
+      by_key_[{key.task, key.attempt}] = {r.cluster, proc};
+    }
+  }
+  --submits_in_flight_;
+  last_news_ = Clock::now();
+  cv_.notify_all();  // the stash may now translate
+}
+
+std::vector<JobEvent> HTCondorDriver::read_new_events() {
+  std::vector<JobEvent> events;
+  if (log_fd_ < 0) log_fd_ = ::open(log_path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (log_fd_ < 0) return events;  // created by the first submission
+  parser_.set_today(local_today());
+  char buffer[1 << 16];
+  ssize_t n = 0;
+  while ((n = ::pread(log_fd_, buffer, sizeof buffer, log_offset_)) > 0) {
+    log_offset_ += n;
+    parser_.feed(std::string_view(buffer, static_cast<std::size_t>(n)),
+                 [&events](JobEvent&& e) { events.push_back(std::move(e)); });
+  }
+  return events;
+}
+
+void HTCondorDriver::apply(const DriverEvent& event, JobState& job) {
+  if (job.done) return;  // e.g. the log catching up after a reconciliation
+  switch (event.kind) {
+    case DriverEventKind::held:
+      if (job.held) return;
+      job.held = true;
+      break;
+    case DriverEventKind::released:
+    case DriverEventKind::running: job.held = false; break;
+    case DriverEventKind::exited:
+    case DriverEventKind::removed: job.done = true; break;
+    default: break;
+  }
+  pending_.push_back(event);
+}
+
+void HTCondorDriver::absorb(std::vector<JobEvent> fresh) {
+  if (!fresh.empty()) last_news_ = Clock::now();
+  std::vector<JobEvent> events = std::move(stash_);
+  stash_.clear();
+  for (JobEvent& e : fresh) events.push_back(std::move(e));
+  for (JobEvent& e : events) {
+    const auto it = jobs_.find({e.cluster, e.proc});
+    if (it == jobs_.end()) {
+      if (submits_in_flight_ > 0 && !abandoned_clusters_.count(e.cluster)) stash_.push_back(std::move(e));
+      continue;  // not ours (or rolled back)
+    }
+    if (auto event = translate_log_event(e, it->second.key)) apply(*event, it->second);
+  }
+}
+
+void HTCondorDriver::reconcile_if_silent() {
+  std::vector<std::string> clusters;
+  {
+    std::lock_guard lock(mutex_);
+    if (Clock::now() - last_news_ < reconcile_after_) return;
+    last_news_ = Clock::now();
+    std::set<std::int64_t> open;
+    for (const auto& [ref, job] : jobs_)
+      if (!job.done) open.insert(ref.first);
+    for (std::int64_t c : open) clusters.push_back(std::to_string(c));
+  }
+  if (clusters.empty()) return;
+  std::vector<QueueRecord> records;
+  for (bool history : {false, true}) {
+    std::vector<std::string> args = clusters;
+    args.push_back("-af:j");
+    for (std::string& a : queue_attributes(history)) args.push_back(std::move(a));
+    try {
+      const util::CommandResult r = run_tool(history ? "condor_history" : "condor_q", args);
+      if (!r.succeeded()) continue;  // try again after the next silence
+      for (QueueRecord& q : parse_queue_records(r.out)) records.push_back(std::move(q));
+    } catch (const SchedulerError&) {
+    }
+  }
+  std::lock_guard lock(mutex_);
+  for (const QueueRecord& r : records) {
+    const auto it = jobs_.find({r.cluster, r.proc});
+    if (it == jobs_.end()) continue;
+    if (auto event = translate_queue_record(r, it->second.key, it->second.held)) apply(*event, it->second);
+  }
+  if (!pending_.empty()) cv_.notify_all();
+}
+
+std::vector<DriverEvent> HTCondorDriver::wait_events(std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  std::lock_guard tail(tail_mutex_);
+  while (true) {
+    std::vector<JobEvent> fresh = read_new_events();
+    std::unique_lock lock(mutex_);
+    absorb(std::move(fresh));
+    if (!pending_.empty() || woken_) break;
+    lock.unlock();
+    reconcile_if_silent();
+    lock.lock();
+    if (!pending_.empty() || woken_ || Clock::now() >= deadline) break;
+    cv_.wait_until(lock, std::min(deadline, Clock::now() + poll_interval_),
+                   [this] { return woken_ || !pending_.empty(); });
+  }
+  std::lock_guard lock(mutex_);
+  woken_ = false;
+  return std::exchange(pending_, {});
+}
+
+void HTCondorDriver::remove(std::span<const JobKey> keys, std::string_view reason) {
+  std::vector<std::string> ids;
+  {
+    std::lock_guard lock(mutex_);
+    for (const JobKey& key : keys) {
+      const auto it = by_key_.find({key.task, key.attempt});
+      if (it != by_key_.end() && !jobs_.at(it->second).done)
+        ids.push_back(std::to_string(it->second.first) + "." + std::to_string(it->second.second));
+    }
+  }
+  if (ids.empty()) return;
+  ids.insert(ids.begin(), {"-reason", one_line(reason.empty() ? "removed by joblib_htcondor" : reason)});
+  const util::CommandResult r = run_tool("condor_rm", ids);
+  if (!r.succeeded()) throw SchedulerError("condor_rm " + r.status_text() + ": " + one_line(r.err));
+}
+
+void HTCondorDriver::remove_all(std::string_view reason) {
+  const util::CommandResult r =
+      run_tool("condor_rm", {"-reason", one_line(reason.empty() ? "removed by joblib_htcondor" : reason),
+                             "-constraint", lineage_constraint(lineage_)});
+  if (!r.succeeded()) throw SchedulerError("condor_rm " + r.status_text() + ": " + one_line(r.err));
+}
+
+void HTCondorDriver::wake() {
+  std::lock_guard lock(mutex_);
+  woken_ = true;
+  cv_.notify_all();
+}
+
+}  // namespace
+
+std::unique_ptr<SchedulerDriver> make_htcondor_driver(JobTemplate job_template) {
+  return std::make_unique<HTCondorDriver>(std::move(job_template));
 }
 
 }  // namespace jhtc

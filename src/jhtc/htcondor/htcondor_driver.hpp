@@ -1,4 +1,20 @@
-// The HTCondor scheduler driver (see docs/htcondor-driver.md).
+// The HTCondor scheduler driver (design and event mapping: docs/htcondor-driver.md).
+//
+// submit() writes one submit file and item file per call into template.batch_dir
+// and runs `condor_submit -terse` once per options["max_per_submission"] jobs
+// (default 5000): every job of a chunk is a proc of one cluster, one schedd
+// transaction. wait_events() tails the batch's one event log
+// (<batch_dir>/condor.log) every options["poll_interval_ms"] (default 250) and
+// translates its events; when the log has been silent for
+// options["reconcile_after_s"] (default 300) while jobs are outstanding, it asks
+// condor_q / condor_history about them instead.
+//
+// Options (template.options): pool, schedd (the tools' -pool and -name), universe,
+// initial_dir, extra_directives, lineage (default batch_name), max_per_submission,
+// poll_interval_ms, reconcile_after_s, probe_timeout_s (default 30),
+// command_timeout_s (default 600, for every condor_* call).
+//
+// Thread-safety: every member may be called from any thread, concurrently.
 #pragma once
 
 #include <memory>
@@ -7,8 +23,10 @@
 
 namespace jhtc {
 
-// Throws SchedulerUnavailable when condor_submit is not on PATH or the schedd
-// does not answer; std::invalid_argument when an option is malformed.
+// Throws SchedulerUnavailable (naming scheduler="local" as the alternative) when
+// condor_submit is not on PATH or the schedd does not answer `condor_q -totals`
+// within probe_timeout_s; std::invalid_argument when an option or template value
+// is malformed or template.python is not found on PATH.
 std::unique_ptr<SchedulerDriver> make_htcondor_driver(JobTemplate job_template);
 
 }  // namespace jhtc

@@ -1,0 +1,114 @@
+#include "htcondor/condor_tools.hpp"
+
+#include <charconv>
+#include <stdexcept>
+
+namespace jhtc::htcondor {
+namespace {
+
+void check_tool_option(const char* name, const std::string& value) {
+  bool ok = !value.empty() && value.front() != '-';
+  for (char c : value) ok = ok && static_cast<unsigned char>(c) > 0x20 && c != 0x7f;
+  if (!ok)
+    throw std::invalid_argument(std::string(name) + ": \"" + value +
+                                "\" is not a host or daemon name; accepted: a name without "
+                                "whitespace that does not start with '-'");
+}
+
+template <typename T>
+bool to_number(std::string_view text, T& out) {
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return error == std::errc{} && end == text.data() + text.size();
+}
+
+// Splits off the next space-separated word.
+std::string_view next_word(std::string_view& rest) {
+  const std::size_t start = rest.find_first_not_of(' ');
+  if (start == std::string_view::npos) return rest = {}, std::string_view{};
+  rest.remove_prefix(start);
+  const std::size_t end = rest.find(' ');
+  const std::string_view word = rest.substr(0, end);
+  rest.remove_prefix(end == std::string_view::npos ? rest.size() : end);
+  return word;
+}
+
+bool parse_job_id(std::string_view word, std::int64_t& cluster, int& proc) {
+  const std::size_t dot = word.find('.');
+  return dot != std::string_view::npos && to_number(word.substr(0, dot), cluster) &&
+         to_number(word.substr(dot + 1), proc);
+}
+
+std::optional<int> optional_int(std::string_view word) {
+  int value = 0;
+  if (to_number(word, value)) return value;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<std::string> tool_command(const std::string& tool, const JobTemplate& t) {
+  std::vector<std::string> argv{tool};
+  if (auto it = t.options.find("pool"); it != t.options.end() && !it->second.empty()) {
+    check_tool_option("pool", it->second);
+    argv.insert(argv.end(), {"-pool", it->second});
+  }
+  if (auto it = t.options.find("schedd"); it != t.options.end() && !it->second.empty()) {
+    check_tool_option("schedd", it->second);
+    argv.insert(argv.end(), {"-name", it->second});
+  }
+  return argv;
+}
+
+std::vector<ProcRange> parse_terse_output(std::string_view out) {
+  std::vector<ProcRange> ranges;
+  while (!out.empty()) {
+    const std::size_t end = out.find('\n');
+    std::string_view line = out.substr(0, end);
+    out.remove_prefix(end == std::string_view::npos ? out.size() : end + 1);
+    ProcRange range;
+    std::int64_t last_cluster = 0;
+    const std::string_view first = next_word(line);
+    const std::string_view dash = next_word(line);
+    const std::string_view last = next_word(line);
+    if (dash == "-" && next_word(line).empty() && parse_job_id(first, range.cluster, range.first) &&
+        parse_job_id(last, last_cluster, range.last) && last_cluster == range.cluster &&
+        range.first >= 0 && range.last >= range.first)
+      ranges.push_back(range);
+  }
+  return ranges;
+}
+
+std::string lineage_constraint(std::string_view lineage) {
+  const std::string l(lineage);
+  return "JhtcLineage =?= \"" + l + "\" || substr(JhtcLineage, 0, " +
+         std::to_string(l.size() + 1) + ") =?= \"" + l + "/\"";
+}
+
+std::vector<std::string> queue_attributes(bool history) {
+  return {"JobStatus", "ExitCode", "ExitBySignal", "ExitSignal", "HoldReasonCode",
+          "HoldReasonSubCode", history ? "RemoveReason" : "HoldReason"};
+}
+
+std::vector<QueueRecord> parse_queue_records(std::string_view out) {
+  std::vector<QueueRecord> records;
+  while (!out.empty()) {
+    const std::size_t end = out.find('\n');
+    std::string_view line = out.substr(0, end);
+    out.remove_prefix(end == std::string_view::npos ? out.size() : end + 1);
+    QueueRecord r;
+    if (!parse_job_id(next_word(line), r.cluster, r.proc) || !to_number(next_word(line), r.status))
+      continue;
+    r.exit_code = optional_int(next_word(line));
+    r.by_signal = next_word(line) == "true";
+    r.signal = optional_int(next_word(line));
+    r.hold_code = optional_int(next_word(line)).value_or(0);
+    r.hold_subcode = optional_int(next_word(line)).value_or(0);
+    const std::size_t start = line.find_first_not_of(' ');
+    const std::string_view reason = start == std::string_view::npos ? "" : line.substr(start);
+    if (reason != "undefined") r.reason = std::string(reason);
+    records.push_back(std::move(r));
+  }
+  return records;
+}
+
+}  // namespace jhtc::htcondor

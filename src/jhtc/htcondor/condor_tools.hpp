@@ -1,0 +1,58 @@
+// What the driver says to HTCondor's command-line tools and how it reads their
+// answers. Pure functions (no process is run here); thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "htcondor/event_log_parser.hpp"
+#include "jhtc/scheduler_driver.hpp"
+
+namespace jhtc::htcondor {
+
+// {tool, -pool P, -name S} from options["pool"] / options["schedd"], as every
+// HTCondor tool takes them. Throws std::invalid_argument for a pool or schedd
+// name that is empty, starts with '-', or holds whitespace or control characters.
+std::vector<std::string> tool_command(const std::string& tool, const JobTemplate& job_template);
+
+// One `CLUSTER.FIRST - CLUSTER.LAST` line of `condor_submit -terse`.
+struct ProcRange {
+  std::int64_t cluster = 0;
+  int first = 0;
+  int last = 0;
+  int count() const { return last - first + 1; }
+};
+
+// The ranges in condor_submit -terse output; other lines (warnings) are ignored.
+std::vector<ProcRange> parse_terse_output(std::string_view out);
+
+// The condor_rm/condor_q constraint selecting the jobs of a lineage and of every
+// lineage below it: `JhtcLineage =?= "L" || substr(JhtcLineage, 0, n) =?= "L/"`.
+// =?= compares strings case-sensitively and never yields undefined; substr
+// avoids regular-expression quoting. The lineage must be a checked name
+// (letters, digits, ._-/:@+), so it needs no escaping inside the string literal.
+std::string lineage_constraint(std::string_view lineage);
+
+// One job as `condor_q/condor_history -af:j` prints it with kQueueAttributes.
+struct QueueRecord {
+  std::int64_t cluster = 0;
+  int proc = 0;
+  int status = 0;  // JobStatus: 1 idle, 2 running, 3 removed, 4 completed, 5 held
+  std::optional<int> exit_code;
+  bool by_signal = false;
+  std::optional<int> signal;
+  int hold_code = 0;
+  int hold_subcode = 0;
+  std::string reason;  // HoldReason or RemoveReason
+};
+
+// The attribute list the reconciliation queries ask for (after -af:j).
+std::vector<std::string> queue_attributes(bool history);
+
+// Lines of `-af:j` output for queue_attributes(); malformed lines are skipped.
+std::vector<QueueRecord> parse_queue_records(std::string_view out);
+
+}  // namespace jhtc::htcondor

@@ -1,0 +1,78 @@
+#include "htcondor/condor_tools.hpp"
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+
+namespace jhtc::htcondor {
+namespace {
+
+TEST(CondorTools, ToolCommandAddsPoolAndSchedd) {
+  JobTemplate t;
+  EXPECT_EQ(tool_command("condor_q", t), std::vector<std::string>{"condor_q"});
+  t.options["pool"] = "cm.example.org:9618";
+  t.options["schedd"] = "submit1.example.org";
+  EXPECT_EQ(tool_command("condor_rm", t),
+            (std::vector<std::string>{"condor_rm", "-pool", "cm.example.org:9618", "-name", "submit1.example.org"}));
+}
+
+TEST(CondorTools, ToolCommandRefusesNamesThatCouldBeOptions) {
+  for (const char* bad : {"-constraint", "a b", "a\nb"}) {
+    JobTemplate t;
+    t.options["schedd"] = bad;
+    EXPECT_THROW(tool_command("condor_q", t), std::invalid_argument) << bad;
+  }
+  JobTemplate t;
+  t.options["pool"] = "--help";
+  EXPECT_THROW(tool_command("condor_q", t), std::invalid_argument);
+}
+
+TEST(CondorTools, ParsesTerseSubmitOutput) {
+  const auto ranges = parse_terse_output(
+      "WARNING: the Queue variable 'code' was unused by condor_submit. Is it a typo?\n"
+      "1234.0 - 1234.4999\n7.0 - 7.0\n");
+  ASSERT_EQ(ranges.size(), 2u);
+  EXPECT_EQ(ranges[0].cluster, 1234);
+  EXPECT_EQ(ranges[0].first, 0);
+  EXPECT_EQ(ranges[0].last, 4999);
+  EXPECT_EQ(ranges[0].count(), 5000);
+  EXPECT_EQ(ranges[1].count(), 1);
+}
+
+TEST(CondorTools, IgnoresTerseLinesThatAreNotRanges) {
+  EXPECT_TRUE(parse_terse_output("").empty());
+  EXPECT_TRUE(parse_terse_output("1.0 - 2.3\n").empty());      // two clusters in one range
+  EXPECT_TRUE(parse_terse_output("1.5 - 1.3\n").empty());      // backwards
+  EXPECT_TRUE(parse_terse_output("1.0 - 1.3 extra\n").empty());
+  EXPECT_TRUE(parse_terse_output("1.0 1.3\n").empty());
+  EXPECT_TRUE(parse_terse_output("x.0 - x.3\n").empty());
+}
+
+TEST(CondorTools, LineageConstraintMatchesTheLineageAndItsDescendantsOnly) {
+  EXPECT_EQ(lineage_constraint("jhtc-r1-L0-b1"),
+            "JhtcLineage =?= \"jhtc-r1-L0-b1\" || substr(JhtcLineage, 0, 14) =?= \"jhtc-r1-L0-b1/\"");
+}
+
+TEST(CondorTools, ParsesQueueAndHistoryRecords) {
+  const auto records = parse_queue_records(
+      "2.1 3 undefined false undefined undefined undefined probe rm (by user htc)\n"
+      "1.1 4 3 false undefined undefined undefined undefined\n"
+      "1.2 4 undefined true 9 undefined undefined undefined\n"
+      "5.0 5 undefined false undefined 34 102 Job has gone over memory limit\n"
+      "garbage line\n");
+  ASSERT_EQ(records.size(), 4u);
+  EXPECT_EQ(records[0].status, 3);
+  EXPECT_EQ(records[0].reason, "probe rm (by user htc)");
+  EXPECT_EQ(records[1].exit_code, 3);
+  EXPECT_EQ(records[1].reason, "");
+  EXPECT_TRUE(records[2].by_signal);
+  EXPECT_EQ(records[2].signal, 9);
+  EXPECT_FALSE(records[2].exit_code.has_value());
+  EXPECT_EQ(records[3].cluster, 5);
+  EXPECT_EQ(records[3].hold_code, 34);
+  EXPECT_EQ(records[3].hold_subcode, 102);
+  EXPECT_EQ(records[3].reason, "Job has gone over memory limit");
+}
+
+}  // namespace
+}  // namespace jhtc::htcondor
