@@ -1,0 +1,230 @@
+// The driver's mechanics against stand-in condor_* scripts put first on PATH:
+// what it runs, how it splits and rolls back submissions, how it tails the log.
+// The real pool is exercised by htcondor_driver_pool_test.
+#include "htcondor/htcondor_driver.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "jhtc/errors.hpp"
+
+namespace jhtc {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+void write_file(const fs::path& path, const std::string& text, bool executable = false) {
+  std::ofstream(path, std::ios::trunc) << text;
+  if (executable) fs::permissions(path, fs::perms::owner_all, fs::perm_options::add);
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream all;
+  all << in.rdbuf();
+  return all.str();
+}
+
+class FakeCondor : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("jhtc-fake-condor-" + std::to_string(::getpid()));
+    fs::remove_all(root_);
+    fs::create_directories(root_ / "bin");
+    write_file(root_ / "bin/condor_submit", R"SH(#!/bin/sh
+for a; do f=$a; done
+echo "$@" >> "$FAKE/submit.args"
+n=$(wc -l < "${f%.sub}.items")
+c=$(cat "$FAKE/next_cluster" 2>/dev/null || echo 10); echo $((c+1)) > "$FAKE/next_cluster"
+if [ -e "$FAKE/fail_at_$c" ]; then echo "ERROR: the schedd refused cluster $c" >&2; exit 1; fi
+echo "WARNING: noise"; echo "$c.0 - $c.$((n-1))"
+)SH", true);
+    write_file(root_ / "bin/condor_q", R"SH(#!/bin/sh
+if [ -e "$FAKE/schedd_down" ]; then echo "Failed to connect to the schedd" >&2; exit 1; fi
+case " $* " in *" -totals "*) echo "Total for all users: 0 jobs";; *) cat "$FAKE/q.out" 2>/dev/null;; esac
+)SH", true);
+    write_file(root_ / "bin/condor_history", "#!/bin/sh\ncat \"$FAKE/history.out\" 2>/dev/null\n", true);
+    write_file(root_ / "bin/condor_rm", "#!/bin/sh\nfor a; do printf '[%s]' \"$a\" >> \"$FAKE/rm.args\"; done; echo >> \"$FAKE/rm.args\"\n", true);
+    old_path_ = getenv("PATH");
+    setenv("PATH", ((root_ / "bin").string() + ":" + old_path_).c_str(), 1);
+    setenv("FAKE", root_.c_str(), 1);
+    t_.batch_name = "jhtc-test-L0-b1";
+    t_.batch_dir = (root_ / "batch").string();
+    t_.log_dir = (root_ / "batch/logs").string();
+    t_.python = "sh";
+    t_.worker_args = {"-c", "exit 0", "worker"};
+    t_.options["poll_interval_ms"] = "20";
+  }
+  void TearDown() override {
+    setenv("PATH", old_path_.c_str(), 1);
+    fs::remove_all(root_);
+  }
+
+  std::vector<JobRequest> jobs(int n) const {
+    std::vector<JobRequest> out;
+    for (int i = 0; i < n; ++i) out.push_back({static_cast<TaskId>(i + 1), 0, "/tasks/" + std::to_string(i + 1)});
+    return out;
+  }
+  void append_log(const std::string& text) const {
+    std::ofstream(root_ / "batch/condor.log", std::ios::app) << text;
+  }
+  static std::string event(int code, const std::string& id, const std::string& body = "") {
+    return (code < 10 ? "00" : "0") + std::to_string(code) + " (" + id + ".000) 2026-11-24 05:00:00 Event\n" + body + "...\n";
+  }
+
+  fs::path root_;
+  std::string old_path_;
+  JobTemplate t_;
+};
+
+TEST_F(FakeCondor, WithoutCondorSubmitOnPathTheDriverIsUnavailable) {
+  setenv("PATH", "/nonexistent", 1);
+  try {
+    make_htcondor_driver(t_);
+    FAIL() << "no exception";
+  } catch (const SchedulerUnavailable& error) {
+    EXPECT_NE(std::string(error.what()).find("condor_submit is not on PATH"), std::string::npos);
+    EXPECT_NE(std::string(error.what()).find("scheduler=\"local\""), std::string::npos);
+  }
+}
+
+TEST_F(FakeCondor, ASilentScheddMakesTheDriverUnavailable) {
+  write_file(root_ / "schedd_down", "");
+  try {
+    make_htcondor_driver(t_);
+    FAIL() << "no exception";
+  } catch (const SchedulerUnavailable& error) {
+    EXPECT_NE(std::string(error.what()).find("Failed to connect to the schedd"), std::string::npos);
+    EXPECT_NE(std::string(error.what()).find("scheduler=\"local\""), std::string::npos);
+  }
+}
+
+TEST_F(FakeCondor, BadOptionsAreRefusedAtConstruction) {
+  t_.options["max_per_submission"] = "many";
+  EXPECT_THROW(make_htcondor_driver(t_), std::invalid_argument);
+  t_.options.erase("max_per_submission");
+  t_.options["extra_directives"] = "queue = 5";
+  EXPECT_THROW(make_htcondor_driver(t_), std::invalid_argument);
+  t_.options.erase("extra_directives");
+  t_.python = "jhtc-no-such-python";
+  EXPECT_THROW(make_htcondor_driver(t_), std::invalid_argument);
+}
+
+TEST_F(FakeCondor, SplitsLargeSubmissionsAndMapsProcsToTasks) {
+  t_.options["max_per_submission"] = "3";
+  t_.options["schedd"] = "submit.example";
+  auto driver = make_htcondor_driver(t_);
+  driver->submit(jobs(7));
+  const std::string args = read_file(root_ / "submit.args");
+  EXPECT_EQ(std::count(args.begin(), args.end(), '\n'), 3) << args;  // 3 + 3 + 1
+  EXPECT_NE(args.find("-name submit.example -terse"), std::string::npos) << args;
+  append_log(event(0, "10.000") + event(0, "10.002") + event(0, "11.000") + event(0, "12.000"));
+  const auto events = driver->wait_events(2s);
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events[0].task, 1u);
+  EXPECT_EQ(events[1].task, 3u);
+  EXPECT_EQ(events[2].task, 4u);
+  EXPECT_EQ(events[3].task, 7u);
+  EXPECT_EQ(events[3].job_id, "12.0");
+  EXPECT_EQ(events[3].kind, DriverEventKind::submitted);
+}
+
+TEST_F(FakeCondor, AFailedSubmissionRaisesTheSchedulersErrorAndRollsBack) {
+  t_.options["max_per_submission"] = "2";
+  write_file(root_ / "fail_at_11", "");
+  auto driver = make_htcondor_driver(t_);
+  try {
+    driver->submit(jobs(4));
+    FAIL() << "no exception";
+  } catch (const SchedulerError& error) {
+    EXPECT_NE(std::string(error.what()).find("the schedd refused cluster 11"), std::string::npos);
+  }
+  EXPECT_NE(read_file(root_ / "rm.args").find("[10]"), std::string::npos);
+  append_log(event(0, "10.000") + event(9, "10.000"));  // the rolled-back cluster is not reported
+  EXPECT_TRUE(driver->wait_events(200ms).empty());
+}
+
+TEST_F(FakeCondor, TailsTheLogAcrossPartialWritesAndIgnoresOtherJobs) {
+  auto driver = make_htcondor_driver(t_);
+  driver->submit(jobs(2));
+  const std::string terminated =
+      event(5, "10.001", "\t(1) Normal termination (return value 3)\n");
+  append_log(event(0, "99.000") + terminated.substr(0, 30));
+  EXPECT_TRUE(driver->wait_events(150ms).empty());
+  append_log(terminated.substr(30));
+  const auto events = driver->wait_events(2s);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, DriverEventKind::exited);
+  EXPECT_EQ(events[0].task, 2u);
+  EXPECT_EQ(events[0].exit_code, 3);
+}
+
+TEST_F(FakeCondor, HeldAndRemovedCarryTheirReasons) {
+  auto driver = make_htcondor_driver(t_);
+  driver->submit(jobs(1));
+  append_log(event(12, "10.000", "\tvia condor_hold (by user htc)\n\tCode 1 Subcode 0\n") +
+             event(9, "10.000", "\tcancelled (by user htc)\n") + event(5, "10.000", "\t(1) Normal termination (return value 0)\n"));
+  const auto events = driver->wait_events(2s);
+  ASSERT_EQ(events.size(), 2u);  // nothing after the job ended
+  EXPECT_EQ(events[0].kind, DriverEventKind::held);
+  EXPECT_EQ(events[0].hold_code, 1);
+  EXPECT_EQ(events[0].reason, "via condor_hold (by user htc)");
+  EXPECT_EQ(events[1].kind, DriverEventKind::removed);
+  EXPECT_EQ(events[1].reason, "cancelled (by user htc)");
+}
+
+TEST_F(FakeCondor, RemoveIsOneCondorRmOfTheOutstandingJobs) {
+  auto driver = make_htcondor_driver(t_);
+  driver->submit(jobs(3));
+  append_log(event(5, "10.001", "\t(1) Normal termination (return value 0)\n"));
+  driver->wait_events(2s);
+  const std::vector<JobKey> keys{{1, 0}, {2, 0}, {3, 0}, {3, 1}};
+  driver->remove(keys, "no longer\nneeded");
+  EXPECT_EQ(read_file(root_ / "rm.args"), "[-reason][no longer needed][10.0][10.2]\n");
+}
+
+TEST_F(FakeCondor, RemoveAllSelectsTheLineageAndItsDescendants) {
+  t_.options["lineage"] = "root-b1/child-b7";
+  auto driver = make_htcondor_driver(t_);
+  driver->remove_all("cancelled");
+  EXPECT_EQ(read_file(root_ / "rm.args"),
+            "[-reason][cancelled][-constraint][JhtcLineage =?= \"root-b1/child-b7\" || "
+            "substr(JhtcLineage, 0, 17) =?= \"root-b1/child-b7/\"]\n");
+}
+
+TEST_F(FakeCondor, WakeInterruptsAWait) {
+  auto driver = make_htcondor_driver(t_);
+  const auto start = std::chrono::steady_clock::now();
+  std::thread waker([&] {
+    std::this_thread::sleep_for(100ms);
+    driver->wake();
+  });
+  EXPECT_TRUE(driver->wait_events(10s).empty());
+  waker.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+}
+
+TEST_F(FakeCondor, ReconcilesWithTheQueueAfterASilence) {
+  t_.options["reconcile_after_s"] = "1";
+  auto driver = make_htcondor_driver(t_);
+  driver->submit(jobs(2));
+  write_file(root_ / "q.out", "10.0 2 undefined false undefined undefined undefined undefined\n");
+  write_file(root_ / "history.out", "10.1 4 7 false undefined undefined undefined undefined\n");
+  const auto events = driver->wait_events(5s);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, DriverEventKind::exited);
+  EXPECT_EQ(events[0].task, 2u);
+  EXPECT_EQ(events[0].exit_code, 7);
+  append_log(event(5, "10.001", "\t(1) Normal termination (return value 7)\n"));  // late log
+  EXPECT_TRUE(driver->wait_events(200ms).empty());
+}
+
+}  // namespace
+}  // namespace jhtc
