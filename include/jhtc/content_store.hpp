@@ -93,9 +93,10 @@ class ContentStore {
   // that `batch_id` references it when batch_id is not empty, returns its digest.
   // `hint` is a digest the caller believes the bytes have (an identity cache):
   // if that blob exists the bytes are not hashed; otherwise they are hashed as
-  // usual and the true digest is returned.
+  // usual and the true digest is returned. `*written` (if given) tells whether
+  // this call wrote a new blob.
   std::string put(std::span<const std::byte> bytes, std::string_view batch_id = {},
-                  std::string_view hint = {});
+                  std::string_view hint = {}, bool* written = nullptr);
 
   // Where the blob of `digest` lives (whether or not it exists).
   std::filesystem::path path_of(std::string_view digest) const;

@@ -1,4 +1,179 @@
-// Placeholder until the content-addressed store lands (data-transfer issue).
+// Bindings of the store area: ContentStore, MappedBlob (a zero-copy buffer over a
+// mapped blob), SigningKey and the signed-file functions. Hashing and I/O run
+// without the GIL. jhtc::IntegrityError becomes _core.IntegrityError (bind_errors).
 #include <nanobind/nanobind.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/string_view.h>
+#include <nanobind/stl/vector.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <vector>
+
+#include "jhtc/content_store.hpp"
+#include "jhtc/signing.hpp"
+
 namespace nb = nanobind;
-void bind_store(nb::module_&) {}
+using namespace nb::literals;
+
+namespace {
+
+// A contiguous buffer borrowed from a Python object for the duration of a call.
+class BorrowedBuffer {
+ public:
+  explicit BorrowedBuffer(nb::handle obj) {
+    if (PyObject_GetBuffer(obj.ptr(), &view_, PyBUF_SIMPLE) != 0) throw nb::python_error();
+  }
+  ~BorrowedBuffer() { PyBuffer_Release(&view_); }  // the GIL is held again by then
+  BorrowedBuffer(const BorrowedBuffer&) = delete;
+  BorrowedBuffer& operator=(const BorrowedBuffer&) = delete;
+  std::span<const std::byte> bytes() const {
+    return {static_cast<const std::byte*>(view_.buf), static_cast<std::size_t>(view_.len)};
+  }
+
+ private:
+  Py_buffer view_{};
+};
+
+// The buffer protocol of MappedBlob: memoryview(blob), numpy.frombuffer(blob) and
+// pickle's out-of-band buffers see the mapping itself; the blob stays mapped
+// while any view exists (the view holds a reference to it).
+int mapped_blob_getbuffer(PyObject* self, Py_buffer* view, int flags) {
+  static char empty = 0;  // a zero-length blob has no mapping; give views a valid pointer
+  const auto* blob = nb::inst_ptr<jhtc::MappedBlob>(self);
+  void* data = blob->size() == 0 ? static_cast<void*>(&empty)
+                                 : static_cast<void*>(const_cast<std::byte*>(blob->data()));
+  return PyBuffer_FillInfo(view, self, data, static_cast<Py_ssize_t>(blob->size()),
+                           blob->writable() ? 0 : 1, flags);
+}
+
+PyType_Slot mapped_blob_slots[] = {
+    {Py_bf_getbuffer, reinterpret_cast<void*>(mapped_blob_getbuffer)},
+    {0, nullptr}};
+
+jhtc::SignedKind kind_from(const std::string& name) {
+  if (name == "task") return jhtc::SignedKind::task;
+  if (name == "result") return jhtc::SignedKind::result;
+  throw std::invalid_argument("signed-file kind must be 'task' or 'result', not '" + name + "'");
+}
+
+void bind_content_store(nb::module_& m) {
+  nb::class_<jhtc::MappedBlob>(m, "MappedBlob", nb::type_slots(mapped_blob_slots),
+                               "A blob mapped into memory; exposes the buffer protocol "
+                               "zero-copy (read-only unless mapped copy-on-write).")
+      .def_prop_ro("digest", &jhtc::MappedBlob::digest)
+      .def_prop_ro("path", [](const jhtc::MappedBlob& b) { return b.path().string(); })
+      .def_prop_ro("size", &jhtc::MappedBlob::size)
+      .def_prop_ro("writable", &jhtc::MappedBlob::writable)
+      .def_prop_ro("address", [](const jhtc::MappedBlob& b) {
+        return reinterpret_cast<std::uintptr_t>(b.data());
+      })
+      .def("__len__", &jhtc::MappedBlob::size);
+
+  nb::class_<jhtc::ContentStore>(m, "ContentStore",
+                                 "Content-addressed blob store (see include/jhtc/content_store.hpp).")
+      .def(nb::init<std::string, bool>(), "root"_a, "group_mode"_a = false,
+           nb::call_guard<nb::gil_scoped_release>())
+      .def_prop_ro("root", [](const jhtc::ContentStore& s) { return s.root().string(); })
+      .def(
+          "put",
+          [](jhtc::ContentStore& s, nb::handle data, const std::string& batch_id,
+             const std::string& hint) {
+            BorrowedBuffer buffer(data);
+            nb::gil_scoped_release release;
+            bool written = false;
+            std::string digest = s.put(buffer.bytes(), batch_id, hint, &written);
+            return std::make_pair(digest, written);
+          },
+          "data"_a, "batch_id"_a = "", "hint"_a = "")
+      .def("path_of", [](const jhtc::ContentStore& s, const std::string& d) {
+        return s.path_of(d).string();
+      })
+      .def("contains", &jhtc::ContentStore::contains, nb::call_guard<nb::gil_scoped_release>())
+      .def("open_mapped", &jhtc::ContentStore::open_mapped, "digest"_a, "verify"_a = true,
+           "expected_size"_a = nb::none(), "writable"_a = false,
+           nb::call_guard<nb::gil_scoped_release>())
+      .def("open_batch", &jhtc::ContentStore::open_batch, nb::call_guard<nb::gil_scoped_release>())
+      .def("heartbeat", &jhtc::ContentStore::heartbeat, nb::call_guard<nb::gil_scoped_release>())
+      .def("refs_of", &jhtc::ContentStore::refs_of, nb::call_guard<nb::gil_scoped_release>())
+      .def("bytes_held", &jhtc::ContentStore::bytes_held,
+           nb::call_guard<nb::gil_scoped_release>())
+      .def("release", &jhtc::ContentStore::release, nb::call_guard<nb::gil_scoped_release>())
+      .def(
+          "collect_garbage",
+          [](jhtc::ContentStore& s, double stale_after_s) {
+            jhtc::GarbageReport r;
+            {
+              nb::gil_scoped_release release;
+              r = s.collect_garbage(std::chrono::seconds(static_cast<long long>(stale_after_s)));
+            }
+            nb::dict out;
+            out["batches_removed"] = r.batches_removed;
+            out["blobs_removed"] = r.blobs_removed;
+            out["temp_files_removed"] = r.temp_files_removed;
+            out["bytes_freed"] = r.bytes_freed;
+            return out;
+          },
+          "stale_after_s"_a);
+
+  // Where a buffer's bytes live: the identity cache keys on it.
+  m.def("buffer_address", [](nb::handle data) {
+    BorrowedBuffer buffer(data);
+    return reinterpret_cast<std::uintptr_t>(buffer.bytes().data());
+  });
+
+  m.def("sha256_digest", [](nb::handle data) {
+    BorrowedBuffer buffer(data);
+    nb::gil_scoped_release release;
+    return jhtc::sha256_digest(buffer.bytes());
+  });
+}
+
+void bind_signing(nb::module_& m) {
+  nb::class_<jhtc::SigningKey>(m, "SigningKey", "The user's HMAC-SHA256 key (owner-only file).")
+      .def_static("load_or_create", [](const std::string& key_dir, bool group_mode) {
+        nb::gil_scoped_release release;
+        return jhtc::SigningKey::load_or_create(key_dir, group_mode);
+      }, "key_dir"_a, "group_mode"_a = false)
+      .def_static("key_path", [](const std::string& key_dir) {
+        return jhtc::SigningKey::key_path(key_dir).string();
+      })
+      .def_static("from_bytes", [](nb::bytes b) {
+        return jhtc::SigningKey::from_bytes(
+            {static_cast<const std::byte*>(b.data()), b.size()});
+      });
+
+  m.def(
+      "write_signed_file",
+      [](const std::string& path, const std::string& kind, nb::handle payload,
+         const jhtc::SigningKey& key, bool group_mode) {
+        const auto k = kind_from(kind);
+        BorrowedBuffer buffer(payload);
+        nb::gil_scoped_release release;
+        return jhtc::write_signed_file(path, k, buffer.bytes(), key, group_mode);
+      },
+      "path"_a, "kind"_a, "payload"_a, "key"_a, "group_mode"_a = false);
+
+  m.def(
+      "read_signed_file",
+      [](const std::string& path, const jhtc::SigningKey& key, std::vector<std::string> kinds) {
+        std::vector<jhtc::SignedKind> expected;
+        for (const auto& k : kinds) expected.push_back(kind_from(k));
+        std::vector<std::byte> payload;
+        {
+          nb::gil_scoped_release release;
+          payload = jhtc::read_signed_file(path, key, expected);
+        }
+        return nb::bytes(payload.data(), payload.size());
+      },
+      "path"_a, "key"_a, "kinds"_a = std::vector<std::string>{});
+}
+
+}  // namespace
+
+void bind_store(nb::module_& m) {
+  bind_content_store(m);
+  bind_signing(m);
+}

@@ -96,16 +96,20 @@ bool ContentStore::contains(std::string_view digest) const {
 }
 
 std::string ContentStore::put(std::span<const std::byte> bytes, std::string_view batch_id,
-                              std::string_view hint) {
+                              std::string_view hint, bool* written) {
   const unsigned file_mode = group_mode_ ? store::kGroupFileMode : store::kPrivateFileMode;
   store::StoreLock lock(root_, store::StoreLock::Mode::shared, file_mode);
   std::string digest;
+  if (written != nullptr) *written = false;
   if (store::is_valid_digest(hint) && file_size_or_max(path_of(hint)) == bytes.size()) {
     digest = hint;
   } else {
     digest = sha256_digest(bytes);
     // A blob of the wrong size is a damaged copy: write it again.
-    if (file_size_or_max(path_of(digest)) != bytes.size()) digest = write_blob(bytes);
+    if (file_size_or_max(path_of(digest)) != bytes.size()) {
+      digest = write_blob(bytes);
+      if (written != nullptr) *written = true;
+    }
   }
   if (!batch_id.empty()) record_ref(batch_id, digest, bytes.size());
   return digest;

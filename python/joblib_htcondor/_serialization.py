@@ -1,0 +1,320 @@
+"""Task and result files: signed pickles whose large buffers live in a store.
+
+A task is pickled with cloudpickle, protocol 5. Every buffer pickle hands out of
+band (numpy arrays, pandas blocks) of at least ``OUT_OF_BAND_MIN`` bytes goes to
+the content-addressed store under ``<shared_data_dir>/store`` (written once,
+named by its SHA-256); the task file keeps only the digests. The same array in a
+thousand tasks is hashed once per process (an identity cache) and stored once per
+store. The file is signed with the user's HMAC key and written atomically::
+
+    <path>          signed file (see include/jhtc/signing.hpp), payload:
+                    u32 header length | header JSON {"format", "buffers": [[digest, size]]}
+                    | pickle bytes
+    <shared>/store  blobs, per-batch reference records (include/jhtc/content_store.hpp)
+    <shared>/.keys/<uid>/hmac.key   the user's key, owner-only
+
+Loading verifies the HMAC before anything is unpickled, maps every blob
+read-only (verifying its hash) and unpickles on top of the mappings: the arrays
+of a task are views of the page cache, not copies. Results travel the same way;
+their arrays are mapped copy-on-write so the caller may modify them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+import threading
+import time
+import weakref
+from typing import Optional, Union
+
+from . import _core
+from ._errors import IntegrityError
+
+try:  # joblib < 1.5 vendors cloudpickle
+    from joblib.externals import cloudpickle
+except ImportError:  # pragma: no cover - depends on the joblib version
+    import cloudpickle
+
+import pickle
+
+__all__ = ["IntegrityError", "TaskCodec", "collect_garbage", "OUT_OF_BAND_MIN"]
+
+#: Buffers at least this large go to the store; smaller ones stay in the file.
+OUT_OF_BAND_MIN = 64 * 1024
+#: How often an owning process refreshes its batches' heartbeat. collect_garbage's
+#: ``stale_after_s`` must be well above it.
+HEARTBEAT_S = 60.0
+
+_FORMAT = 1
+_HEADER_LEN = struct.Struct("<I")
+_SAMPLES = 64
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def store_dir(shared_dir: PathLike) -> str:
+    return os.path.join(os.fspath(shared_dir), "store")
+
+
+def keys_dir(shared_dir: PathLike) -> str:
+    return os.path.join(os.fspath(shared_dir), ".keys")
+
+
+def _kind_for(path: PathLike) -> str:
+    # The backend names results "<n>.result"; anything else is a task.
+    return "result" if os.fspath(path).endswith(".result") else "task"
+
+
+def _fingerprint(raw: memoryview) -> bytes:
+    """A cheap digest of samples of the buffer: catches most in-place mutation
+    between two dumps of the same array (not a change confined between samples)."""
+    h = hashlib.blake2b(digest_size=16)
+    n = raw.nbytes
+    h.update(raw[:4096])
+    h.update(raw[n // 2 : n // 2 + 4096])
+    h.update(raw[-4096:])
+    step = max(n // _SAMPLES, 1)
+    for start in range(0, n, step):
+        h.update(raw[start : start + 256])
+    return h.digest()
+
+
+def _memory_owner(obj):
+    """The object whose lifetime guarantees the buffer's memory (a numpy view's base)."""
+    while getattr(obj, "base", None) is not None:
+        obj = obj.base
+    return obj
+
+
+class _IdentityCache:
+    """Digests of buffers, keyed by the object owning their memory and the address
+    and size of the buffer, so a thousand dumps of one array hash it once. An entry
+    dies with its owner (weakref), and a sampled fingerprint guards against the
+    array having been modified in place since."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()  # weakref callbacks may fire inside the lock
+        self._entries: dict = {}
+
+    def lookup(self, raw: memoryview) -> tuple[Optional[tuple], Optional[str]]:
+        owner = _memory_owner(raw.obj)
+        if isinstance(owner, _core.MappedBlob) and raw.nbytes == owner.size:
+            return None, owner.digest  # a blob we loaded: its name is known
+        try:
+            weakref.ref(owner)
+        except TypeError:
+            return None, None  # e.g. bytes: cannot tell when it dies, do not cache
+        key = (id(owner), _core.buffer_address(raw), raw.nbytes)
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is None or entry[0]() is not owner:
+            return key, None
+        ref, digest, fingerprint = entry
+        return key, digest if _fingerprint(raw) == fingerprint else None
+
+    def remember(self, key: Optional[tuple], raw: memoryview, digest: str) -> None:
+        if key is None:
+            return
+        owner = _memory_owner(raw.obj)
+        ref = weakref.ref(owner, lambda _, k=key: self._forget(k))
+        with self._lock:
+            self._entries[key] = (ref, digest, _fingerprint(raw))
+
+    def _forget(self, key: tuple) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+
+_identity_cache = _IdentityCache()
+
+
+class _Heartbeat:
+    """One daemon thread refreshing the owner heartbeat of every live batch this
+    process owns, so that collect_garbage on another host sees them alive."""
+
+    def __init__(self) -> None:
+        self._codecs: weakref.WeakSet = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self._thread: Optional[threading.Thread] = None
+
+    def add(self, codec: TaskCodec) -> None:
+        with self._lock:
+            self._codecs.add(codec)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="joblib_htcondor-heartbeat", daemon=True)
+                self._thread.start()
+
+    def discard(self, codec: TaskCodec) -> None:
+        with self._lock:
+            self._codecs.discard(codec)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(HEARTBEAT_S)
+            with self._lock:
+                codecs = list(self._codecs)
+            for codec in codecs:
+                codec._beat()
+
+
+_heartbeat = _Heartbeat()
+
+
+class TaskCodec:
+    """Writes and reads the task and result files of one batch.
+
+    Parameters
+    ----------
+    shared_dir : path
+        The ``shared_data_dir``; the store and the key live under it.
+    batch_id : str
+        Names the batch's references in the store. The first process to open a
+        batch owns it (the caller); workers opening it later only add references,
+        so result blobs stay alive until the caller releases the batch.
+    group_mode : bool
+        Create directories group-writable (02770) and files group-readable
+        instead of owner-only. The key stays owner-only.
+
+    Thread-safe: dump and load may be called from several threads.
+    Raises IntegrityError (naming the file and the failed check) for a file or
+    blob that fails verification; nothing of such a file is unpickled.
+    """
+
+    def __init__(self, shared_dir: PathLike, batch_id: str, group_mode: bool = False):
+        self._store = _core.ContentStore(store_dir(shared_dir), group_mode)
+        self._key = _core.SigningKey.load_or_create(keys_dir(shared_dir), group_mode)
+        self._batch_id = batch_id
+        self._group_mode = group_mode
+        self._lock = threading.Lock()
+        self._files: dict[str, int] = {}  # signed files this codec wrote
+        self._released = False
+        self.owner = self._store.open_batch(batch_id)
+        if self.owner:
+            _heartbeat.add(self)
+
+    @property
+    def batch_id(self) -> str:
+        return self._batch_id
+
+    def dump(self, obj, path: PathLike, *, kind: Optional[str] = None) -> int:
+        """Writes ``obj`` as a signed file at ``path`` (kind inferred from the name:
+        ``*.result`` is a result, anything else a task). Returns the bytes newly
+        written to the shared directory: the file plus blobs that were not there."""
+        path = os.fspath(path)
+        oob: list = []
+
+        def keep_large_out_of_band(buffer: pickle.PickleBuffer) -> bool:
+            if buffer.raw().nbytes < OUT_OF_BAND_MIN:
+                return True  # in-band
+            oob.append(buffer)
+            return False
+
+        data = cloudpickle.dumps(obj, protocol=5, buffer_callback=keep_large_out_of_band)
+        refs, written = [], 0
+        for buffer in oob:
+            digest, size, new = self._put(buffer.raw())
+            refs.append([digest, size])
+            written += size if new else 0
+        header = json.dumps({"format": _FORMAT, "buffers": refs}).encode()
+        payload = b"".join([_HEADER_LEN.pack(len(header)), header, data])
+        size = _core.write_signed_file(path, kind or _kind_for(path), payload, self._key,
+                                       self._group_mode)
+        with self._lock:
+            self._files[path] = size
+        return size + written
+
+    def _put(self, raw: memoryview) -> tuple[str, int, bool]:
+        key, hint = _identity_cache.lookup(raw)
+        digest, new = self._store.put(raw, self._batch_id, hint or "")
+        if digest != hint:
+            _identity_cache.remember(key, raw, digest)
+        return digest, raw.nbytes, new
+
+    def load(self, path: PathLike, *, delete: bool = False, kind: Optional[str] = None,
+             writable: Optional[bool] = None):
+        """Verifies and unpickles the file at ``path``.
+
+        ``delete`` removes the file once it is loaded (delete_task_file_on_load);
+        its blobs stay while the batch references them. Arrays are views of the
+        mapped blobs: read-only for tasks, copy-on-write for results (``writable``
+        overrides). Raises IntegrityError naming ``path`` if the file or one of its
+        blobs fails verification, before anything is unpickled.
+        """
+        path = os.fspath(path)
+        kind = kind or _kind_for(path)
+        writable = kind == "result" if writable is None else writable
+        payload = _core.read_signed_file(path, self._key, [kind])
+        body, buffers = self._parse(path, payload)
+        blobs = []
+        for digest, size in buffers:
+            try:
+                blobs.append(self._store.open_mapped(digest, True, size, writable))
+            except (IntegrityError, ValueError) as error:
+                raise IntegrityError(f"'{path}': a data blob failed verification: {error}") \
+                    from error
+        obj = pickle.loads(body, buffers=blobs)
+        if delete:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+        return obj
+
+    @staticmethod
+    def _parse(path: str, payload: bytes) -> tuple[memoryview, list]:
+        # The payload is authenticated, so a malformed one is our own bug or a
+        # format from another version; still, never index past its end.
+        view = memoryview(payload)
+        try:
+            (length,) = _HEADER_LEN.unpack_from(view)
+            header = json.loads(bytes(view[_HEADER_LEN.size : _HEADER_LEN.size + length]))
+            if header.get("format") != _FORMAT:
+                raise ValueError(f"format {header.get('format')!r}, expected {_FORMAT}")
+            buffers = [(str(d), int(n)) for d, n in header["buffers"]]
+        except (struct.error, ValueError, KeyError, TypeError) as error:
+            raise IntegrityError(f"'{path}': malformed payload header: {error}") from error
+        return view[_HEADER_LEN.size + length :], buffers
+
+    @property
+    def bytes_held(self) -> int:
+        """Bytes this batch holds in the shared directory: the distinct blobs it
+        references (task and result data) plus the signed files this codec wrote
+        that still exist."""
+        total = self._store.bytes_held(self._batch_id)
+        with self._lock:
+            files = list(self._files.items())
+        for path, size in files:
+            if os.path.exists(path):
+                total += size
+        return total
+
+    def release(self) -> None:
+        """Drops this batch's references and deletes the blobs no other batch
+        references. The signed files are the batch directory's business."""
+        _heartbeat.discard(self)
+        with self._lock:
+            self._released = True
+            self._files.clear()
+        self._store.release(self._batch_id)
+
+    def _beat(self) -> None:
+        if not self._released:
+            try:
+                self._store.heartbeat(self._batch_id)
+            except OSError:
+                pass  # released meanwhile, or the shared dir is briefly unreachable
+
+
+def collect_garbage(shared_dir: PathLike, stale_after_s: float = 3600) -> dict:
+    """Removes what dead runs left in ``<shared_dir>/store``: references of batches
+    whose owner is gone (same host: the process died; other hosts: no heartbeat
+    for ``stale_after_s``), then blobs nobody references and stray temporary files.
+    Returns counts: batches_removed, blobs_removed, temp_files_removed, bytes_freed."""
+    if not os.path.isdir(store_dir(shared_dir)):
+        return {"batches_removed": 0, "blobs_removed": 0, "temp_files_removed": 0,
+                "bytes_freed": 0}
+    return _core.ContentStore(store_dir(shared_dir)).collect_garbage(stale_after_s)
