@@ -345,7 +345,10 @@ void HTCondorDriver::remove_all(std::string_view reason) {
   const util::CommandResult r =
       run_tool("condor_rm", {"-reason", one_line(reason.empty() ? "removed by joblib_htcondor" : reason),
                              "-constraint", lineage_constraint(lineage_)});
-  if (!r.succeeded()) throw SchedulerError("condor_rm " + r.status_text() + ": " + one_line(r.err));
+  // condor_rm exits 1 when nothing matches: then there is nothing left to remove.
+  const bool nothing_matched = r.exit_code == 1 && r.err.find("Couldn't find/remove all jobs matching") != std::string::npos;
+  if (!r.succeeded() && !nothing_matched)
+    throw SchedulerError("condor_rm " + r.status_text() + ": " + one_line(r.err));
 }
 
 void HTCondorDriver::wake() {

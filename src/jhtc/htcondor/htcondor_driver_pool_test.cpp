@@ -1,0 +1,183 @@
+// Integration tier: the driver against the real testbed pool. Skipped unless
+// JHTC_TESTBED=1; run as the pool user with `testbed/pool run -- BINARY`.
+// Jobs are `/bin/sh -c SCRIPT worker TASKFILE`; the task file's name chooses
+// what the job does (exit 0, exit 3, or sleep until removed or held).
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include "htcondor/condor_tools.hpp"
+#include "htcondor/htcondor_driver.hpp"
+#include "util/run_command.hpp"
+
+namespace jhtc {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+class Pool : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* testbed = getenv("JHTC_TESTBED");
+    if (!testbed || std::string(testbed) != "1") GTEST_SKIP() << "set JHTC_TESTBED=1 (testbed/pool run --)";
+    const char* shared = getenv("JHTC_TESTBED_SHARED");
+    root_ = fs::path(shared ? shared : fs::temp_directory_path().c_str()) /
+            ("htcondor-driver-test-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    t_.batch_name = "jhtc-pooltest-" + std::to_string(::getpid()) + "-" +
+                    ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    t_.batch_dir = (root_ / "batch").string();
+    t_.log_dir = (root_ / "logs").string();
+    t_.python = "/bin/sh";
+    t_.worker_args = {"-c", "case \"$1\" in *fail*) exit 3;; *sleep*) sleep 300;; esac; exit 0", "worker"};
+    t_.memory_mb = 16;
+    t_.options["poll_interval_ms"] = "100";
+  }
+  void TearDown() override {
+    if (driver_) driver_->remove_all("test teardown");
+    if (!root_.empty()) fs::remove_all(root_);
+  }
+
+  std::vector<JobRequest> make_jobs(int n, const std::map<int, std::string>& special = {}) {
+    std::vector<JobRequest> jobs;
+    for (int i = 1; i <= n; ++i) {
+      const auto it = special.find(i);
+      jobs.push_back({static_cast<TaskId>(i), 0,
+                      (root_ / ("task-" + std::to_string(i) + (it == special.end() ? "" : "-" + it->second))).string()});
+    }
+    return jobs;
+  }
+
+  // Collects events until `done` says enough or the deadline passes.
+  template <typename Done>
+  void collect(std::vector<DriverEvent>& all, Clock::duration limit, Done done) {
+    const auto deadline = Clock::now() + limit;
+    while (!done() && Clock::now() < deadline)
+      for (DriverEvent& e : driver_->wait_events(1s)) all.push_back(std::move(e));
+  }
+
+  static int count(const std::vector<DriverEvent>& events, DriverEventKind kind) {
+    return static_cast<int>(std::count_if(events.begin(), events.end(), [kind](const DriverEvent& e) { return e.kind == kind; }));
+  }
+
+  fs::path root_;
+  JobTemplate t_;
+  std::unique_ptr<SchedulerDriver> driver_;
+};
+
+TEST_F(Pool, TwentyJobsInOneTransactionReportEveryOutcome) {
+  driver_ = make_htcondor_driver(t_);
+  driver_->submit(make_jobs(20, {{18, "fail"}, {19, "sleep"}, {20, "sleep"}}));
+
+  std::vector<DriverEvent> events;
+  std::map<TaskId, std::string> job_of;
+  bool held_requested = false, removal_requested = false;
+  collect(events, 180s, [&] {
+    for (const DriverEvent& e : events) job_of[e.task] = e.job_id;
+    if (!removal_requested && job_of.count(19)) {
+      const std::vector<JobKey> keys{{19, 0}};
+      driver_->remove(keys, "removed by the pool test");
+      removal_requested = true;
+    }
+    if (!held_requested && job_of.count(20)) {
+      const auto r = util::run_command({"condor_hold", "-reason", "held by the pool test", job_of[20]}, {.timeout = 30s});
+      EXPECT_TRUE(r.succeeded()) << r.err;
+      held_requested = true;
+    }
+    return count(events, DriverEventKind::exited) == 18 && count(events, DriverEventKind::removed) == 1 &&
+           count(events, DriverEventKind::held) == 1;
+  });
+
+  EXPECT_EQ(count(events, DriverEventKind::submitted), 20);
+  EXPECT_GE(count(events, DriverEventKind::running), 18);
+  EXPECT_EQ(count(events, DriverEventKind::exited), 18);
+  std::set<std::string> clusters;
+  for (const auto& [task, id] : job_of) clusters.insert(id.substr(0, id.find('.')));
+  EXPECT_EQ(clusters.size(), 1u) << "all 20 jobs must be one cluster (one transaction)";
+  for (const DriverEvent& e : events) {
+    if (e.kind == DriverEventKind::exited) EXPECT_EQ(e.exit_code, e.task == 18 ? 3 : 0) << e.task;
+    if (e.kind == DriverEventKind::removed) {
+      EXPECT_EQ(e.task, 19u);
+      EXPECT_NE(e.reason.find("removed by the pool test"), std::string::npos) << e.reason;
+    }
+    if (e.kind == DriverEventKind::held) {
+      EXPECT_EQ(e.task, 20u);
+      EXPECT_EQ(e.hold_code, 1);  // condor_hold by a user
+      EXPECT_NE(e.reason.find("held by the pool test"), std::string::npos) << e.reason;
+    }
+  }
+
+  driver_->remove_all("the pool test is done");
+  collect(events, 60s, [&] { return count(events, DriverEventKind::removed) == 2; });
+  EXPECT_EQ(count(events, DriverEventKind::removed), 2);  // the held job went too
+  const auto left = util::run_command(
+      {"condor_q", "-constraint", htcondor::lineage_constraint(t_.batch_name), "-af", "ClusterId"}, {.timeout = 30s});
+  EXPECT_TRUE(left.succeeded());
+  EXPECT_EQ(left.out, "");
+}
+
+TEST_F(Pool, RemoveAllReachesDescendantLineagesOnly) {
+  JobTemplate child = t_;
+  child.batch_name = t_.batch_name + "-child";
+  child.batch_dir = (root_ / "child").string();
+  child.options["lineage"] = t_.batch_name + "/" + child.batch_name;
+  JobTemplate stranger = t_;
+  stranger.batch_name = t_.batch_name + "x";  // a lineage that only shares a prefix
+  stranger.batch_dir = (root_ / "stranger").string();
+
+  driver_ = make_htcondor_driver(t_);
+  auto child_driver = make_htcondor_driver(child);
+  auto stranger_driver = make_htcondor_driver(stranger);
+  driver_->submit(make_jobs(1, {{1, "sleep"}}));
+  child_driver->submit(make_jobs(1, {{1, "sleep"}}));
+  stranger_driver->submit(make_jobs(1, {{1, "sleep"}}));
+
+  driver_->remove_all("parent cancelled");
+  std::vector<DriverEvent> parent_events, child_events, stranger_events;
+  collect(parent_events, 60s, [&] { return count(parent_events, DriverEventKind::removed) == 1; });
+  const auto deadline = Clock::now() + 60s;
+  while (count(child_events, DriverEventKind::removed) == 0 && Clock::now() < deadline)
+    for (DriverEvent& e : child_driver->wait_events(1s)) child_events.push_back(e);
+  for (DriverEvent& e : stranger_driver->wait_events(2s)) stranger_events.push_back(e);
+  EXPECT_EQ(count(parent_events, DriverEventKind::removed), 1);
+  EXPECT_EQ(count(child_events, DriverEventKind::removed), 1);
+  EXPECT_EQ(count(stranger_events, DriverEventKind::removed), 0);
+  const auto still_queued = util::run_command(
+      {"condor_q", "-constraint", htcondor::lineage_constraint(stranger.batch_name), "-af", "ClusterId"}, {.timeout = 30s});
+  EXPECT_TRUE(still_queued.succeeded()) << still_queued.err;
+  EXPECT_NE(still_queued.out, "") << "a lineage sharing only a name prefix was removed";
+  stranger_driver->remove_all("cleanup");
+}
+
+TEST_F(Pool, TwoThousandJobsGoInOneCallAndAreAllTracked) {
+  t_.worker_args = {"-c", "sleep 300", "worker"};  // so that removal, not completion, ends them
+  driver_ = make_htcondor_driver(t_);
+  const auto jobs = make_jobs(2000);
+  const auto start = Clock::now();
+  driver_->submit(jobs);
+  const double submit_s = std::chrono::duration<double>(Clock::now() - start).count();
+  std::cout << "[figure] submit() of 2000 jobs: " << submit_s << " s\n";
+  EXPECT_LT(submit_s, 60.0);
+
+  std::vector<DriverEvent> events;
+  collect(events, 120s, [&] { return count(events, DriverEventKind::submitted) == 2000; });
+  EXPECT_EQ(count(events, DriverEventKind::submitted), 2000);
+  const auto rm_start = Clock::now();
+  driver_->remove_all("bulk test done");
+  collect(events, 180s, [&] { return count(events, DriverEventKind::removed) == 2000; });
+  std::cout << "[figure] remove_all() to 2000 removed events: "
+            << std::chrono::duration<double>(Clock::now() - rm_start).count() << " s\n";
+  EXPECT_EQ(count(events, DriverEventKind::removed), 2000);
+}
+
+}  // namespace
+}  // namespace jhtc
