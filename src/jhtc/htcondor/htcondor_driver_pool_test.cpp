@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <iostream>
 #include <map>
 #include <set>
@@ -123,6 +125,22 @@ TEST_F(Pool, TwentyJobsInOneTransactionReportEveryOutcome) {
       {"condor_q", "-constraint", htcondor::lineage_constraint(t_.batch_name), "-af", "ClusterId"}, {.timeout = 30s});
   EXPECT_TRUE(left.succeeded());
   EXPECT_EQ(left.out, "");
+}
+
+TEST_F(Pool, ArgumentsAndEnvironmentArriveExactlyAsGiven) {
+  t_.worker_args = {"-c", "printf '%s|%s|%s|%s' \"$A\" \"$0\" \"$1\" \"$CONDOR_CONFIG\"", "it's \"x\"  y"};
+  t_.environment = {{"A", "spacey 'q' \"v\" $HOME;\ttab"}};
+  driver_ = make_htcondor_driver(t_);
+  const auto jobs = make_jobs(1);
+  driver_->submit(jobs);
+  std::vector<DriverEvent> events;
+  collect(events, 120s, [&] { return count(events, DriverEventKind::exited) == 1; });
+  ASSERT_EQ(count(events, DriverEventKind::exited), 1);
+  std::ifstream in(root_ / "logs" / "1.0.out");
+  std::stringstream out;
+  out << in.rdbuf();
+  EXPECT_EQ(out.str(), "spacey 'q' \"v\" $HOME;\ttab|it's \"x\"  y|" + jobs[0].task_file + "|" +
+                           std::string(getenv("CONDOR_CONFIG") ? getenv("CONDOR_CONFIG") : ""));
 }
 
 TEST_F(Pool, RemoveAllReachesDescendantLineagesOnly) {
