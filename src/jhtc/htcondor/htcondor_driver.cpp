@@ -63,6 +63,26 @@ std::string one_line(std::string_view text) {
   return out;
 }
 
+// condor_rm exits 1 when every job it was given is gone already; that is not a failure.
+bool only_jobs_gone(const util::CommandResult& r) {
+  if (r.exit_code != 1) return false;
+  bool any = false;
+  for (const std::string* text : {&r.out, &r.err}) {
+    std::size_t at = 0;
+    while (at < text->size()) {
+      std::size_t end = text->find('\n', at);
+      if (end == std::string::npos) end = text->size();
+      const std::string_view line = std::string_view(*text).substr(at, end - at);
+      at = end + 1;
+      if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+      if (!line.starts_with("Job ") || !(line.ends_with(" not found") || line.ends_with(" marked for removal")))
+        return false;
+      any = true;
+    }
+  }
+  return any;
+}
+
 class HTCondorDriver final : public SchedulerDriver {
  public:
   explicit HTCondorDriver(JobTemplate job_template);
@@ -338,7 +358,7 @@ void HTCondorDriver::remove(std::span<const JobKey> keys, std::string_view reaso
   if (ids.empty()) return;
   ids.insert(ids.begin(), {"-reason", one_line(reason.empty() ? "removed by joblib_htcondor" : reason)});
   const util::CommandResult r = run_tool("condor_rm", ids);
-  if (!r.succeeded()) throw SchedulerError("condor_rm " + r.status_text() + ": " + one_line(r.err));
+  if (!r.succeeded() && !only_jobs_gone(r)) throw SchedulerError("condor_rm " + r.status_text() + ": " + one_line(r.err));
 }
 
 void HTCondorDriver::remove_all(std::string_view reason) {

@@ -51,7 +51,11 @@ if [ -e "$FAKE/schedd_down" ]; then echo "Failed to connect to the schedd" >&2; 
 case " $* " in *" -totals "*) echo "Total for all users: 0 jobs";; *) cat "$FAKE/q.out" 2>/dev/null;; esac
 )SH", true);
     write_file(root_ / "bin/condor_history", "#!/bin/sh\ncat \"$FAKE/history.out\" 2>/dev/null\n", true);
-    write_file(root_ / "bin/condor_rm", "#!/bin/sh\nfor a; do printf '[%s]' \"$a\" >> \"$FAKE/rm.args\"; done; echo >> \"$FAKE/rm.args\"\n", true);
+    write_file(root_ / "bin/condor_rm", R"SH(#!/bin/sh
+for a; do printf '[%s]' "$a" >> "$FAKE/rm.args"; done; echo >> "$FAKE/rm.args"
+if [ -e "$FAKE/rm_gone" ]; then echo; echo "Job 10.0 not found" >&2; exit 1; fi
+if [ -e "$FAKE/rm_denied" ]; then echo "Job 10.0 not found"; echo "Permission denied" >&2; exit 1; fi
+)SH", true);
     old_path_ = getenv("PATH");
     setenv("PATH", ((root_ / "bin").string() + ":" + old_path_).c_str(), 1);
     setenv("FAKE", root_.c_str(), 1);
@@ -188,6 +192,23 @@ TEST_F(FakeCondor, RemoveIsOneCondorRmOfTheOutstandingJobs) {
   const std::vector<JobKey> keys{{1, 0}, {2, 0}, {3, 0}, {3, 1}};
   driver->remove(keys, "no longer\nneeded");
   EXPECT_EQ(read_file(root_ / "rm.args"), "[-reason][no longer needed][10.0][10.2]\n");
+}
+
+TEST_F(FakeCondor, RemovingJobsThatAreGoneIsNotAnErrorButOtherFailuresAre) {
+  auto driver = make_htcondor_driver(t_);
+  driver->submit(jobs(1));
+  const std::vector<JobKey> keys{{1, 0}};
+  write_file(root_ / "rm_gone", "");
+  EXPECT_NO_THROW(driver->remove(keys, "x"));
+  fs::remove(root_ / "rm_gone");
+  write_file(root_ / "rm_denied", "");
+  try {
+    driver->remove(keys, "x");
+    FAIL() << "no exception";
+  } catch (const SchedulerError& error) {
+    EXPECT_NE(std::string(error.what()).find("Permission denied"), std::string::npos);
+  }
+  EXPECT_THROW(driver->remove_all("x"), SchedulerError);
 }
 
 TEST_F(FakeCondor, RemoveAllSelectsTheLineageAndItsDescendants) {
