@@ -86,6 +86,7 @@ void RunSummary::apply_task(BatchRecord& rec, const JournalEvent& event) {
     move_task(rec, task, TaskState::cancelled);
   } else if (name == "task_failed") {
     move_task(rec, task, TaskState::failed);
+    if (!failures_.empty() && event.ts < failures_.back().ts) failures_sorted_ = false;
     failures_.push_back({rec.summary.batch_id, task, event.ts, event.text("reason")});
   } else {
     ++ignored_events_;
@@ -110,6 +111,15 @@ void RunSummary::move_task(BatchRecord& rec, TaskId task, TaskState to) {
     it->second = to;
   }
   ++slot(counts, static_cast<int>(to));
+}
+
+const std::vector<TaskFailure>& RunSummary::failures() const {
+  if (!failures_sorted_) {
+    std::stable_sort(failures_.begin(), failures_.end(),
+                     [](const TaskFailure& a, const TaskFailure& b) { return a.ts < b.ts; });
+    failures_sorted_ = true;
+  }
+  return failures_;
 }
 
 const BatchSummary* RunSummary::batch(std::string_view batch_id) const {

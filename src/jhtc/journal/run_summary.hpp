@@ -81,7 +81,8 @@ class RunSummary {
   // A batch's children, ordered by start time then id.
   std::vector<const BatchSummary*> children(const BatchSummary& batch) const;
   std::vector<LevelSummary> levels() const;
-  const std::vector<TaskFailure>& failures() const { return failures_; }
+  // Oldest first (by event time, whatever order the journals were read in).
+  const std::vector<TaskFailure>& failures() const;
   RunFigures figures(double now) const;
   std::size_t ignored_events() const { return ignored_events_; }
 
@@ -101,7 +102,8 @@ class RunSummary {
   std::string root_batch_id_;
   std::map<std::string, BatchRecord, std::less<>> batches_;
   BatchRecord* last_record_ = nullptr;  // events arrive file by file: skip the lookup
-  std::vector<TaskFailure> failures_;
+  mutable std::vector<TaskFailure> failures_;  // sorted lazily, on read
+  mutable bool failures_sorted_ = true;
   double earliest_ts_ = 0;
   std::size_t ignored_events_ = 0;
 };

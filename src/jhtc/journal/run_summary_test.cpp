@@ -66,6 +66,17 @@ TEST(RunSummary, FailuresKeepBatchTaskAndReason) {
   EXPECT_EQ(s.batch("r")->counts.failed, 1u);
 }
 
+TEST(RunSummary, FailuresAreOrderedByTimeWhateverTheReadingOrder) {
+  RunSummary s("r");
+  s.apply("b", event(30, "task_failed", {{"task", "1"}, {"reason", "third"}}));
+  s.apply("a", event(10, "task_failed", {{"task", "1"}, {"reason", "first"}}));
+  s.apply("a", event(20, "task_failed", {{"task", "2"}, {"reason", "second"}}));
+  ASSERT_EQ(s.failures().size(), 3u);
+  EXPECT_EQ(s.failures()[0].reason, "first");
+  EXPECT_EQ(s.failures()[1].reason, "second");
+  EXPECT_EQ(s.failures()[2].reason, "third");
+}
+
 TEST(RunSummary, LevelsSumTheirBatchesAndTakeTheLargestThrottle) {
   RunSummary s("r");
   s.apply("r", started(1, "r", "", 0, 26));
