@@ -16,6 +16,7 @@
 
 #include "htcondor/condor_tools.hpp"
 #include "htcondor/htcondor_driver.hpp"
+#include "jhtc/errors.hpp"
 #include "util/run_command.hpp"
 
 namespace jhtc {
@@ -141,6 +142,27 @@ TEST_F(Pool, ArgumentsAndEnvironmentArriveExactlyAsGiven) {
   out << in.rdbuf();
   EXPECT_EQ(out.str(), "spacey 'q' \"v\" $HOME;\ttab|it's \"x\"  y|" + jobs[0].task_file + "|" +
                            std::string(getenv("CONDOR_CONFIG") ? getenv("CONDOR_CONFIG") : ""));
+}
+
+TEST_F(Pool, PoolAndScheddOptionsReachTheNamedSchedd) {
+  const auto collector = util::run_command({"condor_config_val", "COLLECTOR_HOST"}, {.timeout = 30s});
+  const auto schedd = util::run_command({"condor_status", "-schedd", "-af", "Name"}, {.timeout = 30s});
+  ASSERT_TRUE(collector.succeeded() && schedd.succeeded()) << collector.err << schedd.err;
+  t_.options["pool"] = collector.out.substr(0, collector.out.find('\n'));
+  t_.options["schedd"] = schedd.out.substr(0, schedd.out.find('\n'));
+  driver_ = make_htcondor_driver(t_);
+  driver_->submit(make_jobs(2));
+  std::vector<DriverEvent> events;
+  collect(events, 120s, [&] { return count(events, DriverEventKind::exited) == 2; });
+  EXPECT_EQ(count(events, DriverEventKind::exited), 2);
+
+  t_.options["schedd"] = "no-such-schedd@nowhere";
+  try {
+    make_htcondor_driver(t_);
+    FAIL() << "no exception";
+  } catch (const SchedulerUnavailable& error) {
+    EXPECT_NE(std::string(error.what()).find("scheduler=\"local\""), std::string::npos) << error.what();
+  }
 }
 
 TEST_F(Pool, RemoveAllReachesDescendantLineagesOnly) {
