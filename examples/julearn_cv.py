@@ -43,7 +43,8 @@ with parallel_config(
         X_types=X_types,
         data=df_data,
         model=creator,
-        problem_type="classification",
+        # problem_type="classification" as in the specification is refused by every
+        # published julearn when model is a PipelineCreator: it is set there instead.
         cv=cv,
     )
 
