@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 
 #include "tree_rows.hpp"
 
@@ -169,7 +170,7 @@ void View::draw_open_list(int height, int width) {
   box(win, 0, 0);
   mvwaddnstr(win, 0, 2, " Open root batch: Enter select, Esc cancel ", w - 4);
   char line[256];
-  std::snprintf(line, sizeof line, "%-32s %-19s %8s %7s  %s", "Root batch", "Started", "Tasks", "Batches", "State");
+  std::snprintf(line, sizeof line, "%-24s %-19s %8s %7s  %s", "Root batch", "Started", "Tasks", "Batches", "State");
   wattron(win, A_BOLD);
   mvwaddnstr(win, 1, 2, line, w - 4);
   wattroff(win, A_BOLD);
@@ -178,7 +179,7 @@ void View::draw_open_list(int height, int width) {
   std::size_t first = list_cursor_ >= visible ? list_cursor_ - visible + 1 : 0;
   for (std::size_t i = first; i < runs_.size() && i - first < visible; ++i) {
     const RunListing& r = runs_[i];
-    std::snprintf(line, sizeof line, "%-32s %-19s %8zu %7zu  %s", r.root_batch_id.c_str(),
+    std::snprintf(line, sizeof line, "%-24s %-19s %8zu %7zu  %s", r.root_batch_id.c_str(),
                   format_clock(r.start_ts).c_str(), r.tasks, r.batches, r.state.c_str());
     if (i == list_cursor_) wattron(win, A_REVERSE);
     mvwaddnstr(win, static_cast<int>(2 + i - first), 2, line, w - 4);
@@ -204,6 +205,7 @@ void View::draw_help(int height, int width) {
 }
 
 bool View::handle_key(int key) {
+  if (key == KEY_RESIZE) return true;  // redrawn at the new size; must not close a window
   if (mode_ == Mode::help) {
     mode_ = Mode::main;
     return true;
@@ -272,6 +274,10 @@ int View::loop() {
 }  // namespace
 
 int run_curses(RunCatalog& catalog, const ViewOptions& options) {
+  // The terminal's real size (ioctl), not a $COLUMNS/$LINES inherited from a shell
+  // or a test runner: ncurses prefers those when they are set.
+  ::unsetenv("COLUMNS");
+  ::unsetenv("LINES");
   if (!initscr()) {
     std::fprintf(stderr, "jhtc-monitor: cannot initialise the terminal\n");
     return 1;
