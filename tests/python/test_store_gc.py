@@ -124,3 +124,17 @@ def test_release_is_idempotent_and_the_batch_can_be_reused(shared):
     codec.release()
     codec.release()
     assert blob_names(shared) == set()
+
+
+def test_owner_heartbeat_keeps_a_batch_alive_until_released(shared):
+    codec = TaskCodec(shared, "b")
+    codec.dump(np.ones(100_000), shared / "0.task")
+    owner = shared / "store" / "refs" / "b" / "owner"
+    owner.write_text("another-node 4242 1\n")  # judged by heartbeat, as from another host
+    old = time.time() - 700
+    os.utime(owner, (old, old))
+    codec._beat()  # what the heartbeat thread does every HEARTBEAT_S
+    assert collect_garbage(shared, stale_after_s=600)["batches_removed"] == 0
+    codec.release()
+    codec._beat()  # a released batch is not revived
+    assert not owner.exists()
