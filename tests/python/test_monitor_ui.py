@@ -12,8 +12,8 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
-import uuid
 
 import pytest
 
@@ -84,12 +84,13 @@ class Tmux:
     """A private tmux server (its own socket) running one command in a fixed-size pane."""
 
     def __init__(self, command: list[str], width: int = 150, height: int = 45):
-        self.socket = f"jhtc-test-{uuid.uuid4().hex[:8]}"
+        self.socket_dir = tempfile.mkdtemp(prefix="jhtc-tmux-")
+        self.socket = os.path.join(self.socket_dir, "sock")
         cmd = " ".join(f"'{c}'" for c in command)
         self.run("new-session", "-d", "-s", "ui", "-x", str(width), "-y", str(height), cmd)
 
     def run(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True)
+        return subprocess.run(["tmux", "-S", self.socket, *args], capture_output=True, text=True)
 
     def send(self, *keys: str) -> None:
         self.run("send-keys", "-t", "ui", *keys)
@@ -112,6 +113,7 @@ class Tmux:
 
     def close(self) -> None:
         self.run("kill-server")
+        shutil.rmtree(self.socket_dir, ignore_errors=True)
 
 
 @pytest.fixture
