@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import struct
 import threading
 import time
@@ -37,8 +38,6 @@ try:  # joblib < 1.5 vendors cloudpickle
     from joblib.externals import cloudpickle
 except ImportError:  # pragma: no cover - depends on the joblib version
     import cloudpickle
-
-import pickle
 
 __all__ = ["IntegrityError", "TaskCodec", "collect_garbage", "OUT_OF_BAND_MIN"]
 
@@ -112,7 +111,7 @@ class _IdentityCache:
             entry = self._entries.get(key)
         if entry is None or entry[0]() is not owner:
             return key, None
-        ref, digest, fingerprint = entry
+        _, digest, fingerprint = entry
         return key, digest if _fingerprint(raw) == fingerprint else None
 
     def remember(self, key: Optional[tuple], raw: memoryview, digest: str) -> None:
