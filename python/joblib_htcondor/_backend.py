@@ -100,7 +100,7 @@ class HTCondorBackend(AutoBatchingMixin, ParallelBackendBase):
     def terminate(self):
         if self._batch is not None:
             batch, self._batch = self._batch, None
-            batch.close()
+            batch.close("cancelled" if batch.cancelled else "done")
         self.reset_batch_stats()
 
     def get_nested_backend(self):

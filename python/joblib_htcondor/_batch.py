@@ -28,7 +28,7 @@ from typing import Callable, Optional
 from . import _core
 from ._errors import JobFailedError, RemoteTraceback, TaskCancelledError
 from ._params import BackendParams
-from ._serialization import TaskCodec
+from ._serialization import TaskCodec, collect_garbage
 
 logger = logging.getLogger("joblib_htcondor")
 
@@ -120,18 +120,26 @@ class Batch:
         else:
             self.logs_dir = make_private_dir(self.dir / "logs", "shared_data_dir")
         self.throttle = self._throttle(n_jobs)
+        self.root_batch_id = self.lineage.split("/")[0]
+        self.journal = self._open_journal(shared) if params.export_metadata else None
+        if level == 0:
+            self._collect_leftovers(shared)
         self.codec = TaskCodec(shared, self.batch_id)
         self._lock = threading.Lock()
         self._futures: dict = {}
         self._task_paths: dict = {}
         self._next_index = 0
         self._closed = False
+        self.cancelled = False
+        self._bytes_reported_at = 0.0
         try:
             self.engine = _core.Engine(
                 params.scheduler, self._job_template(shared), self.throttle,
                 count_running=not params.delete_task_file_on_load,
-                max_retries=params.max_retries)
+                max_retries=params.max_retries, journal=self.journal)
         except BaseException:
+            self.codec.release()
+            self._finish_journal("failed")
             self._remove_files()
             raise
         self._collector = threading.Thread(
@@ -147,6 +155,29 @@ class Batch:
             logger.info("no throttle given: at most %d tasks of this batch in the scheduler "
                         "at once (set throttle=... to change it)", throttle)
         return throttle
+
+    @staticmethod
+    def _collect_leftovers(shared: Path) -> None:
+        """Data of runs that died without cleaning up (killed, node lost)."""
+        try:
+            freed = collect_garbage(shared)
+        except OSError as error:
+            logger.warning("could not collect leftovers of dead runs in %s: %s", shared, error)
+            return
+        if freed.get("batches_removed"):
+            logger.info("collected leftovers of %d dead batch(es): %d bytes freed",
+                        freed["batches_removed"], freed.get("bytes_freed", 0))
+
+    def _open_journal(self, shared: Path) -> "_core.JournalWriter":
+        parent = self.lineage.split("/")[-2] if "/" in self.lineage else ""
+        return _core.JournalWriter(str(shared / "journal"), self.batch_id, parent,
+                                   self.root_batch_id, self.level, self.throttle,
+                                   self.params.scheduler)
+
+    def _finish_journal(self, state: str) -> None:
+        if self.journal is not None and not self.journal.finished:
+            self.journal.bytes_held(self.codec.bytes_held)
+            self.journal.finish(state)
 
     def _job_template(self, shared: Path) -> "_core.JobTemplate":
         p, level = self.params, self.level
@@ -185,6 +216,10 @@ class Batch:
             self._next_index += 1
         task_path = str(self.tasks_dir / f"{index}.task")
         self.codec.dump({"func": func, "context_func": self.params.context_func}, task_path)
+        if self.journal is not None and time.monotonic() - self._bytes_reported_at > 1.0:
+            # bytes_held stats the batch's files: report at most once a second
+            self._bytes_reported_at = time.monotonic()
+            self.journal.bytes_held(self.codec.bytes_held)
         with self._lock:  # the collector must find the future when the outcome comes
             task_id = self.engine.submit(task_path, result_path_for(task_path))
             future = TaskFuture(task_id, callback)
@@ -236,9 +271,10 @@ class Batch:
             return ""
 
     def cancel(self, reason: str) -> None:
+        self.cancelled = True
         self.engine.cancel_all(reason)
 
-    def close(self) -> None:
+    def close(self, state: str = "done") -> None:
         """Ends the batch: outstanding jobs are removed, its files deleted."""
         with self._lock:
             if self._closed:
@@ -246,6 +282,7 @@ class Batch:
             self._closed = True
         self.engine.shutdown()
         self._collector.join(timeout=10)
+        self._finish_journal(state)
         self.codec.release()
         self._remove_files()
 

@@ -3,11 +3,13 @@
 #include <nanobind/stl/chrono.h>
 #include <nanobind/stl/map.h>
 #include <nanobind/stl/optional.h>
+#include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/unique_ptr.h>
 #include <nanobind/stl/vector.h>
 
 #include "jhtc/engine.hpp"
+#include "jhtc/journal.hpp"
 #include "jhtc/scheduler_driver.hpp"
 
 namespace nb = nanobind;
@@ -67,7 +69,8 @@ void bind_engine(nb::module_& m) {
       .def(
           "__init__",
           [](jhtc::Engine* self, const std::string& scheduler, jhtc::JobTemplate job_template,
-             std::size_t throttle, bool count_running, int max_retries, double coalesce_s) {
+             std::size_t throttle, bool count_running, int max_retries, double coalesce_s,
+             std::shared_ptr<jhtc::JournalWriter> journal) {
             jhtc::EngineConfig config;
             config.throttle = throttle;
             config.count_running = count_running;
@@ -75,10 +78,11 @@ void bind_engine(nb::module_& m) {
             config.coalesce = std::chrono::milliseconds(static_cast<long>(coalesce_s * 1000));
             nb::gil_scoped_release release;
             auto driver = jhtc::make_driver(scheduler, std::move(job_template));
-            new (self) jhtc::Engine(config, std::move(driver));
+            auto observer = journal ? jhtc::make_journal_observer(journal) : nullptr;
+            new (self) jhtc::Engine(config, std::move(driver), std::move(observer));
           },
           "scheduler"_a, "job_template"_a, "throttle"_a, "count_running"_a = true,
-          "max_retries"_a = 2, "coalesce_s"_a = 0.02)
+          "max_retries"_a = 2, "coalesce_s"_a = 0.02, "journal"_a.none() = nb::none())
       .def("submit", &jhtc::Engine::submit, "task_file"_a, "result_file"_a,
            nb::call_guard<nb::gil_scoped_release>())
       .def(
