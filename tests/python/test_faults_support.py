@@ -1,0 +1,139 @@
+"""Helpers shared by the fault-injection tests (``test_faults_*.py``); no tests here.
+
+Tasks used by the tests live here too: a worker imports them by module name, so
+they must be module-level functions of an importable module.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+import pytest
+from joblib import Parallel, delayed, parallel_config
+
+from joblib_htcondor import register_htcondor
+
+register_htcondor()
+
+
+def condor(*args: str, check: bool = True, timeout: float = 60) -> str:
+    result = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        pytest.fail(f"{' '.join(args)} exited {result.returncode}:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def wait_until(condition: Callable[[], object], timeout: float, what: str, step: float = 0.2):
+    """Polls ``condition`` until it returns something true; fails the test on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"not seen within {timeout:.0f} s: {what}")
+        time.sleep(step)
+
+
+def shared_constraint(shared: Path) -> str:
+    """Every job whose task file lies under ``shared`` (the worker's argument)."""
+    return f'regexp("{shared}/", Arguments)'
+
+
+def jobs_of(shared: Path, extra: str = "") -> list[dict]:
+    """Jobs in the queue belonging to the runs in ``shared``: id, status, task, attempt."""
+    constraint = shared_constraint(shared) + (f" && ({extra})" if extra else "")
+    out = condor("condor_q", "-constraint", constraint,
+                 "-af", "ClusterId", "ProcId", "JobStatus", "JhtcTask", "JhtcAttempt",
+                 "JhtcLineage", check=False)
+    rows = []
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 6 and parts[0].isdigit():
+            rows.append({"id": f"{parts[0]}.{parts[1]}", "status": int(parts[2]),
+                         "task": parts[3], "attempt": parts[4], "lineage": parts[5]})
+    return rows
+
+
+def files_under(path: Path) -> list[str]:
+    """Files left below ``path`` (relative), excluding the store and the key."""
+    left = []
+    for root, _, names in os.walk(path):
+        rel = os.path.relpath(root, path)
+        if rel.split(os.sep)[0] in (".keys", "store"):
+            continue
+        left += [os.path.join(rel, n) for n in names]
+    return sorted(left)
+
+
+class Run:
+    """A Parallel call in a background thread: ``.result``, ``.error``, ``.elapsed``."""
+
+    def __init__(self, tasks, n_jobs: int = -1, **config):
+        self.result = None
+        self.error: Optional[BaseException] = None
+        self.elapsed: Optional[float] = None
+        self._tasks, self._n_jobs, self._config = tasks, n_jobs, config
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.started = time.monotonic()
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            with parallel_config(backend="htcondor", **self._config):
+                self.result = Parallel(n_jobs=self._n_jobs, batch_size=1)(self._tasks)
+        except BaseException as error:  # noqa: BLE001 - the test inspects it
+            self.error = error
+        self.elapsed = time.monotonic() - self.started
+
+    def join(self, timeout: float) -> "Run":
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            pytest.fail(f"the Parallel call did not return within {timeout:.0f} s")
+        return self
+
+
+def pool_config(shared: Path, **overrides) -> dict:
+    config = dict(scheduler="htcondor", shared_data_dir=str(shared), poll_interval=0.2,
+                  max_retries=1)
+    config.update(overrides)
+    return config
+
+
+# --- tasks run by workers ---------------------------------------------------------------
+
+
+def sleep_and_mark(i: int, seconds: float, marks: str) -> int:
+    """Records this run (task i, pid) in ``marks``, sleeps, returns i * i."""
+    Path(marks).mkdir(parents=True, exist_ok=True)
+    (Path(marks) / f"{i}.{os.getpid()}").write_text(str(os.getpid()))
+    print(f"task {i} started in pid {os.getpid()}", file=sys.stderr, flush=True)
+    time.sleep(seconds)
+    return i * i
+
+
+def count_and_square(i: int, counter: str, seconds: float = 0.0) -> int:
+    """Appends ``i`` to the counter file (one line per run), sleeps, returns i * i."""
+    with open(counter, "a") as stream:
+        stream.write(f"{i}\n")
+    time.sleep(seconds)
+    return i * i
+
+
+def runs_of(marks: str) -> dict:
+    """task -> pids that ran it, from ``sleep_and_mark``'s marks."""
+    found: dict = {}
+    for path in Path(marks).glob("*.*"):
+        task, pid = path.name.split(".")
+        found.setdefault(int(task), []).append(int(pid))
+    return found
+
+
+def tasks(n: int, seconds: float, marks: str):
+    return [delayed(sleep_and_mark)(i, seconds, marks) for i in range(n)]
