@@ -134,6 +134,12 @@ def _callable_or_none(value: Any, name: str) -> Optional[Callable]:
     return value
 
 
+def _inline_after(value: Any, name: str) -> float:
+    # None (never run a nested task in its parent) is stored as infinity: parse_params
+    # drops None values, and the default is to run inline after a while.
+    return math.inf if value is None else _positive_number(value, name + " (or None)")
+
+
 @dataclass(frozen=True)
 class BackendParams:
     """The validated parameters of one backend. Picklable: nested backends carry it."""
@@ -160,6 +166,8 @@ class BackendParams:
     export_metadata: bool = False
     context_func: Optional[Callable] = None
     max_retries: int = 2
+    resume: bool = False
+    run_inline_after: float = 120.0  # seconds; math.inf: never
 
     def value_for_level(self, name: str, level: int):
         """The per-level value of ``name`` at recursion ``level``; None when unset."""
@@ -191,6 +199,8 @@ _CHECKS: dict = {
     "export_metadata": (_bool, "export_metadata"),
     "context_func": (_callable_or_none, "context_func"),
     "max_retries": (_non_negative_int, "max_retries"),
+    "resume": (_bool, "resume"),
+    "run_inline_after": (_inline_after, "run_inline_after"),
 }
 VALID_NAMES = tuple(sorted(_CHECKS))
 
