@@ -27,6 +27,7 @@ from typing import Callable, Optional
 
 from . import _core
 from ._errors import JobFailedError, RemoteTraceback, TaskCancelledError
+from ._defaults import default_htcondor_throttle
 from ._params import BackendParams
 from ._serialization import TaskCodec, collect_garbage
 
@@ -34,8 +35,6 @@ logger = logging.getLogger("joblib_htcondor")
 
 WORKER_ARGS = ["-m", "joblib_htcondor.worker"]
 STDERR_TAIL_BYTES = 2000
-#: Per-level throttle on HTCondor when neither throttle nor n_jobs > 0 is given.
-DEFAULT_HTCONDOR_THROTTLE = 100
 
 
 def new_batch_id(level: int) -> str:
@@ -59,7 +58,7 @@ def default_throttle(params: BackendParams, level: int) -> int:
     if params.scheduler == "local":  # keep every worker slot fed, one task in reserve
         cpus = params.value_for_level("request_cpus", level)
         return 2 * max(1, int(len(os.sched_getaffinity(0)) // cpus))
-    return DEFAULT_HTCONDOR_THROTTLE
+    return default_htcondor_throttle(params, level)
 
 
 def caller_sys_path() -> str:
@@ -205,6 +204,12 @@ class Batch:
                 options[name] = getattr(p, name)
         if p.extra_directives:
             options["extra_directives"] = "\n".join(f"{k} = {v}" for k, v in p.extra_directives)
+        options["level"] = str(level)
+        if p.log_dir_prefix:  # the event log is kept with the job logs the user keeps
+            options["event_log"] = str(self.logs_dir / "condor.log")
+        if p.throttle_scope == "level":  # one cap per level of the run, counted by the schedd
+            options["level_cap"] = str(self.throttle)
+            options["level_lock"] = str(shared / "batches" / f".{self.root_batch_id}-L{level}.lock")
         template.options = options
         return template
 

@@ -116,6 +116,17 @@ def _extra_directives(value: Any, name: str) -> tuple:
     return tuple((key, str(val)) for key, val in items)
 
 
+THROTTLE_SCOPES = ("batch", "level")
+
+
+def _throttle_scope(value: Any, name: str) -> str:
+    """"batch": the throttle caps each parent's batch; "level": one cap per recursion
+    level across all parents of a run, counted by the schedd."""
+    if value not in THROTTLE_SCOPES:
+        raise ValueError(f"{name} must be one of {THROTTLE_SCOPES}, not {value!r}")
+    return value
+
+
 def _scheduler(value: Any, name: str) -> str:
     if value not in SCHEDULERS:
         raise ValueError(f"{name} must be one of {SCHEDULERS}, not {value!r}")
@@ -161,6 +172,7 @@ class BackendParams:
     extra_directives: tuple = ()
     worker_log_level: int = logging.WARNING
     throttle: tuple = ()
+    throttle_scope: str = "batch"
     batch_size: Union[str, int] = "auto"
     max_recursion_level: int = 0
     export_metadata: bool = False
@@ -194,6 +206,7 @@ _CHECKS: dict = {
     "extra_directives": (_extra_directives, "extra_directives"),
     "worker_log_level": (_log_level, "worker_log_level"),
     "throttle": (lambda v, n: () if v is None else _per_level(v, n, _positive_int), "throttle"),
+    "throttle_scope": (_throttle_scope, "throttle_scope"),
     "batch_size": (_batch_size, "batch_size"),
     "max_recursion_level": (_non_negative_int, "max_recursion_level"),
     "export_metadata": (_bool, "export_metadata"),

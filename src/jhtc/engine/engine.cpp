@@ -2,6 +2,7 @@
 #include <stdexcept>
 
 #include "engine/engine_state.hpp"
+#include "engine/shared_capacity.hpp"
 #include "jhtc/errors.hpp"
 
 namespace jhtc {
@@ -119,12 +120,20 @@ void Engine::State::run_dispatch_loop() {
     ++stats.transactions;
     lock.unlock();
     std::string failure;
+    std::size_t taken = jobs.size();
     try {
-      driver->submit(jobs);
+      if (auto* shared = dynamic_cast<SharedCapacity*>(driver.get()))
+        taken = shared->submit_up_to(jobs);
+      else
+        driver->submit(jobs);
     } catch (const std::exception& error) {
       failure = error.what();
     }
     lock.lock();
+    if (failure.empty() && taken < jobs.size()) requeue_untaken(std::span(jobs).subspan(taken));
+    if (failure.empty() && taken == 0)  // the shared cap is full: ask again after a pause
+      dispatch_wakeup.wait_for(lock, kSharedCapRecheck, [&] { return stopping; });
+    jobs.resize(failure.empty() ? taken : jobs.size());
     for (const JobRequest& job : jobs) {
       auto it = tasks.find(job.task);
       if (it == tasks.end() || it->second.attempt != job.attempt) continue;  // cancelled meanwhile
@@ -134,6 +143,17 @@ void Engine::State::run_dispatch_loop() {
         it->second.phase = TaskPhase::in_scheduler;
       }
     }
+  }
+}
+
+// Jobs a shared cap (throttle_scope="level") did not take go back to the front of the queue.
+void Engine::State::requeue_untaken(std::span<const JobRequest> untaken) {
+  for (auto job = untaken.rbegin(); job != untaken.rend(); ++job) {
+    auto it = tasks.find(job->task);
+    if (it == tasks.end() || it->second.attempt != job->attempt) continue;  // cancelled meanwhile
+    it->second.phase = TaskPhase::queued;
+    release_slot(it->second);
+    ready.push_front(job->task);
   }
 }
 

@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -23,6 +24,9 @@ struct TaskRecord {
   bool holds_slot = false;  // counted against the throttle
   std::string job_id;
 };
+
+// How long a dispatch waits before asking a full shared cap again.
+inline constexpr std::chrono::seconds kSharedCapRecheck{1};
 
 struct Engine::State {
   EngineConfig config;
@@ -51,6 +55,7 @@ struct Engine::State {
   // Requeues the task for another attempt, or fails it when its retries are spent.
   void retry_or_fail(TaskRecord& task, const std::string& reason);
   void handle(const DriverEvent& event, std::vector<JobKey>& to_remove);
+  void requeue_untaken(std::span<const JobRequest> untaken);
 
   void run_dispatch_loop();
   void run_tracking_loop();

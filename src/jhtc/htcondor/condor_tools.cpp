@@ -1,5 +1,6 @@
 #include "htcondor/condor_tools.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <stdexcept>
 
@@ -82,6 +83,21 @@ std::string lineage_constraint(std::string_view lineage) {
   const std::string l(lineage);
   return "JhtcLineage =?= \"" + l + "\" || substr(JhtcLineage, 0, " +
          std::to_string(l.size() + 1) + ") =?= \"" + l + "/\"";
+}
+
+std::string level_constraint(std::string_view root_lineage, int level) {
+  return "JhtcLevel =?= " + std::to_string(level) + " && (" + lineage_constraint(root_lineage) +
+         ") && (JobStatus == 1 || JobStatus == 2 || JobStatus == 5)";
+}
+
+std::size_t count_jobs(std::string_view af_output) {
+  std::size_t count = 0;
+  while (!af_output.empty()) {
+    const std::size_t end = std::min(af_output.find('\n'), af_output.size());
+    if (af_output.substr(0, end).find_first_not_of(" \t\r") != std::string_view::npos) ++count;
+    af_output.remove_prefix(std::min(end + 1, af_output.size()));
+  }
+  return count;
 }
 
 std::vector<std::string> queue_attributes(bool history) {

@@ -36,6 +36,14 @@ std::vector<ProcRange> parse_terse_output(std::string_view out);
 // (letters, digits, ._-/:@+), so it needs no escaping inside the string literal.
 std::string lineage_constraint(std::string_view lineage);
 
+// The constraint selecting the jobs of one recursion level of one run (root
+// lineage) that hold a place in the schedd: idle, running or held. Used by
+// throttle_scope="level", whose cap is counted by the schedd itself.
+std::string level_constraint(std::string_view root_lineage, int level);
+
+// The number of non-blank lines of `condor_q -af ...` output (one per job).
+std::size_t count_jobs(std::string_view af_output);
+
 // One job as `condor_q/condor_history -af:j` prints it with kQueueAttributes.
 struct QueueRecord {
   std::int64_t cluster = 0;

@@ -74,5 +74,16 @@ TEST(CondorTools, ParsesQueueAndHistoryRecords) {
   EXPECT_EQ(records[3].reason, "Job has gone over memory limit");
 }
 
+TEST(CondorTools, LevelConstraintSelectsOneLevelOfOneRunThatHoldsAPlaceInTheSchedd) {
+  EXPECT_EQ(level_constraint("root-b1", 1),
+            "JhtcLevel =?= 1 && (JhtcLineage =?= \"root-b1\" || substr(JhtcLineage, 0, 8) =?= "
+            "\"root-b1/\") && (JobStatus == 1 || JobStatus == 2 || JobStatus == 5)");
+}
+
+TEST(CondorTools, CountJobsCountsNonBlankLines) {
+  EXPECT_EQ(count_jobs(""), 0u);
+  EXPECT_EQ(count_jobs("0\n1\n\n  \n2"), 3u);
+}
+
 }  // namespace
 }  // namespace jhtc::htcondor

@@ -11,9 +11,12 @@
 #include "htcondor/htcondor_driver.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -21,6 +24,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "engine/shared_capacity.hpp"
 #include "htcondor/condor_tools.hpp"
 #include "htcondor/event_translation.hpp"
 #include "htcondor/submit_description.hpp"
@@ -83,7 +87,27 @@ bool only_jobs_gone(const util::CommandResult& r) {
   return any;
 }
 
-class HTCondorDriver final : public SchedulerDriver {
+// Holds an exclusive flock on a file shared by the parents of one run, so that
+// counting a level's jobs and submitting more is one step across processes.
+class FileLock {
+ public:
+  explicit FileLock(const std::string& path) {
+    if (path.empty()) return;
+    fd_ = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+    if (fd_ < 0 || ::flock(fd_, LOCK_EX) != 0)
+      throw SchedulerError("level_lock: cannot lock " + path + ": " + std::strerror(errno));
+  }
+  ~FileLock() {
+    if (fd_ >= 0) ::close(fd_);  // closing releases the flock
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+class HTCondorDriver final : public SchedulerDriver, public SharedCapacity {
  public:
   explicit HTCondorDriver(JobTemplate job_template);
   ~HTCondorDriver() override {
@@ -92,6 +116,7 @@ class HTCondorDriver final : public SchedulerDriver {
 
   std::string_view name() const override { return "htcondor"; }
   void submit(std::span<const JobRequest> jobs) override;
+  std::size_t submit_up_to(std::span<const JobRequest> jobs) override;
   std::vector<DriverEvent> wait_events(std::chrono::milliseconds timeout) override;
   void remove(std::span<const JobKey> jobs, std::string_view reason) override;
   void remove_all(std::string_view reason) override;
@@ -104,6 +129,7 @@ class HTCondorDriver final : public SchedulerDriver {
   void absorb(std::vector<JobEvent> fresh);  // expects mutex_
   void apply(const DriverEvent& event, JobState& job);  // expects mutex_
   void reconcile_if_silent();                // expects tail_mutex_
+  std::size_t count_level_jobs() const;
 
   JobTemplate t_;
   std::string lineage_;
@@ -112,6 +138,9 @@ class HTCondorDriver final : public SchedulerDriver {
   std::chrono::seconds reconcile_after_;
   std::chrono::seconds command_timeout_;
   std::size_t max_per_submission_;
+  std::size_t level_cap_ = 0;  // throttle_scope="level": the run's cap for this level; 0: none
+  int level_ = 0;
+  std::string level_lock_;
 
   std::mutex tail_mutex_;
   int log_fd_ = -1;
@@ -149,6 +178,13 @@ HTCondorDriver::HTCondorDriver(JobTemplate job_template)
   lineage_ = t_.options.count("lineage") ? t_.options.at("lineage") : t_.batch_name;
   const JobRequest probe_job{0, 0, "/probe"};
   build_submit_description(t_, std::span(&probe_job, 1), "");  // refuses bad values now, not at submit
+  if (t_.options.count("level_cap")) {
+    level_cap_ = static_cast<std::size_t>(option_number(t_, "level_cap", 1));
+    if (!t_.options.count("level"))
+      throw std::invalid_argument("level_cap: needs the option \"level\" (the batch's recursion level)");
+    level_ = std::stoi(t_.options.at("level"));  // digits only: checked just above
+    level_lock_ = t_.options.count("level_lock") ? t_.options.at("level_lock") : "";
+  }
   tool_command("condor_q", t_);
 
   const auto timeout = std::chrono::seconds(option_number(t_, "probe_timeout_s", 30));
@@ -165,7 +201,7 @@ HTCondorDriver::HTCondorDriver(JobTemplate job_template)
                                ": " + one_line(probe.err) + std::string(kLocalHint));
   std::filesystem::create_directories(t_.batch_dir);
   std::filesystem::create_directories(t_.log_dir);
-  log_path_ = t_.batch_dir + "/condor.log";
+  log_path_ = t_.options.count("event_log") ? t_.options.at("event_log") : t_.batch_dir + "/condor.log";
 }
 
 util::CommandResult HTCondorDriver::run_tool(const std::string& tool, std::vector<std::string> args) const {
@@ -244,6 +280,29 @@ void HTCondorDriver::submit(std::span<const JobRequest> jobs) {
   --submits_in_flight_;
   last_news_ = Clock::now();
   cv_.notify_all();  // the stash may now translate
+}
+
+std::size_t HTCondorDriver::count_level_jobs() const {
+  const std::string root = lineage_.substr(0, lineage_.find('/'));
+  const util::CommandResult r =
+      run_tool("condor_q", {"-constraint", level_constraint(root, level_), "-af", "ProcId"});
+  if (!r.succeeded()) throw SchedulerError("condor_q (level count) " + r.status_text() + ": " + one_line(r.err));
+  return count_jobs(r.out);
+}
+
+std::size_t HTCondorDriver::submit_up_to(std::span<const JobRequest> jobs) {
+  if (level_cap_ == 0 || jobs.empty()) {
+    submit(jobs);
+    return jobs.size();
+  }
+  // The schedd's count is the truth shared by every parent of the run; the lock
+  // keeps two parents from both seeing the same free room.
+  const FileLock lock(level_lock_);
+  const std::size_t in_use = count_level_jobs();
+  const std::size_t room = in_use >= level_cap_ ? 0 : level_cap_ - in_use;
+  const std::size_t take = std::min(room, jobs.size());
+  if (take > 0) submit(jobs.first(take));
+  return take;
 }
 
 std::vector<JobEvent> HTCondorDriver::read_new_events() {

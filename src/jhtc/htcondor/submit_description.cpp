@@ -88,7 +88,7 @@ bool is_reserved_key(std::string key) {
   if (key.starts_with("+")) key = "my." + key.substr(1);
   static const char* const reserved[] = {
       "queue", "log", "log_xml", "executable", "arguments", "args", "batch_name",
-      "my.jobbatchname", "my.jhtclineage", "my.jhtctask", "my.jhtcattempt"};
+      "my.jobbatchname", "my.jhtclineage", "my.jhtctask", "my.jhtcattempt", "my.jhtclevel"};
   return std::find(std::begin(reserved), std::end(reserved), key) != std::end(reserved);
 }
 
@@ -192,7 +192,9 @@ SubmitText build_submit_description(const JobTemplate& t, std::span<const JobReq
   std::string args = quote_arguments(t.worker_args);
   d += "arguments = \"" + args + (args.empty() ? "" : " ") + "'$(task_file)'\"\n";
   d += "transfer_executable = false\nshould_transfer_files = NO\n";
-  d += "log = " + t.batch_dir + "/condor.log\n";
+  const std::string event_log = option(t, "event_log", t.batch_dir + "/condor.log");
+  check_verbatim("event_log", event_log);
+  d += "log = " + event_log + "\n";
   d += "output = " + t.log_dir + "/$(task_id).$(attempt).out\n";
   d += "error = " + t.log_dir + "/$(task_id).$(attempt).err\n";
   if (t.cpus > 0) d += "request_cpus = " + std::to_string(static_cast<long long>(std::ceil(t.cpus))) + "\n";
@@ -201,6 +203,11 @@ SubmitText build_submit_description(const JobTemplate& t, std::span<const JobReq
   d += "priority = " + std::to_string(t.priority) + "\n";
   d += "batch_name = " + t.batch_name + "\n";
   d += "+JhtcLineage = \"" + lineage + "\"\n+JhtcTask = $(task_id)\n+JhtcAttempt = $(attempt)\n";
+  if (const std::string level = option(t, "level"); !level.empty()) {
+    if (level.size() > 3 || !std::all_of(level.begin(), level.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+      refuse("level", "\"" + level + "\" is not a recursion level", "a non-negative integer below 1000");
+    d += "+JhtcLevel = " + level + "\n";  // throttle_scope="level" counts jobs by it
+  }
   d += "getenv = CONDOR_CONFIG, PATH\n";
   if (!t.environment.empty()) d += "environment = \"" + quote_environment(t.environment) + "\"\n";
   if (const std::string dir = option(t, "initial_dir"); !dir.empty()) {

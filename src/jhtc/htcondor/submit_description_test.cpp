@@ -179,5 +179,30 @@ TEST(SubmitDescription, RefusesBadJobsAndItemFiles) {
             std::string::npos);
 }
 
+TEST(SubmitDescription, LevelAndEventLogOptionsAreWritten) {
+  JobTemplate t = sample_template();
+  t.options["level"] = "1";
+  t.options["event_log"] = "/kept/logs/b3/condor.log";
+  const std::string d = build_submit_description(t, sample_jobs(), "/shared/run1/b3/items.txt").description;
+  EXPECT_TRUE(has_line(d, "+JhtcLevel = 1")) << d;
+  EXPECT_TRUE(has_line(d, "log = /kept/logs/b3/condor.log")) << d;
+  EXPECT_TRUE(has_line(build_submit_description(sample_template(), sample_jobs(), "").description,
+                       "log = /shared/run1/b3/condor.log"));
+}
+
+TEST(SubmitDescription, RefusesABadLevelOrEventLog) {
+  for (const char* bad : {"-1", "1 || true", "x", "1000"}) {
+    JobTemplate t = sample_template();
+    t.options["level"] = bad;
+    EXPECT_NE(refusal_for(t).find("level: "), std::string::npos) << bad;
+  }
+  JobTemplate t = sample_template();
+  t.options["event_log"] = "/x\nqueue";
+  EXPECT_NE(refusal_for(t).find("event_log: "), std::string::npos);
+  JobTemplate u = sample_template();
+  u.options["extra_directives"] = "+JhtcLevel = 0";
+  EXPECT_NE(refusal_for(u).find("cannot be overridden"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace jhtc::htcondor

@@ -1,0 +1,72 @@
+"""Default throttles on HTCondor, chosen so that parents never hold every slot.
+
+A job of level L < max_recursion_level waits for its children while it holds a
+slot. If such parents filled the pool, their children would never start: the run
+would hang (docs/recursion.md). So when no throttle is given, the levels that have
+children together take at most half of the slots the pool can give this request,
+and the leaf level, whose jobs never wait, gets DEFAULT_LEAF_THROTTLE.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import subprocess
+from typing import Optional
+
+from ._params import BackendParams
+
+logger = logging.getLogger("joblib_htcondor")
+
+#: Jobs of a leaf level (one without children) in the scheduler at once, per batch.
+DEFAULT_LEAF_THROTTLE = 100
+#: Parents at once when the pool's size cannot be asked.
+FALLBACK_PARENT_THROTTLE = 2
+
+
+@functools.lru_cache(maxsize=16)
+def _machines(pool: Optional[str]) -> tuple:
+    """(TotalCpus, TotalMemory MB) of every machine of the pool, from condor_status."""
+    argv = ["condor_status", "-af", "Machine", "TotalCpus", "TotalMemory"]
+    if pool:
+        argv += ["-pool", pool]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=True).stdout
+    machines = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] != "undefined" and parts[2] != "undefined":
+            machines[parts[0]] = (float(parts[1]), float(parts[2]))
+    return tuple(machines.values())
+
+
+def pool_slots(params: BackendParams, level: int) -> Optional[int]:
+    """How many jobs of this level's request the pool runs at once; None if unknown."""
+    cpus = float(params.value_for_level("request_cpus", level) or 1)
+    memory = params.value_for_level("request_memory", level)
+    try:
+        machines = _machines(params.pool)
+    except (OSError, subprocess.SubprocessError, ValueError) as error:
+        logger.warning("could not ask the pool's size (condor_status): %s", error)
+        return None
+    if not machines:
+        return None
+    return int(sum(min(total_cpus // max(cpus, 1),
+                       total_memory // memory if memory else float("inf"))
+                   for total_cpus, total_memory in machines))
+
+
+def default_htcondor_throttle(params: BackendParams, level: int) -> int:
+    """The throttle of ``level`` when none is given (see the module's docstring)."""
+    if level >= params.max_recursion_level:
+        return DEFAULT_LEAF_THROTTLE
+    if level > 0:  # an intermediate parent: one at a time per grand-parent
+        return 1
+    slots = pool_slots(params, level)
+    if slots is None:
+        return FALLBACK_PARENT_THROTTLE
+    # levels 0 .. max-1 hold at most t0 * max_recursion_level slots: half the pool
+    throttle = max(1, slots // (2 * params.max_recursion_level))
+    if slots < 2:
+        logger.warning("the pool runs only %d job(s) of this request at once: parents waiting "
+                       "for their children can hold every slot (see docs/recursion.md)", slots)
+    return throttle
