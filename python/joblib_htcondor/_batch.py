@@ -8,6 +8,8 @@ Layout under ``shared_data_dir``::
     batches/<batch_id>/tasks/<n>.result   written by the worker, read here
     batches/<batch_id>/logs/<n>.<attempt>.{out,err}
     batches/<batch_id>/condor.log         HTCondor's event log (htcondor only)
+    batches/<batch_id>/owner.json         who runs the batch (see _recovery)
+    results/<hash>.result                 finished tasks' results, with resume=True
     store/                                content-addressed data (see _serialization)
 
 The whole batch directory is removed when the batch ends, however it ends.
@@ -25,11 +27,12 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
-from . import _core
+from . import _core, _recovery, _signals
 from ._errors import JobFailedError, RemoteTraceback, TaskCancelledError
 from ._defaults import default_htcondor_throttle
 from ._params import BackendParams
-from ._serialization import TaskCodec, collect_garbage
+from ._recovery import InlineRunner
+from ._serialization import TaskCodec
 
 logger = logging.getLogger("joblib_htcondor")
 
@@ -120,6 +123,7 @@ class Batch:
             self.logs_dir = make_private_dir(self.dir / "logs", "shared_data_dir")
         self.throttle = self._throttle(n_jobs)
         self.root_batch_id = self.lineage.split("/")[0]
+        _recovery.write_owner(self.dir, self.lineage, params)
         self.journal = self._open_journal(shared) if params.export_metadata else None
         if level == 0:
             self._collect_leftovers(shared)
@@ -130,7 +134,11 @@ class Batch:
         self._next_index = 0
         self._closed = False
         self.cancelled = False
+        self._aborted = False
         self._bytes_reported_at = 0.0
+        self.cache = _recovery.ResultCache(shared) if params.resume else None
+        self._cache_keys: dict = {}
+        self._inline = InlineRunner(self) if self._runs_inline() else None
         try:
             self.engine = _core.Engine(
                 params.scheduler, self._job_template(shared), self.throttle,
@@ -144,6 +152,9 @@ class Batch:
         self._collector = threading.Thread(
             target=self._collect, name=f"joblib_htcondor-{self.batch_id}", daemon=True)
         self._collector.start()
+        if self._inline is not None:
+            self._inline.start()
+        _signals.register(self)
         logger.info("batch %s: level %d, scheduler %s, throttle %d",
                     self.batch_id, level, params.scheduler, self.throttle)
 
@@ -155,17 +166,19 @@ class Batch:
                         "at once (set throttle=... to change it)", throttle)
         return throttle
 
+    def _runs_inline(self) -> bool:
+        """A nested batch whose jobs wait too long runs them itself (see _InlineRunner)."""
+        return (self.level > 0 and self.params.scheduler == "htcondor"
+                and self.params.run_inline_after != float("inf"))
+
     @staticmethod
     def _collect_leftovers(shared: Path) -> None:
-        """Data of runs that died without cleaning up (killed, node lost)."""
+        """Jobs, batch directories and data of runs that died without cleaning up
+        (killed, node lost): see _recovery."""
         try:
-            freed = collect_garbage(shared)
+            _recovery.recover(shared)
         except OSError as error:
             logger.warning("could not collect leftovers of dead runs in %s: %s", shared, error)
-            return
-        if freed.get("batches_removed"):
-            logger.info("collected leftovers of %d dead batch(es): %d bytes freed",
-                        freed["batches_removed"], freed.get("bytes_freed", 0))
 
     def _open_journal(self, shared: Path) -> "_core.JournalWriter":
         parent = self.lineage.split("/")[-2] if "/" in self.lineage else ""
@@ -219,8 +232,19 @@ class Batch:
                 raise RuntimeError(f"batch {self.batch_id} is closed")
             index = self._next_index
             self._next_index += 1
+        key = self.cache.key_of(func) if self.cache is not None else None
+        if key is not None:
+            found, value = self.cache.get(key)
+            if found:  # resume: finished in an earlier run
+                future = TaskFuture(-1 - index, callback)
+                threading.Thread(target=future._complete, args=(value,), daemon=True).start()
+                return future
         task_path = str(self.tasks_dir / f"{index}.task")
-        self.codec.dump({"func": func, "context_func": self.params.context_func}, task_path)
+        try:
+            self.codec.dump({"func": func, "context_func": self.params.context_func}, task_path)
+        except (OSError, RuntimeError) as error:  # full, unwritable, gone
+            raise OSError(f"shared_data_dir {str(self.dir.parent.parent)!r}: cannot write the "
+                          f"task file {task_path!r}: {error}") from error
         if self.journal is not None and time.monotonic() - self._bytes_reported_at > 1.0:
             # bytes_held stats the batch's files: report at most once a second
             self._bytes_reported_at = time.monotonic()
@@ -230,6 +254,10 @@ class Batch:
             future = TaskFuture(task_id, callback)
             self._futures[task_id] = future
             self._task_paths[task_id] = task_path
+            if key is not None:
+                self._cache_keys[task_id] = key
+            if self._inline is not None:
+                self._inline.track(task_id, func)
         return future
 
     def _collect(self) -> None:
@@ -240,16 +268,33 @@ class Batch:
                     if self._closed and not self._futures:
                         return
                 continue
-            with self._lock:
-                future = self._futures.pop(outcome.task, None)
-                task_path = self._task_paths.pop(outcome.task, None)
-            if future is None:
-                continue
-            try:
-                value, error = self._load_outcome(outcome, task_path)
-            except BaseException as load_error:  # a bad result file fails the task, loudly
-                value, error = None, load_error
-            future._complete(value, error)
+            if self._inline is not None and self._inline.holds(outcome):
+                continue  # a removal is being tried: the runner decides
+            self.complete(outcome)
+
+    def complete(self, outcome) -> None:
+        with self._lock:
+            future = self._futures.pop(outcome.task, None)
+            task_path = self._task_paths.pop(outcome.task, None)
+            key = self._cache_keys.pop(outcome.task, None)
+        if future is None:
+            return  # cancelled, or run by the parent itself
+        try:
+            value, error = self._load_outcome(outcome, task_path)
+        except BaseException as load_error:  # a bad result file fails the task, loudly
+            value, error = None, load_error
+        if key is not None and error is None:
+            self.cache.put(key, value)
+        future._complete(value, error)
+
+    def take(self, task_id: int):
+        """Takes the future and task path of an unfinished task away from the
+        collector (the parent runs it itself); None if it finished meanwhile."""
+        with self._lock:
+            future = self._futures.pop(task_id, None)
+            self._task_paths.pop(task_id, None)
+            self._cache_keys.pop(task_id, None)
+        return future
 
     def _load_outcome(self, outcome, task_path: str):
         if outcome.kind == _core.OutcomeKind.cancelled:
@@ -279,16 +324,31 @@ class Batch:
         self.cancelled = True
         self.engine.cancel_all(reason)
 
+    def abort_now(self, reason: str) -> None:
+        """From a signal handler: jobs (and descendants) removed, files deleted,
+        without the locks ``close`` takes (the interrupted thread may hold them).
+        ``close`` still runs later, when joblib gets to it."""
+        self.cancelled = True
+        self._aborted = True
+        _signals.unregister(self)
+        self.engine.cancel_all(reason)
+        self.codec.release()
+        self._remove_files()
+
     def close(self, state: str = "done") -> None:
         """Ends the batch: outstanding jobs are removed, its files deleted."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
+        _signals.unregister(self)
+        if self._inline is not None:
+            self._inline.stop()
         self.engine.shutdown()
         self._collector.join(timeout=10)
         self._finish_journal(state)
-        self.codec.release()
+        if not self._aborted:
+            self.codec.release()
         self._remove_files()
 
     def _remove_files(self) -> None:
