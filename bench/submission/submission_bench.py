@@ -1,0 +1,135 @@
+"""Submission figures on the testbed pool (issue 4's closing note).
+
+    testbed/pool run -- .venv/bin/python bench/submission/submission_bench.py [--tasks 1000] \
+        [--submit-tasks 2000] [--skip batch1]
+
+Measures, each in the submitting process:
+- submit: wall time until N tasks handed to the backend are all accepted by the
+  schedd (task files written, condor_submit done), then the jobs are removed;
+- parallel-auto / parallel-batch1: makespan of N trivial tasks through
+  joblib.Parallel (automatic batching; batch_size=1), with the CPU seconds
+  (user+system, all threads) and the peak RSS of this process;
+- raw: the same N jobs submitted as one cluster of `python -c pass`, makespan
+  from condor_submit to the last termination event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from joblib import Parallel, delayed, parallel_config
+
+import joblib_htcondor
+from joblib_htcondor._batch import Batch
+from joblib_htcondor._params import parse_params
+
+
+def trivial(x: int) -> int:
+    return x
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def pool() -> str:
+    return subprocess.run(["condor_config_val", "COLLECTOR_HOST"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
+def measure(label: str, run) -> dict:
+    cpu, wall = cpu_seconds(), time.monotonic()
+    extra = run() or {}
+    figures = {"case": label, "wall_s": round(time.monotonic() - wall, 2),
+               "cpu_s": round(cpu_seconds() - cpu, 2), "peak_rss_mb": round(peak_rss_mb(), 1)}
+    figures.update(extra)
+    print(figures, flush=True)
+    return figures
+
+
+def submit_only(shared: Path, n: int) -> dict:
+    """N tasks into one batch with throttle N; time until the schedd holds them all."""
+    params = parse_params({"pool": pool(), "shared_data_dir": str(shared), "batch_size": 1})
+    batch = Batch(params, 0, "", n)
+    started = time.monotonic()
+    for i in range(n):
+        batch.submit(_Call(i), None)
+    handed = time.monotonic() - started
+    while True:
+        stats = batch.engine.stats()
+        if stats["queued"] == 0 and stats["submitted"] + stats["running"] + stats["done"] >= n:
+            break
+        time.sleep(0.05)
+    accepted = time.monotonic() - started
+    batch.cancel("benchmark: submission measured")
+    batch.close("cancelled")
+    return {"tasks": n, "handed_to_engine_s": round(handed, 2),
+            "accepted_by_schedd_s": round(accepted, 2), "transactions": stats["transactions"]}
+
+
+class _Call:
+    """A picklable nullary call, as joblib hands BatchedCalls to the backend."""
+
+    def __init__(self, x):
+        self.x = x
+
+    def __call__(self):
+        return [self.x]
+
+
+def through_parallel(shared: Path, n: int, batch_size) -> dict:
+    with parallel_config(backend="htcondor", n_jobs=-1, pool=pool(), shared_data_dir=str(shared),
+                         batch_size=batch_size):
+        results = Parallel()(delayed(trivial)(i) for i in range(n))
+    assert results == list(range(n))
+    return {"tasks": n, "batch_size": batch_size}
+
+
+def raw_cluster(directory: Path, n: int) -> dict:
+    log = directory / "raw.log"
+    sub = directory / "raw.sub"
+    sub.write_text(f"executable = {sys.executable}\narguments = -c pass\nlog = {log}\n"
+                   f"transfer_executable = false\nshould_transfer_files = NO\nqueue {n}\n")
+    subprocess.run(["condor_submit", "-terse", str(sub)], check=True, capture_output=True)
+    started = time.monotonic()
+    while len(re.findall(r"^005 \(", log.read_text(), re.MULTILINE)) < n:
+        time.sleep(0.5)
+    return {"tasks": n, "from_submit_s": round(time.monotonic() - started, 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=1000)
+    parser.add_argument("--submit-tasks", type=int, default=2000)
+    parser.add_argument("--skip", nargs="*", default=[],
+                        choices=["submit", "auto", "batch1", "raw"])
+    args = parser.parse_args()
+    joblib_htcondor.register_htcondor("WARNING")
+    base = Path(os.environ.get("JHTC_TESTBED_SHARED", tempfile.gettempdir()))
+    with tempfile.TemporaryDirectory(prefix="submission-bench-", dir=base) as tmp:
+        shared = Path(tmp)
+        if "submit" not in args.skip:
+            measure("submit", lambda: submit_only(shared / "s", args.submit_tasks))
+        if "auto" not in args.skip:
+            measure("parallel-auto", lambda: through_parallel(shared / "a", args.tasks, "auto"))
+        if "batch1" not in args.skip:
+            measure("parallel-batch1", lambda: through_parallel(shared / "b", args.tasks, 1))
+        if "raw" not in args.skip:
+            measure("raw-cluster", lambda: raw_cluster(shared, args.tasks))
+
+
+if __name__ == "__main__":
+    main()

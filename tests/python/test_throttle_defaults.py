@@ -1,0 +1,61 @@
+"""Default throttles on HTCondor: waiting parents never get more than half of the
+slots the pool has for their request (docs/recursion.md). The pool's size is
+faked here; test_htcondor_backend.py runs recursion on the real pool."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+
+import pytest
+
+from joblib_htcondor import _defaults
+from joblib_htcondor._params import parse_params
+
+
+@pytest.fixture
+def pool_of(monkeypatch):
+    """Makes condor_status report these (TotalCpus, TotalMemory) machines."""
+
+    def set_machines(*machines):
+        monkeypatch.setattr(_defaults, "_machines", lambda pool: tuple(machines))
+
+    return set_machines
+
+
+def throttle(level, **params):
+    return _defaults.default_htcondor_throttle(parse_params(params), level)
+
+
+def test_without_recursion_every_level_gets_the_leaf_default(pool_of):
+    pool_of((4, 4096))
+    assert throttle(0) == _defaults.DEFAULT_LEAF_THROTTLE == 100
+
+
+def test_parents_take_at_most_half_of_the_pool_and_children_the_leaf_default(pool_of):
+    pool_of((4, 4096))
+    assert throttle(0, max_recursion_level=1) == 2
+    assert throttle(1, max_recursion_level=1) == 100
+
+
+def test_every_waiting_level_together_takes_at_most_half_of_the_pool(pool_of):
+    pool_of((8, 32768), (8, 32768))
+    assert [throttle(level, max_recursion_level=2) for level in range(3)] == [4, 1, 100]
+
+
+def test_memory_bounds_the_slots_and_a_pool_too_small_for_two_parents_warns(pool_of, caplog):
+    pool_of((4, 4096))
+    with caplog.at_level(logging.WARNING, logger="joblib_htcondor"):
+        assert throttle(0, max_recursion_level=1, request_mem="4Gb") == 1
+    assert "can hold every slot" in caplog.text
+    assert throttle(0, max_recursion_level=1, request_mem=["1Gb", "4Gb"]) == 2
+
+
+def test_an_unreachable_pool_falls_back_to_a_small_parent_throttle(monkeypatch, caplog):
+    def fail(pool):
+        raise subprocess.CalledProcessError(1, ["condor_status"])
+
+    monkeypatch.setattr(_defaults, "_machines", fail)
+    with caplog.at_level(logging.WARNING, logger="joblib_htcondor"):
+        assert throttle(0, max_recursion_level=1) == _defaults.FALLBACK_PARENT_THROTTLE
+    assert "condor_status" in caplog.text
