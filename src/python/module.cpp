@@ -10,6 +10,10 @@ void bind_journal(nb::module_& m);
 
 NB_MODULE(_core, m) {
   m.doc() = "C++ core of joblib_htcondor: engine, scheduler drivers, store, journal.";
+  // Daemon threads (the store's heartbeat, batch collectors) may still hold
+  // objects when the interpreter exits; Python never finalizes those, which
+  // nanobind would report as leaks at every exit.
+  nb::set_leak_warnings(false);
   bind_errors(m);
   bind_engine(m);
   bind_store(m);
