@@ -137,3 +137,51 @@ def runs_of(marks: str) -> dict:
 
 def tasks(n: int, seconds: float, marks: str):
     return [delayed(sleep_and_mark)(i, seconds, marks) for i in range(n)]
+
+
+def gated_square(i: int, counter: str, gate: str) -> int:
+    """Counts its run; tasks i >= 2 then wait (at most 120 s) while ``gate`` exists."""
+    with open(counter, "a") as stream:
+        stream.write(f"{i}\n")
+    deadline = time.monotonic() + 120
+    while i >= 2 and os.path.exists(gate) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return i * i
+
+
+def nested_sleepers(i: int, seconds: float, marks: str) -> list:
+    """An outer task: a nested Parallel of one sleeping task (a job one level down)."""
+    return Parallel(n_jobs=2)(delayed(sleep_and_mark)(10 * i + 1, seconds, marks)
+                              for _ in range(1))
+
+
+DRIVER = '''
+import sys, time
+sys.path.insert(0, {tests!r})
+from joblib import Parallel, delayed, parallel_config
+import test_faults_support as s
+with parallel_config(backend="htcondor", scheduler="htcondor", shared_data_dir={shared!r},
+                     poll_interval=0.2, max_recursion_level=1, resume={resume!r}):
+    if {kind!r} == "nested":
+        out = Parallel(n_jobs=2, batch_size=1)(delayed(s.nested_sleepers)(i, 120, {marks!r})
+                                               for i in range(1))
+    else:
+        out = Parallel(n_jobs=4, batch_size=1)(delayed(s.gated_square)(i, {counter!r}, {gate!r})
+                                               for i in range(4))
+print("RESULT", out, flush=True)
+'''
+
+
+def write_driver(path: Path, shared: Path, kind: str, resume: bool = False) -> Path:
+    """A script that runs one Parallel call; ``kind`` "nested" or "gated"."""
+    base = path.parent
+    path.write_text(DRIVER.format(
+        tests=str(Path(__file__).resolve().parent), shared=str(shared), kind=kind,
+        resume=resume, marks=str(base / "marks"), counter=str(base / "counter"),
+        gate=str(base / "gate")))
+    return path
+
+
+def batch_dirs(shared: Path) -> list:
+    batches = shared / "batches"
+    return sorted(p.name for p in batches.iterdir()) if batches.is_dir() else []
