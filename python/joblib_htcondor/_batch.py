@@ -352,10 +352,20 @@ class Batch:
         self._remove_files()
 
     def _remove_files(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
+        shutil.rmtree(self.dir, onerror=_writable_then_retry)
         if self.params.log_dir_prefix:
             return  # logs the user asked to keep
         shutil.rmtree(self.logs_dir, ignore_errors=True)
+
+
+def _writable_then_retry(function, path: str, _exc_info) -> None:
+    """rmtree's error hook: a directory made read-only (by the user, by a test)
+    must not keep our files; anything else that fails is left alone."""
+    try:
+        os.chmod(os.path.dirname(path), 0o700)
+        function(path)
+    except OSError:
+        pass
 
 
 def _remove_quietly(path: str) -> None:
