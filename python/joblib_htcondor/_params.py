@@ -148,7 +148,11 @@ def _callable_or_none(value: Any, name: str) -> Optional[Callable]:
 def _inline_after(value: Any, name: str) -> float:
     # None (never run a nested task in its parent) is stored as infinity: parse_params
     # drops None values, and the default is to run inline after a while.
-    return math.inf if value is None else _positive_number(value, name + " (or None)")
+    if value is None:
+        return math.inf
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ValueError(f"{name} must be a positive number of seconds or None, not {value!r}")
+    return float(value)
 
 
 @dataclass(frozen=True)

@@ -185,3 +185,18 @@ def write_driver(path: Path, shared: Path, kind: str, resume: bool = False) -> P
 def batch_dirs(shared: Path) -> list:
     batches = shared / "batches"
     return sorted(p.name for p in batches.iterdir()) if batches.is_dir() else []
+
+
+def pid_and_inner_pids(i: int, seconds: float) -> tuple:
+    """An outer task: its pid, and the pids that ran its two nested tasks."""
+    return os.getpid(), Parallel(n_jobs=2, batch_size=1)(
+        delayed(sleep_pid)(seconds) for _ in range(2))
+
+
+def sleep_pid(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def with_array(i: int, data) -> int:
+    return int(data.sum()) + i

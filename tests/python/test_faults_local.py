@@ -1,0 +1,176 @@
+"""Fault handling without a cluster: recovery of dead runs, the cleanup command,
+the resume cache, parameters, and signals on the local scheduler."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from joblib import Parallel, delayed, parallel_config
+
+from joblib_htcondor import IntegrityError, register_htcondor
+from joblib_htcondor._params import parse_params
+from joblib_htcondor._recovery import (
+    ResultCache,
+    find_dead_batches,
+    lineage_constraint,
+    recover,
+    write_owner,
+)
+
+register_htcondor()
+HERE = Path(__file__).resolve().parent
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid  # gone, and not reused this soon
+
+
+def make_batch(shared: Path, name: str, lineage: str, **owner) -> Path:
+    batch = shared / "batches" / name
+    batch.mkdir(parents=True)
+    write_owner(batch, lineage, parse_params({"scheduler": "local"}))
+    if owner:
+        record = json.loads((batch / "owner.json").read_text())
+        record.update(owner)
+        (batch / "owner.json").write_text(json.dumps(record))
+    return batch
+
+
+def test_batches_of_a_dead_owner_and_their_orphaned_children_are_dead(tmp_path):
+    make_batch(tmp_path, "live", "live")
+    make_batch(tmp_path, "dead", "dead", pid=dead_pid())
+    make_batch(tmp_path, "child-of-dead", "dead/child-of-dead")
+    make_batch(tmp_path, "child-of-gone", "gone/child-of-gone")
+    make_batch(tmp_path, "elsewhere", "elsewhere", host="another-host", pid=dead_pid())
+    make_batch(tmp_path, "reused-pid", "reused-pid", start_ticks=1)
+    dead = sorted(d.name for d, _ in find_dead_batches(tmp_path))
+    assert dead == ["child-of-dead", "child-of-gone", "dead", "reused-pid"]
+
+
+def test_batch_dir_without_owner_is_dead_only_when_old(tmp_path):
+    old, new = tmp_path / "batches" / "old", tmp_path / "batches" / "new"
+    old.mkdir(parents=True), new.mkdir()
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    assert [d.name for d, _ in find_dead_batches(tmp_path, stale_after_s=3600)] == ["old"]
+
+
+def test_recover_removes_dead_batch_dirs_and_keeps_live_ones(tmp_path):
+    make_batch(tmp_path, "live", "live")
+    make_batch(tmp_path, "dead", "dead", pid=dead_pid())
+    summary = recover(tmp_path)
+    assert summary["batches_removed"] == 1 and summary["batches"] == ["dead"]
+    assert sorted(p.name for p in (tmp_path / "batches").iterdir()) == ["live"]
+
+
+def test_cleanup_command_dry_run_lists_and_keeps(tmp_path):
+    make_batch(tmp_path, "dead", "dead", pid=dead_pid())
+    done = subprocess.run([sys.executable, "-m", "joblib_htcondor.cleanup", "--path",
+                           str(tmp_path), "--dry-run"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["batches"] == ["dead"]
+    assert (tmp_path / "batches" / "dead").is_dir()
+
+
+def test_cleanup_command_refuses_a_missing_path(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "joblib_htcondor.cleanup", "--path",
+                           str(tmp_path / "nope")], capture_output=True, text=True)
+    assert done.returncode == 2 and "is not a directory" in done.stderr
+
+
+def test_lineage_constraint_matches_the_drivers():
+    assert lineage_constraint("r1/b2") == \
+        'JhtcLineage =?= "r1/b2" || substr(JhtcLineage, 0, 6) =?= "r1/b2/"'
+
+
+def test_parameters_resume_and_run_inline_after_are_checked():
+    assert parse_params({"resume": True}).resume is True
+    assert parse_params({"run_inline_after": None}).run_inline_after == float("inf")
+    assert parse_params({}).run_inline_after == 120.0
+    with pytest.raises(ValueError, match="resume must be True or False"):
+        parse_params({"resume": "yes"})
+    with pytest.raises(ValueError, match="run_inline_after must be a positive number of seconds or None"):
+        parse_params({"run_inline_after": 0})
+
+
+def square(x):
+    return x * x
+
+
+def test_result_cache_keys_by_content_and_refuses_a_tampered_entry(tmp_path):
+    from joblib.parallel import BatchedCalls
+
+    def batch(x):
+        return BatchedCalls([(square, (x,), {})], (None, 1), None, None)
+
+    cache = ResultCache(tmp_path)
+    key = cache.key_of(batch(3))
+    assert key == cache.key_of(batch(3)) and key != cache.key_of(batch(4))
+    assert cache.get(key) == (False, None)
+    cache.put(key, [9])
+    assert cache.get(key) == (True, [9])
+    raw = bytearray(cache.path(key).read_bytes())
+    raw[30] ^= 1
+    cache.path(key).write_bytes(bytes(raw))
+    with pytest.raises(IntegrityError):
+        cache.get(key)
+
+
+def count(i, counter):
+    with open(counter, "a") as stream:
+        stream.write(f"{i}\n")
+    return i * i
+
+
+def test_resume_runs_only_the_tasks_without_a_cached_result(tmp_path):
+    counter = tmp_path / "counter"
+    config = dict(backend="htcondor", scheduler="local", shared_data_dir=str(tmp_path / "s"),
+                  resume=True)
+    with parallel_config(**config):
+        assert Parallel(n_jobs=2, batch_size=1)(delayed(count)(i, str(counter))
+                                                for i in range(3)) == [0, 1, 4]
+    with parallel_config(**config):
+        assert Parallel(n_jobs=2, batch_size=1)(delayed(count)(i, str(counter))
+                                                for i in range(4)) == [0, 1, 4, 9]
+    assert sorted(counter.read_text().split()) == ["0", "1", "2", "3"]
+
+
+DRIVER = """
+import sys, time
+sys.path.insert(0, {here!r})
+from joblib import Parallel, delayed, parallel_config
+import joblib_htcondor
+joblib_htcondor.register_htcondor()
+with parallel_config(backend="htcondor", scheduler="local", shared_data_dir={shared!r}):
+    Parallel(n_jobs=2, batch_size=1)(delayed(time.sleep)(60) for _ in range(2))
+"""
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("signum, expected", [(signal.SIGTERM, -signal.SIGTERM),
+                                              (signal.SIGINT, -signal.SIGINT)])
+def test_signal_to_the_caller_removes_its_local_jobs_and_files(tmp_path, signum, expected):
+    shared = tmp_path / "s"
+    driver = subprocess.Popen([sys.executable, "-c", DRIVER.format(here=str(HERE),
+                                                                    shared=str(shared))],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 30
+    while not list(shared.glob("batches/*/tasks/1.task")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # the workers have started
+    workers = subprocess.run(["pgrep", "-f", f"joblib_htcondor.worker {shared}"], capture_output=True, text=True)
+    assert workers.stdout.split(), "no worker process found"
+    driver.send_signal(signum)
+    assert driver.wait(30) == expected, driver.stdout.read()
+    time.sleep(0.5)
+    left = subprocess.run(["pgrep", "-f", f"joblib_htcondor.worker {shared}"], capture_output=True, text=True)
+    assert left.stdout.split() == []
+    assert list((shared / "batches").iterdir()) == []
