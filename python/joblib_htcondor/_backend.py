@@ -83,6 +83,13 @@ class HTCondorBackend(AutoBatchingMixin, ParallelBackendBase):
             return self.params.batch_size
         return super().compute_batch_size()
 
+    def batch_completed(self, batch_size, duration):
+        # joblib times a batch from dispatch to result, which on a cluster is mostly
+        # the job's queueing and start-up: batches would never grow. The worker's own
+        # run time says whether the job ran long enough to be worth its overhead.
+        run_time = getattr(self._batch.run_time, "seconds", None) if self._batch else None
+        super().batch_completed(batch_size, duration if run_time is None else max(run_time, 1e-6))
+
     def submit(self, func, callback=None):
         return self._batch.submit(func, callback)
 

@@ -136,6 +136,9 @@ class Batch:
         self.cancelled = False
         self._aborted = False
         self._bytes_reported_at = 0.0
+        # The run time of the task whose future this thread is completing: joblib's
+        # completion callback (and so batch_completed) runs in the same thread.
+        self.run_time = threading.local()
         self.cache = _recovery.ResultCache(shared) if params.resume else None
         self._cache_keys: dict = {}
         self._inline = InlineRunner(self) if self._runs_inline() else None
@@ -305,7 +308,8 @@ class Batch:
         result_path = result_path_for(task_path)
         status, payload, traceback_text = self.codec.load(result_path, delete=True)
         _remove_quietly(task_path)
-        if status == "ok":
+        if status == "ok":  # then the third field is the worker's run time (seconds)
+            self.run_time.seconds = traceback_text if isinstance(traceback_text, float) else None
             return payload, None
         payload.__cause__ = RemoteTraceback(traceback_text)
         return None, payload
