@@ -163,7 +163,7 @@ def main() -> int:
     previous_path = out / "results.json"
     previous = json.loads(previous_path.read_text()) if previous_path.exists() else {}
     results = {"date": now(), "machine": machine(),
-               "pool": os.environ.get("JHTC_TESTBED_PORT", "9618 (the shared testbed pool)")}
+               "pool_used": os.environ.get("JHTC_TESTBED_PORT", "collector port 9618: the shared testbed pool")}
     for name, loader in (("cpp", cpp_part), ("local_vs_loky", loky_part), ("pool", pool_part)):
         results[name] = load_part(raw, name, loader, previous)
     previous_path.write_text(json.dumps(results, indent=2) + "\n")

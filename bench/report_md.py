@@ -70,6 +70,11 @@ def _pool(part: dict) -> list[str]:
         r = part["tasks"][n]["ratios"]
         text = ", ".join(f"{k} = {v}" for k, v in r.items() if not isinstance(v, dict))
         lines.append(f"- {n} tasks: {text or 'no ratio (a case is missing)'}")
+        cost = r.get("submitting_machine_per_1000_tasks", {})
+        if cost:
+            lines.append("  - submitting machine per 1000 tasks: " + "; ".join(
+                f"{k} {v['cpu_s_per_1000']} CPU s, peak RSS {v['peak_rss_mb']} MB"
+                for k, v in cost.items() if k != "raw-cluster"))
         if "targets" in r:
             t = r["targets"]
             lines.append(f"  - targets at 1000 tasks: automatic batching faster than raw: "
@@ -87,7 +92,7 @@ def markdown(results: dict) -> str:
              f"commit {m['commit']}.", "",
              f"Machine: {m['cpu']}, {m['cores']} cores, {m['os']}; load average at report "
              f"{', '.join(f'{x:.1f}' for x in m['load_average_at_report'])} (the machine is shared: "
-             f"timings are noisy). Versions: {v}. Pool: {results.get('pool')}.", ""]
+             f"timings are noisy). Versions: {v}. Pool: {results.get('pool_used')}.", ""]
     for name, render in (("cpp", _cpp), ("local_vs_loky", _loky), ("pool", _pool)):
         if results.get(name):
             lines += render(results[name])
