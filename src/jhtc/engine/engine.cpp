@@ -134,14 +134,25 @@ void Engine::State::run_dispatch_loop() {
     if (failure.empty() && taken == 0)  // the shared cap is full: ask again after a pause
       dispatch_wakeup.wait_for(lock, kSharedCapRecheck, [&] { return stopping; });
     jobs.resize(failure.empty() ? taken : jobs.size());
+    std::vector<JobKey> orphans;
     for (const JobRequest& job : jobs) {
       auto it = tasks.find(job.task);
-      if (it == tasks.end() || it->second.attempt != job.attempt) continue;  // cancelled meanwhile
+      if (it == tasks.end() || it->second.attempt != job.attempt) {
+        // Cancelled while condor_submit ran: cancel_all's remove_all may have come
+        // before these jobs reached the queue, so nobody else would remove them.
+        if (failure.empty()) orphans.push_back({job.task, job.attempt});
+        continue;
+      }
       if (!failure.empty()) {
         finish(it->second, OutcomeKind::failed, "submission failed: " + failure);
       } else if (it->second.phase == TaskPhase::submitting) {
         it->second.phase = TaskPhase::in_scheduler;
       }
+    }
+    if (!orphans.empty()) {
+      lock.unlock();
+      driver->remove(orphans, "cancelled while being submitted");
+      lock.lock();
     }
   }
 }

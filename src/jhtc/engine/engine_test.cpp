@@ -32,6 +32,8 @@ struct Script {
   std::vector<JobKey> removed;
   int remove_all_calls = 0;
   bool fail_submit = false;
+  bool block_submit = false;  // submit() waits until the test clears it
+  bool submit_entered = false;
 };
 
 class ScriptedDriver final : public SchedulerDriver {
@@ -39,7 +41,10 @@ class ScriptedDriver final : public SchedulerDriver {
   explicit ScriptedDriver(std::shared_ptr<Script> script) : script_(std::move(script)) {}
   std::string_view name() const override { return "scripted"; }
   void submit(std::span<const JobRequest> jobs) override {
-    std::lock_guard lock(script_->mutex);
+    std::unique_lock lock(script_->mutex);
+    script_->submit_entered = true;
+    script_->changed.notify_all();
+    script_->changed.wait(lock, [&] { return !script_->block_submit; });
     if (script_->fail_submit) throw std::runtime_error("schedd said no");
     script_->transactions.emplace_back(jobs.begin(), jobs.end());
     script_->changed.notify_all();
@@ -53,6 +58,7 @@ class ScriptedDriver final : public SchedulerDriver {
   void remove(std::span<const JobKey> jobs, std::string_view) override {
     std::lock_guard lock(script_->mutex);
     script_->removed.insert(script_->removed.end(), jobs.begin(), jobs.end());
+    script_->changed.notify_all();
   }
   void remove_all(std::string_view) override {
     std::lock_guard lock(script_->mutex);
@@ -228,6 +234,26 @@ TEST_F(EngineTest, CancelAllEndsEveryTaskAndRemovesJobs) {
   for (int i = 0; i < 4; ++i) EXPECT_EQ(next().kind, OutcomeKind::cancelled);
   std::lock_guard lock(script_->mutex);
   EXPECT_EQ(script_->remove_all_calls, 1);
+}
+
+TEST_F(EngineTest, JobsCancelledWhileBeingSubmittedAreRemovedOnceSubmitted) {
+  script_->block_submit = true;
+  start({.throttle = 2});
+  submit(0);
+  submit(1);
+  {
+    std::unique_lock lock(script_->mutex);
+    ASSERT_TRUE(script_->changed.wait_for(lock, 5s, [&] { return script_->submit_entered; }));
+  }
+  engine_->cancel_all("cancelled mid-submission");  // remove_all finds nothing queued yet
+  {
+    std::lock_guard lock(script_->mutex);
+    script_->block_submit = false;
+    script_->changed.notify_all();
+  }
+  std::unique_lock lock(script_->mutex);
+  EXPECT_TRUE(script_->changed.wait_for(lock, 5s, [&] { return script_->removed.size() == 2; }))
+      << "jobs that reached the scheduler after cancel_all were left there";
 }
 
 TEST_F(EngineTest, RunningTasksStopCountingWhenConfigured) {
