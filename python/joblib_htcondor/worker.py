@@ -1,4 +1,5 @@
-"""The worker: ``python -m joblib_htcondor.worker TASKFILE``.
+"""The worker: ``python -m joblib_htcondor.worker TASKFILE``, or ``--serve`` (the
+local scheduler's fork server, see _fork_server).
 
 Loads the task (verified before unpickling), runs ``context_func`` first if the
 user gave one, runs the task, and writes ``TASKFILE`` with ``.task`` replaced by
@@ -62,11 +63,8 @@ def run(task_path: str) -> int:
     return 0
 
 
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print("usage: python -m joblib_htcondor.worker TASKFILE", file=sys.stderr)
-        return 2
+def run_as_worker(task_path: str) -> int:
+    """Everything a worker process does: also what each fork server child runs."""
     level = os.environ.get("JOBLIB_HTCONDOR_WORKER_LOG_LEVEL", str(logging.WARNING))
     logging.basicConfig(level=int(level) if level.isdigit() else level,
                         format="%(asctime)s [%(levelname)s] %(name)s: %(message)s")
@@ -74,7 +72,19 @@ def main(argv=None) -> int:
     from . import register_htcondor
 
     register_htcondor()  # nested Parallel calls may name the backend
-    return run(argv[0])
+    return run(task_path)
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--serve"]:  # the local scheduler's fork server (see _fork_server)
+        from . import _batch, _fork_server, _serialization  # noqa: F401  (preloaded for the children)
+
+        return _fork_server.serve(run_as_worker)
+    if len(argv) != 1:
+        print("usage: python -m joblib_htcondor.worker TASKFILE | --serve", file=sys.stderr)
+        return 2
+    return run_as_worker(argv[0])
 
 
 if __name__ == "__main__":
