@@ -31,7 +31,8 @@ side_pool = pytest.mark.skipif(os.environ.get("JHTC_FAULTS_SIDE_POOL") != "1",
 
 
 def slots() -> int:
-    return sum(int(c) for c in condor("condor_status", "-af", "Cpus").split())
+    # TotalCpus: the machine's CPUs, however its partitionable slot is carved up now
+    return max(int(c) for c in condor("condor_status", "-af", "TotalCpus").split())
 
 
 @pytest.mark.htcondor
