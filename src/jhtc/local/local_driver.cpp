@@ -1,5 +1,6 @@
 // The embedded local scheduler. One lock guards everything; wait_events() sleeps in
-// poll() on the pidfds of the running jobs plus an eventfd that submit(), remove()
+// poll() on the pidfds of the spawned jobs, the fork server's channel (it reports
+// the start and exit of the jobs it forked) and an eventfd that submit(), remove()
 // and wake() write to, so nothing is polled on a timer.
 #include "local/local_driver.hpp"
 
@@ -11,6 +12,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <mutex>
 #include <stdexcept>
@@ -18,6 +21,7 @@
 #include <utility>
 
 #include "jhtc/errors.hpp"
+#include "local/fork_server.hpp"
 #include "local/process.hpp"
 
 namespace jhtc {
@@ -27,7 +31,8 @@ using Clock = std::chrono::steady_clock;
 
 struct RunningJob {
   JobRequest request;
-  local::SpawnedProcess process;
+  local::SpawnedProcess process;  // forked jobs: pid -1 until started, pidfd always -1
+  std::uint64_t fork_job = 0;     // != 0: run by the fork server under this number
   bool removing = false;
   Clock::time_point kill_at{};
   std::string removal_reason;
@@ -47,8 +52,14 @@ class LocalDriver final : public SchedulerDriver {
 
  private:
   void start_pending_jobs();  // each of these expects mutex_ held
+  void start_fork_server();
+  bool fork_job(const JobRequest& job);
+  void spawn_job(const JobRequest& job);
+  void handle_fork_reports();
+  void handle_fork_server_death();
   void request_removal(RunningJob& job, std::string_view reason);
   void reap(TaskId task);
+  void finish(TaskId task, const local::ExitStatus& status);
   void escalate_overdue_kills();
   std::string log_path(const JobRequest& job, const char* suffix) const;
 
@@ -61,7 +72,14 @@ class LocalDriver final : public SchedulerDriver {
   std::deque<JobRequest> pending_;
   std::unordered_map<TaskId, RunningJob> running_;
   std::vector<DriverEvent> events_;
+  std::unique_ptr<local::ForkServer> fork_server_;  // null: spawn a process per job
+  std::unordered_map<std::uint64_t, TaskId> forked_;  // fork_job -> task
+  std::uint64_t next_fork_job_ = 1;
 };
+
+void warn(const std::string& message) {
+  std::fprintf(stderr, "joblib_htcondor local scheduler: warning: %s\n", message.c_str());
+}
 
 DriverEvent event_for(DriverEventKind kind, const JobRequest& job, std::string job_id) {
   DriverEvent event;
@@ -89,15 +107,39 @@ LocalDriver::LocalDriver(JobTemplate job_template) : template_(std::move(job_tem
   max_running_ = std::max(1u, static_cast<unsigned>(std::floor(cores / template_.cpus)));
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0) throw SchedulerError("eventfd failed");
+  auto option = template_.options.find("fork_server");
+  if (option == template_.options.end() || option->second != "0") start_fork_server();
 }
 
 LocalDriver::~LocalDriver() {
   std::lock_guard lock(mutex_);
   for (auto& [task, job] : running_) {
     local::signal_process_group(job.process, SIGKILL);
-    local::reap_process(job.process);
+    if (job.fork_job == 0) local::reap_process(job.process);
   }
+  fork_server_.reset();  // the zygote reaps no more: its killed children go to init
   close(wake_fd_);
+}
+
+void LocalDriver::start_fork_server() {
+  std::vector<std::string> argv{template_.python};
+  argv.insert(argv.end(), template_.worker_args.begin(), template_.worker_args.end());
+  argv.push_back("--serve");
+  auto env = template_.environment;
+  env["JOBLIB_HTCONDOR_SERVE_FD"] = "3";
+  // Bound the BLAS/OpenMP pools as HTCondor does (to request_cpus): numpy's import
+  // would otherwise start OpenBLAS threads in the zygote, and forking a process
+  // with threads is unsafe. A value the caller set wins.
+  const std::string threads = std::to_string(std::max(1, static_cast<int>(template_.cpus)));
+  for (const char* name : {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"})
+    if (!env.contains(name) && std::getenv(name) == nullptr) env[name] = threads;
+  try {
+    fork_server_ = std::make_unique<local::ForkServer>(
+        argv, env, template_.log_dir + "/fork-server.out", template_.log_dir + "/fork-server.err");
+  } catch (const SchedulerError& error) {
+    warn(std::string("cannot start the fork server, starting a fresh process per job: ") +
+         error.what());
+  }
 }
 
 std::string LocalDriver::log_path(const JobRequest& job, const char* suffix) const {
@@ -121,25 +163,126 @@ void LocalDriver::start_pending_jobs() {
   while (!pending_.empty() && running_.size() < max_running_) {
     JobRequest job = std::move(pending_.front());
     pending_.pop_front();
-    std::vector<std::string> argv{template_.python};
-    argv.insert(argv.end(), template_.worker_args.begin(), template_.worker_args.end());
-    argv.push_back(job.task_file);
-    try {
-      auto process = local::spawn_process(argv, template_.environment, log_path(job, ".out"),
-                                          log_path(job, ".err"));
-      events_.push_back(event_for(DriverEventKind::running, job, std::to_string(process.pid)));
-      RunningJob running;
-      running.request = job;
-      running.process = process;
-      running_.emplace(job.task, std::move(running));
-    } catch (const SchedulerError& error) {
-      // The job could not even start: report it like a worker that failed at once.
-      DriverEvent event = event_for(DriverEventKind::exited, job, "local");
-      event.exit_code = 127;
-      event.reason = error.what();
-      events_.push_back(std::move(event));
+    if (fork_server_ && fork_job(job)) continue;
+    if (fork_server_) {  // the channel broke: the zygote is dead; retry this job
+      pending_.push_front(std::move(job));
+      handle_fork_server_death();
+      continue;
+    }
+    spawn_job(job);
+  }
+}
+
+// The `running` event follows when the fork server reports the child's pid.
+bool LocalDriver::fork_job(const JobRequest& job) {
+  const std::uint64_t number = next_fork_job_++;
+  try {
+    if (!fork_server_->request(number, job.task_file, log_path(job, ".out"),
+                               log_path(job, ".err")))
+      return false;
+  } catch (const std::invalid_argument& error) {
+    warn(std::string(error.what()) + ": spawning this job instead of forking it");
+    spawn_job(job);
+    return true;
+  }
+  RunningJob running;
+  running.request = job;
+  running.fork_job = number;
+  running_.emplace(job.task, std::move(running));
+  forked_.emplace(number, job.task);
+  return true;
+}
+
+void LocalDriver::spawn_job(const JobRequest& job) {
+  std::vector<std::string> argv{template_.python};
+  argv.insert(argv.end(), template_.worker_args.begin(), template_.worker_args.end());
+  argv.push_back(job.task_file);
+  try {
+    auto process = local::spawn_process(argv, template_.environment, log_path(job, ".out"),
+                                        log_path(job, ".err"));
+    events_.push_back(event_for(DriverEventKind::running, job, std::to_string(process.pid)));
+    RunningJob running;
+    running.request = job;
+    running.process = process;
+    running_.emplace(job.task, std::move(running));
+  } catch (const SchedulerError& error) {
+    // The job could not even start: report it like a worker that failed at once.
+    DriverEvent event = event_for(DriverEventKind::exited, job, "local");
+    event.exit_code = 127;
+    event.reason = error.what();
+    events_.push_back(std::move(event));
+  }
+}
+
+void LocalDriver::handle_fork_reports() {
+  for (const local::ForkServerReport& report : fork_server_->read_reports()) {
+    auto found = forked_.find(report.job);
+    if (found == forked_.end()) continue;
+    const TaskId task = found->second;
+    RunningJob& job = running_.at(task);
+    switch (report.kind) {
+      case local::ForkServerReport::Kind::started:
+        job.process.pid = report.pid;
+        events_.push_back(event_for(DriverEventKind::running, job.request,
+                                    std::to_string(report.pid)));
+        if (job.removing) {  // removed before it started: end it now
+          job.kill_at = Clock::now() + kill_grace_;
+          local::signal_process_group(job.process, SIGTERM);
+        }
+        break;
+      case local::ForkServerReport::Kind::exited:
+        forked_.erase(found);
+        finish(task, report.status);
+        break;
+      case local::ForkServerReport::Kind::failed: {
+        DriverEvent event = event_for(DriverEventKind::exited, job.request, "local");
+        event.exit_code = 127;
+        event.reason = report.message;
+        events_.push_back(std::move(event));
+        forked_.erase(found);
+        running_.erase(task);
+        break;
+      }
     }
   }
+  if (!fork_server_->alive()) handle_fork_server_death();
+}
+
+// Started jobs are killed (their results cannot be trusted to be reported) and
+// reported exited with the reason; unstarted ones go back to the queue. From now
+// on each job is a fresh process.
+void LocalDriver::handle_fork_server_death() {
+  const std::string why = fork_server_->describe_death();
+  std::vector<JobRequest> unstarted;
+  std::size_t killed = 0;
+  for (auto it = running_.begin(); it != running_.end();) {
+    RunningJob& job = it->second;
+    if (job.fork_job == 0) {
+      ++it;
+      continue;
+    }
+    const std::string job_id = job.process.pid > 0 ? std::to_string(job.process.pid) : "local";
+    local::signal_process_group(job.process, SIGKILL);
+    if (job.removing) {
+      DriverEvent event = event_for(DriverEventKind::removed, job.request, job_id);
+      event.reason = job.removal_reason;
+      events_.push_back(std::move(event));
+    } else if (job.process.pid > 0) {
+      DriverEvent event = event_for(DriverEventKind::exited, job.request, job_id);
+      event.signal = SIGKILL;
+      event.reason = why + "; the job was killed";
+      events_.push_back(std::move(event));
+      ++killed;
+    } else {
+      unstarted.push_back(job.request);
+    }
+    it = running_.erase(it);
+  }
+  forked_.clear();
+  pending_.insert(pending_.begin(), unstarted.begin(), unstarted.end());
+  fork_server_.reset();
+  warn(why + "; " + std::to_string(killed) + " running job(s) killed and reported failed, " +
+       std::to_string(unstarted.size()) + " requeued; starting a fresh process per job from now on");
 }
 
 std::vector<DriverEvent> LocalDriver::wait_events(std::chrono::milliseconds timeout) {
@@ -149,9 +292,12 @@ std::vector<DriverEvent> LocalDriver::wait_events(std::chrono::milliseconds time
     std::lock_guard lock(mutex_);
     if (!events_.empty()) return std::exchange(events_, {});
     fds.push_back({wake_fd_, POLLIN, 0});
+    fds.push_back({fork_server_ ? fork_server_->fd() : -1, POLLIN, 0});  // -1: ignored
     for (const auto& [task, job] : running_) {
-      fds.push_back({job.process.pidfd, POLLIN, 0});
-      tasks.push_back(task);
+      if (job.process.pidfd >= 0) {
+        fds.push_back({job.process.pidfd, POLLIN, 0});
+        tasks.push_back(task);
+      }
       if (job.removing) {  // wake up in time to escalate to SIGKILL
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(job.kill_at - Clock::now());
         timeout = std::clamp(left, std::chrono::milliseconds(0), timeout);
@@ -165,8 +311,11 @@ std::vector<DriverEvent> LocalDriver::wait_events(std::chrono::milliseconds time
       std::uint64_t drained;
       [[maybe_unused]] auto n = read(wake_fd_, &drained, sizeof drained);
     }
-    for (std::size_t i = 1; i < fds.size(); ++i)
-      if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) reap(tasks[i - 1]);
+    for (std::size_t i = 2; i < fds.size(); ++i)
+      if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) reap(tasks[i - 2]);
+    // The server may have died (and been replaced by nothing) since the poll began.
+    if (fds[1].revents != 0 && fork_server_ && fork_server_->fd() == fds[1].fd)
+      handle_fork_reports();
   }
   escalate_overdue_kills();
   start_pending_jobs();
@@ -175,10 +324,15 @@ std::vector<DriverEvent> LocalDriver::wait_events(std::chrono::milliseconds time
 
 void LocalDriver::reap(TaskId task) {
   auto it = running_.find(task);
-  if (it == running_.end()) return;
+  if (it == running_.end() || it->second.fork_job != 0) return;
+  finish(task, local::reap_process(it->second.process));
+}
+
+// Reports a job's end: `removed` when we asked for it, `exited` otherwise.
+void LocalDriver::finish(TaskId task, const local::ExitStatus& status) {
+  auto it = running_.find(task);
   RunningJob& job = it->second;
   const std::string job_id = std::to_string(job.process.pid);
-  const local::ExitStatus status = local::reap_process(job.process);
   DriverEvent event;
   if (job.removing) {
     event = event_for(DriverEventKind::removed, job.request, job_id);

@@ -1,4 +1,6 @@
-// The local scheduler with real processes (/bin/sh stands in for the worker).
+// The local scheduler with real processes (/bin/sh stands in for the worker), each
+// test both with a fresh process per job and through the fork server, whose real
+// protocol module (_fork_server.py) runs in python3 with a task runner that execs sh.
 #include "local/local_driver.hpp"
 
 #include <gtest/gtest.h>
@@ -7,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <thread>
 
 #include "jhtc/errors.hpp"
 
@@ -15,12 +18,31 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class LocalDriverTest : public ::testing::Test {
+// Stands in for `python -m joblib_htcondor.worker`: with --serve, the real fork
+// server whose children exec `sh -c SCRIPT TASKFILE`; otherwise that sh at once.
+// FAKE_SERVE=fail makes the server die at start, FAKE_DELAY delays its start.
+const char* const kFakeWorker = R"(
+import importlib.util, os, sys, time
+script = sys.argv[1]
+if sys.argv[-1] != "--serve":
+    os.execv("/bin/sh", ["sh", "-c", script, sys.argv[-1]])
+if os.environ.get("FAKE_SERVE") == "fail":
+    sys.exit("fake fork server refuses to serve")
+time.sleep(float(os.environ.get("FAKE_DELAY", "0")))
+spec = importlib.util.spec_from_file_location("fork_server", JHTC_FORK_SERVER_PY)
+server = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(server)
+sys.exit(server.serve(lambda task: os.execv("/bin/sh", ["sh", "-c", script, task])))
+)";
+
+class LocalDriverTest : public ::testing::TestWithParam<bool> {
  protected:
+  bool forking() const { return GetParam(); }
   void SetUp() override {
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(name.begin(), name.end(), '/', '-');
     dir_ = std::filesystem::temp_directory_path() /
-           ("jhtc-local-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+           ("jhtc-local-test-" + std::to_string(::getpid()) + "-" + name);
     std::filesystem::create_directories(dir_);
   }
   void TearDown() override {
@@ -28,15 +50,25 @@ class LocalDriverTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
   // Each job runs `sh -c SCRIPT TASKFILE`; the task file's name is the script's $0.
-  SchedulerDriver& start(const std::string& script, unsigned cores = 4, double cpus = 1) {
+  SchedulerDriver& start(const std::string& script, unsigned cores = 4, double cpus = 1,
+                         std::map<std::string, std::string> env = {}) {
     JobTemplate t;
     t.batch_name = "test";
     t.log_dir = dir_.string();
-    t.python = "/bin/sh";
-    t.worker_args = {"-c", script};
     t.cpus = cpus;
-    t.environment = {{"JHTC_TEST_VAR", "from-template"}};
-    t.options = {{"cores", std::to_string(cores)}, {"kill_grace_ms", "300"}};
+    if (forking()) {
+      t.python = "python3";
+      t.worker_args = {"-c", std::string("JHTC_FORK_SERVER_PY = '") + JHTC_FORK_SERVER_PY + "'\n" +
+                                 kFakeWorker,
+                       script};
+    } else {
+      t.python = "/bin/sh";
+      t.worker_args = {"-c", script};
+    }
+    t.environment = std::move(env);
+    t.environment["JHTC_TEST_VAR"] = "from-template";
+    t.options = {{"cores", std::to_string(cores)}, {"kill_grace_ms", "300"},
+                 {"fork_server", forking() ? "1" : "0"}};
     driver_ = make_local_driver(t);
     return *driver_;
   }
@@ -59,7 +91,7 @@ class LocalDriverTest : public ::testing::Test {
   std::unique_ptr<SchedulerDriver> driver_;
 };
 
-TEST_F(LocalDriverTest, ReportsExitCodesOfEachJob) {
+TEST_P(LocalDriverTest, ReportsExitCodesOfEachJob) {
   start("exit $(basename $0)");
   submit({{0, 0, "0"}, {1, 0, "3"}});
   auto events = collect([](auto& e) { return count(e, DriverEventKind::exited) == 2; });
@@ -71,7 +103,7 @@ TEST_F(LocalDriverTest, ReportsExitCodesOfEachJob) {
   EXPECT_EQ(count(events, DriverEventKind::submitted), 2u);
 }
 
-TEST_F(LocalDriverTest, ReportsTheSignalThatKilledAWorker) {
+TEST_P(LocalDriverTest, ReportsTheSignalThatKilledAWorker) {
   start("kill -9 $$");
   submit({{0, 0, "x"}});
   auto events = collect([](auto& e) { return count(e, DriverEventKind::exited) == 1; });
@@ -79,7 +111,7 @@ TEST_F(LocalDriverTest, ReportsTheSignalThatKilledAWorker) {
   EXPECT_EQ(events.back().signal, 9);
 }
 
-TEST_F(LocalDriverTest, RunsNoMoreJobsThanCoresAllow) {
+TEST_P(LocalDriverTest, RunsNoMoreJobsThanCoresAllow) {
   // Each job records the number of running siblings in a shared file.
   const std::string marker = (dir_ / "running").string();
   start("echo start >> " + marker + "; sleep 0.3; echo stop >> " + marker, 4, 2);
@@ -96,7 +128,7 @@ TEST_F(LocalDriverTest, RunsNoMoreJobsThanCoresAllow) {
   EXPECT_EQ(peak, 2) << "4 cores / request_cpus 2 allows exactly 2 at once";
 }
 
-TEST_F(LocalDriverTest, WorkerSeesTemplateEnvironmentAndWritesLogs) {
+TEST_P(LocalDriverTest, WorkerSeesTemplateEnvironmentAndWritesLogs) {
   start("echo $JHTC_TEST_VAR; echo oops >&2");
   submit({{7, 1, "t"}});
   collect([](auto& e) { return count(e, DriverEventKind::exited) == 1; });
@@ -108,7 +140,7 @@ TEST_F(LocalDriverTest, WorkerSeesTemplateEnvironmentAndWritesLogs) {
   EXPECT_EQ(line, "oops");
 }
 
-TEST_F(LocalDriverTest, RemoveEndsRunningAndPendingJobs) {
+TEST_P(LocalDriverTest, RemoveEndsRunningAndPendingJobs) {
   start("sleep 30", 1);
   submit({{0, 0, "t"}, {1, 0, "t"}});
   collect([](auto& e) { return count(e, DriverEventKind::running) == 1; });
@@ -125,7 +157,7 @@ TEST_F(LocalDriverTest, RemoveEndsRunningAndPendingJobs) {
   }
 }
 
-TEST_F(LocalDriverTest, WorkerIgnoringSigtermIsKilledAfterGrace) {
+TEST_P(LocalDriverTest, WorkerIgnoringSigtermIsKilledAfterGrace) {
   start("trap '' TERM; sleep 30 & wait; sleep 30", 1);
   submit({{0, 0, "t"}});
   collect([](auto& e) { return count(e, DriverEventKind::running) == 1; });
@@ -135,15 +167,15 @@ TEST_F(LocalDriverTest, WorkerIgnoringSigtermIsKilledAfterGrace) {
   EXPECT_EQ(count(events, DriverEventKind::removed), 1u);
 }
 
-TEST_F(LocalDriverTest, RefusesMoreCpusThanCores) {
+TEST_P(LocalDriverTest, RefusesMoreCpusThanCores) {
   EXPECT_THROW(start("true", 2, 3), std::invalid_argument);
 }
 
-TEST_F(LocalDriverTest, MissingInterpreterFailsTheJobNotTheDriver) {
+TEST_P(LocalDriverTest, MissingInterpreterFailsTheJobNotTheDriver) {
   JobTemplate t;
   t.log_dir = dir_.string();
   t.python = "/nonexistent/python";
-  t.options = {{"cores", "1"}};
+  t.options = {{"cores", "1"}, {"fork_server", forking() ? "1" : "0"}};
   driver_ = make_local_driver(t);
   submit({{0, 0, "t"}});
   auto events = collect([](auto& e) { return count(e, DriverEventKind::exited) == 1; });
@@ -151,6 +183,72 @@ TEST_F(LocalDriverTest, MissingInterpreterFailsTheJobNotTheDriver) {
   EXPECT_EQ(events.back().exit_code, 127);
   EXPECT_NE(events.back().reason.find("/nonexistent/python"), std::string::npos);
 }
+
+TEST_P(LocalDriverTest, JobsAreChildrenOfTheForkServerOnlyWhenForking) {
+  const std::string file = (dir_ / "ppid").string();
+  start("echo $PPID > " + file);
+  submit({{0, 0, "t"}});
+  auto events = collect([](auto& e) { return count(e, DriverEventKind::exited) == 1; });
+  ASSERT_EQ(count(events, DriverEventKind::exited), 1u);
+  EXPECT_EQ(events.back().exit_code, 0);
+  std::ifstream in(file);
+  pid_t parent = 0;
+  in >> parent;
+  ASSERT_GT(parent, 0);
+  if (forking())
+    EXPECT_NE(parent, ::getpid()) << "a forked job's parent is the zygote";
+  else
+    EXPECT_EQ(parent, ::getpid());
+}
+
+TEST_P(LocalDriverTest, RemovingAJobBeforeItStartsEndsItWhenItStarts) {
+  const std::string marker = (dir_ / "finished").string();
+  start("sleep 2; touch " + marker, 1, 1, {{"FAKE_DELAY", "0.5"}});
+  submit({{0, 0, "t"}});
+  driver_->remove(std::vector<JobKey>{{0, 0}}, "early");
+  auto events = collect([](auto& e) { return count(e, DriverEventKind::removed) == 1; });
+  ASSERT_EQ(count(events, DriverEventKind::removed), 1u);
+  EXPECT_EQ(count(events, DriverEventKind::exited), 0u);
+  std::this_thread::sleep_for(2500ms);
+  EXPECT_FALSE(std::filesystem::exists(marker)) << "the removed job ran to its end";
+}
+
+INSTANTIATE_TEST_SUITE_P(SpawnAndFork, LocalDriverTest, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "fork" : "spawn"; });
+
+// The fork server's own failures: only meaningful when forking.
+using ForkServerDeathTest = LocalDriverTest;
+
+TEST_P(ForkServerDeathTest, KillsAndReportsItsJobsThenSpawns) {
+  // The first job kills its parent, the zygote, and would then run for 30 s.
+  start("if [ $(basename $0) = die ]; then kill -9 $PPID; sleep 30; fi; exit 4", 2);
+  const auto before = std::chrono::steady_clock::now();
+  submit({{0, 0, "die"}});
+  auto events = collect([](auto& e) { return count(e, DriverEventKind::exited) == 1; });
+  ASSERT_EQ(count(events, DriverEventKind::exited), 1u);
+  EXPECT_EQ(events.back().signal, 9);
+  EXPECT_NE(events.back().reason.find("fork server"), std::string::npos) << events.back().reason;
+  EXPECT_LT(std::chrono::steady_clock::now() - before, 5s) << "its sleep was not killed";
+  submit({{1, 0, "live"}});  // now a fresh process: the parent is this test
+  events = collect([](auto& e) { return count(e, DriverEventKind::exited) == 1; });
+  ASSERT_EQ(count(events, DriverEventKind::exited), 1u);
+  EXPECT_EQ(events.back().exit_code, 4);
+}
+
+TEST_P(ForkServerDeathTest, JobsSentToAServerThatDiesAtStartAreSpawned) {
+  start("exit $(basename $0)", 4, 1, {{"FAKE_SERVE", "fail"}});
+  submit({{0, 0, "5"}, {1, 0, "0"}});
+  auto events = collect([](auto& e) { return count(e, DriverEventKind::exited) == 2; });
+  std::map<TaskId, int> codes;
+  for (auto& e : events)
+    if (e.kind == DriverEventKind::exited) codes[e.task] = e.exit_code;
+  EXPECT_EQ(codes[0], 5);
+  EXPECT_EQ(codes[1], 0);
+  EXPECT_EQ(count(events, DriverEventKind::running), 2u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fork, ForkServerDeathTest, ::testing::Values(true),
+                         [](const auto&) { return "fork"; });
 
 }  // namespace
 }  // namespace jhtc

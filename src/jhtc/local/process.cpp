@@ -44,7 +44,8 @@ void check_spawn(int rc, const char* what) {
 
 SpawnedProcess spawn_process(const std::vector<std::string>& argv,
                              const std::map<std::string, std::string>& extra_env,
-                             const std::string& stdout_path, const std::string& stderr_path) {
+                             const std::string& stdout_path, const std::string& stderr_path,
+                             int pass_fd) {
   std::vector<std::string> args = argv;
   std::vector<std::string> env = merged_environment(extra_env);
   auto arg_pointers = pointers_to(args);
@@ -58,6 +59,8 @@ SpawnedProcess spawn_process(const std::vector<std::string>& argv,
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, stdout_path.c_str(), flags, 0600);
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path.c_str(), flags, 0600);
+  // glibc >= 2.29 clears FD_CLOEXEC even when pass_fd is already 3.
+  if (pass_fd >= 0) posix_spawn_file_actions_adddup2(&actions, pass_fd, 3);
   // The caller (Python) may ignore or block signals; the worker must start clean.
   sigset_t none, all;
   sigemptyset(&none);
@@ -95,8 +98,12 @@ ExitStatus reap_process(SpawnedProcess& process) {
   } while (rc < 0 && errno == EINTR);
   if (process.pidfd >= 0) close(process.pidfd);
   process.pidfd = -1;
+  if (rc < 0) return {};  // already reaped elsewhere: unknown status
+  return decode_wait_status(status);
+}
+
+ExitStatus decode_wait_status(int status) {
   ExitStatus result;
-  if (rc < 0) return result;  // already reaped elsewhere: unknown status
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
   return result;

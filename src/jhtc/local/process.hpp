@@ -16,15 +16,20 @@ struct SpawnedProcess {
 
 // Starts argv[0] (searched on PATH) in a new process group with stdout and stderr
 // sent to the given files and `extra_env` added to this process's environment.
+// `pass_fd` >= 0 is handed to the process as its fd 3 (the fork server's channel).
 // Throws SchedulerError with the OS reason when the process cannot be started.
 SpawnedProcess spawn_process(const std::vector<std::string>& argv,
                              const std::map<std::string, std::string>& extra_env,
-                             const std::string& stdout_path, const std::string& stderr_path);
+                             const std::string& stdout_path, const std::string& stderr_path,
+                             int pass_fd = -1);
 
 struct ExitStatus {
   int exit_code = -1;  // >= 0 when the process exited
   int signal = 0;      // > 0 when a signal ended it
 };
+
+// Decodes a status as waitpid() returns it.
+ExitStatus decode_wait_status(int status);
 
 // Reaps an exited process and closes its pidfd.
 ExitStatus reap_process(SpawnedProcess& process);
