@@ -212,6 +212,9 @@ class Batch:
             "JOBLIB_HTCONDOR_WORKER_LOG_LEVEL": str(p.worker_log_level),
             "JOBLIB_HTCONDOR_DELETE_TASK_FILE": "1" if p.delete_task_file_on_load else "0",
             "JOBLIB_HTCONDOR_SYS_PATH": caller_sys_path(),
+            # heavy packages the caller uses: the local scheduler's fork server imports them once
+            "JOBLIB_HTCONDOR_PRELOAD": ",".join(m for m in ("numpy", "scipy", "pandas", "sklearn",
+                                                            "julearn", "joblib") if m in sys.modules),
         }
         options = {"lineage": self.lineage, "poll_interval_ms": str(int(p.poll_interval * 1000)),
                    "universe": p.universe}

@@ -176,6 +176,9 @@ class _Server:
 
 def serve(run_task: Callable[[str], int]) -> int:
     """Preloads, then serves the driver until it closes the channel."""
+    for entry in os.environ.get("JOBLIB_HTCONDOR_SYS_PATH", "").split(os.pathsep):
+        if entry and entry not in sys.path:
+            sys.path.append(entry)  # as the worker does: the caller's modules are importable
     preload(os.environ.get("JOBLIB_HTCONDOR_PRELOAD", ""))
     _warn_about_threads()
     fd = int(os.environ.get("JOBLIB_HTCONDOR_SERVE_FD", "3"))
