@@ -75,6 +75,10 @@ class HTCondorBackend(AutoBatchingMixin, ParallelBackendBase):
         # parameters were checked when parallel_config created this backend.
         self.parallel = parallel
         n_jobs = self.effective_n_jobs(n_jobs)
+        if n_jobs == 1:
+            # joblib then runs the calls itself and never calls terminate(): a batch
+            # made here would leak its engine threads (the worker aborted at exit).
+            return 1
         self._batch = Batch(self.params, self.level, self.parent_lineage, n_jobs)
         return n_jobs
 

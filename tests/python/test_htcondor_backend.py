@@ -114,3 +114,17 @@ def test_tiny_tasks_are_grouped_unless_batch_size_is_one(testbed_shared_dir):
     with htcondor_config(testbed_shared_dir, batch_size=1):
         assert Parallel()(delayed(tiny)(i) for i in range(200)) == [i + 1 for i in range(200)]
     assert sum(wait_for_history(floor, 200, prefix="jhtc-L0-").values()) == 200
+
+
+def test_parallel_with_one_job_makes_no_batch(tmp_path):
+    # joblib runs n_jobs=1 sequentially and never calls terminate(): a batch made
+    # by configure() would leak its engine threads (a worker aborted at exit).
+    from joblib_htcondor._backend import HTCondorBackend
+
+    backend = HTCondorBackend(scheduler="local", shared_data_dir=str(tmp_path))
+    assert backend.configure(n_jobs=1) == 1
+    assert backend._batch is None
+    with parallel_config(backend="htcondor", scheduler="local", shared_data_dir=str(tmp_path)):
+        assert Parallel(n_jobs=1)(delayed(tiny)(i) for i in range(3)) == [1, 2, 3]
+    batches = tmp_path / "batches"
+    assert not batches.exists() or not any(batches.iterdir())
