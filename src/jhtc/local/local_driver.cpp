@@ -107,8 +107,13 @@ LocalDriver::LocalDriver(JobTemplate job_template) : template_(std::move(job_tem
   max_running_ = std::max(1u, static_cast<unsigned>(std::floor(cores / template_.cpus)));
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0) throw SchedulerError("eventfd failed");
+  // Off by options["fork_server"] = "0", or for the user (who cannot reach the
+  // options from Python) by JOBLIB_HTCONDOR_FORK_SERVER=0 in the environment.
   auto option = template_.options.find("fork_server");
-  if (option == template_.options.end() || option->second != "0") start_fork_server();
+  const char* env = std::getenv("JOBLIB_HTCONDOR_FORK_SERVER");
+  const bool off = option != template_.options.end() ? option->second == "0"
+                                                     : env != nullptr && std::string(env) == "0";
+  if (!off) start_fork_server();
 }
 
 LocalDriver::~LocalDriver() {

@@ -4,6 +4,12 @@
 // cores is this process's CPU affinity, or options["cores"] when given (tests).
 // Every job is its own process group, so removing a job also ends what it spawned.
 // Removal sends SIGTERM, then SIGKILL after options["kill_grace_ms"] (default 5000).
+// Jobs are forked by a fork server (one `PYTHON WORKER_ARGS --serve` per driver that
+// preloads the modules in env JOBLIB_HTCONDOR_PRELOAD; see local/fork_server.hpp)
+// unless options["fork_server"] is "0" or, without that option, the environment has
+// JOBLIB_HTCONDOR_FORK_SERVER=0: then each job is `PYTHON WORKER_ARGS TASKFILE`. When
+// the fork server cannot start or dies, a warning goes to stderr, its running jobs
+// are killed and reported exited (signal 9, reason set), and later jobs are spawned.
 #pragma once
 
 #include <memory>

@@ -247,6 +247,26 @@ TEST_P(ForkServerDeathTest, JobsSentToAServerThatDiesAtStartAreSpawned) {
   EXPECT_EQ(count(events, DriverEventKind::running), 2u);
 }
 
+TEST_P(ForkServerDeathTest, EnvironmentTurnsTheForkServerOffWhenNoOptionSays) {
+  const std::string file = (dir_ / "argv0").string();
+  JobTemplate t;
+  t.log_dir = dir_.string();
+  t.python = "/bin/sh";  // a fork server would run as `sh -c SCRIPT --serve`
+  t.worker_args = {"-c", "echo $0 >> " + file};
+  t.options = {{"cores", "1"}};
+  ::setenv("JOBLIB_HTCONDOR_FORK_SERVER", "0", 1);
+  driver_ = make_local_driver(t);
+  ::unsetenv("JOBLIB_HTCONDOR_FORK_SERVER");
+  submit({{0, 0, "task"}});
+  auto events = collect([](auto& e) { return count(e, DriverEventKind::exited) == 1; });
+  ASSERT_EQ(count(events, DriverEventKind::exited), 1u);
+  driver_.reset();
+  std::ifstream in(file);
+  std::string all, line;
+  while (std::getline(in, line)) all += line + ";";
+  EXPECT_EQ(all, "task;") << "no fork server was started";
+}
+
 INSTANTIATE_TEST_SUITE_P(Fork, ForkServerDeathTest, ::testing::Values(true),
                          [](const auto&) { return "fork"; });
 
