@@ -32,7 +32,7 @@ side_pool = pytest.mark.skipif(os.environ.get("JHTC_FAULTS_SIDE_POOL") != "1",
 
 def slots() -> int:
     # TotalCpus: the machine's CPUs, however its partitionable slot is carved up now
-    return max(int(c) for c in condor("condor_status", "-af", "TotalCpus").split())
+    return max(int(float(c)) for c in condor("condor_status", "-af", "TotalCpus").split())
 
 
 @pytest.mark.htcondor
