@@ -20,6 +20,8 @@ import pytest
 from joblib_htcondor import _core
 
 UI = [sys.executable, "-m", "joblib_htcondor.ui"]
+# The run list is drawn after its title: wait for the runs themselves, not just the title.
+LISTING_READY = r"(?s)(?=.*Open root batch)(?=.*new-run)(?=.*old-run)"
 
 # What simulate_two_level_run writes, per level:
 # (batches, total, queued, submitted, running, done, failed, throttle)
@@ -128,7 +130,7 @@ def tmux_ui(shared_dir):
 def test_open_lists_roots_and_enter_shows_the_level_rows(tmux_ui):
     tmux_ui.wait_for("Press O")
     tmux_ui.send("O")
-    listing = tmux_ui.wait_for("Open root batch")
+    listing = tmux_ui.wait_for(LISTING_READY)
     new_line = next(line for line in listing.splitlines() if "new-run" in line)
     old_line = next(line for line in listing.splitlines() if "old-run" in line)
     assert listing.index("new-run") < listing.index("old-run")  # newest first
@@ -147,7 +149,7 @@ def test_open_lists_roots_and_enter_shows_the_level_rows(tmux_ui):
 def test_tree_expands_and_collapses_under_the_cursor(tmux_ui):
     tmux_ui.wait_for("Press O")
     tmux_ui.send("O")
-    tmux_ui.wait_for("Open root batch")
+    tmux_ui.wait_for(LISTING_READY)
     tmux_ui.send("Enter")
     screen = tmux_ui.wait_for(r"new-run-c0 L1")
     assert re.search(r"- new-run L0 .*\s2/5\s", screen)
@@ -176,7 +178,7 @@ def test_question_mark_shows_help_and_q_quits(tmux_ui):
 def test_screen_follows_a_journal_being_written(tmux_ui, shared_dir):
     tmux_ui.wait_for("Press O")
     tmux_ui.send("O")
-    tmux_ui.wait_for("Open root batch")
+    tmux_ui.wait_for(LISTING_READY)
     tmux_ui.send("Enter")
     tmux_ui.wait_for("root new-run")
     late = _core.JournalWriter(str(shared_dir / "journal"), "new-run-c9", "new-run", "new-run", 1, 60,
