@@ -161,7 +161,9 @@ def test_signal_to_the_caller_removes_its_local_jobs_and_files(tmp_path, signum,
     shared = tmp_path / "s"
     driver = subprocess.Popen([sys.executable, "-c", DRIVER.format(here=str(HERE),
                                                                     shared=str(shared))],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              # one process per job, named by its task file, for pgrep
+                              env={**os.environ, "JOBLIB_HTCONDOR_FORK_SERVER": "0"})
     deadline = time.monotonic() + 30
     while not list(shared.glob("batches/*/tasks/1.task")) and time.monotonic() < deadline:
         time.sleep(0.1)
