@@ -154,6 +154,10 @@ with parallel_config(backend="htcondor", scheduler="local", shared_data_dir={sha
 """
 
 
+def pgrep(pattern: str) -> list:
+    return subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
+
+
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("signum, expected", [(signal.SIGTERM, -signal.SIGTERM),
                                               (signal.SIGINT, -signal.SIGINT)])
@@ -164,15 +168,16 @@ def test_signal_to_the_caller_removes_its_local_jobs_and_files(tmp_path, signum,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               # one process per job, named by its task file, for pgrep
                               env={**os.environ, "JOBLIB_HTCONDOR_FORK_SERVER": "0"})
-    deadline = time.monotonic() + 30
-    while not list(shared.glob("batches/*/tasks/1.task")) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(1.0)  # the workers have started
-    workers = subprocess.run(["pgrep", "-f", f"joblib_htcondor.worker {shared}"], capture_output=True, text=True)
-    assert workers.stdout.split(), "no worker process found"
-    driver.send_signal(signum)
-    assert driver.wait(30) == expected, driver.stdout.read()
+    pattern = f"joblib_htcondor.worker {shared}"
+    try:
+        deadline = time.monotonic() + 30  # a loaded machine may take seconds to spawn them
+        while len(pgrep(pattern)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(pgrep(pattern)) == 2, "the two worker processes did not start"
+        driver.send_signal(signum)
+        assert driver.wait(30) == expected, driver.stdout.read()
+    finally:
+        driver.kill()
     time.sleep(0.5)
-    left = subprocess.run(["pgrep", "-f", f"joblib_htcondor.worker {shared}"], capture_output=True, text=True)
-    assert left.stdout.split() == []
+    assert pgrep(pattern) == []
     assert list((shared / "batches").iterdir()) == []
