@@ -4,7 +4,10 @@ A job of level L < max_recursion_level waits for its children while it holds a
 slot. If such parents filled the pool, their children would never start: the run
 would hang (docs/recursion.md). So when no throttle is given, the levels that have
 children together take at most half of the slots the pool can give this request,
-and the leaf level, whose jobs never wait, gets DEFAULT_LEAF_THROTTLE.
+and the leaf level, whose jobs never wait, gets twice the pool's slots (every slot
+fed, one job in reserve), at most DEFAULT_LEAF_THROTTLE. joblib takes the throttle
+as n_jobs and spreads the last tasks over 10 x n_jobs batches: a throttle far above
+the pool's size would cut tiny tasks into one-task jobs.
 """
 
 from __future__ import annotations
@@ -58,7 +61,8 @@ def pool_slots(params: BackendParams, level: int) -> Optional[int]:
 def default_htcondor_throttle(params: BackendParams, level: int) -> int:
     """The throttle of ``level`` when none is given (see the module's docstring)."""
     if level >= params.max_recursion_level:
-        return DEFAULT_LEAF_THROTTLE
+        slots = pool_slots(params, level)
+        return DEFAULT_LEAF_THROTTLE if slots is None else max(1, min(DEFAULT_LEAF_THROTTLE, 2 * slots))
     if level > 0:  # an intermediate parent: one at a time per grand-parent
         return 1
     slots = pool_slots(params, level)

@@ -27,20 +27,22 @@ def throttle(level, **params):
     return _defaults.default_htcondor_throttle(parse_params(params), level)
 
 
-def test_without_recursion_every_level_gets_the_leaf_default(pool_of):
+def test_without_recursion_the_leaf_default_feeds_every_slot_with_one_in_reserve(pool_of):
     pool_of((4, 4096))
+    assert throttle(0) == 8
+    pool_of(*[(64, 262144)] * 10)
     assert throttle(0) == _defaults.DEFAULT_LEAF_THROTTLE == 100
 
 
 def test_parents_take_at_most_half_of_the_pool_and_children_the_leaf_default(pool_of):
     pool_of((4, 4096))
     assert throttle(0, max_recursion_level=1) == 2
-    assert throttle(1, max_recursion_level=1) == 100
+    assert throttle(1, max_recursion_level=1) == 8
 
 
 def test_every_waiting_level_together_takes_at_most_half_of_the_pool(pool_of):
     pool_of((8, 32768), (8, 32768))
-    assert [throttle(level, max_recursion_level=2) for level in range(3)] == [4, 1, 100]
+    assert [throttle(level, max_recursion_level=2) for level in range(3)] == [4, 1, 32]
 
 
 def test_memory_bounds_the_slots_and_a_pool_too_small_for_two_parents_warns(pool_of, caplog):
@@ -58,4 +60,5 @@ def test_an_unreachable_pool_falls_back_to_a_small_parent_throttle(monkeypatch, 
     monkeypatch.setattr(_defaults, "_machines", fail)
     with caplog.at_level(logging.WARNING, logger="joblib_htcondor"):
         assert throttle(0, max_recursion_level=1) == _defaults.FALLBACK_PARENT_THROTTLE
+        assert throttle(1, max_recursion_level=1) == _defaults.DEFAULT_LEAF_THROTTLE
     assert "condor_status" in caplog.text
