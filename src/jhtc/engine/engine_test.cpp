@@ -201,6 +201,19 @@ TEST_F(EngineTest, KilledWorkerFailsWithSignalAfterRetries) {
   EXPECT_NE(outcome.reason.find("signal 9"), std::string::npos) << outcome.reason;
 }
 
+TEST_F(EngineTest, FailureReasonCarriesTheDriversOwnAccount) {
+  start({.throttle = 4, .max_retries = 0});
+  submit(0);
+  auto job = wait_for_jobs(1)[0];
+  DriverEvent killed = event(DriverEventKind::exited, job.task, 0, "local");
+  killed.signal = 9;
+  killed.reason = "the fork server died";
+  emit(killed);
+  TaskOutcome outcome = next();
+  EXPECT_NE(outcome.reason.find("signal 9 (the fork server died)"), std::string::npos)
+      << outcome.reason;
+}
+
 TEST_F(EngineTest, StaleEventsOfEarlierAttemptsAreIgnored) {
   start({.throttle = 4, .max_retries = 1});
   submit(0);

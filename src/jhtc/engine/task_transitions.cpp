@@ -7,8 +7,12 @@ namespace jhtc {
 namespace {
 
 std::string describe_exit(const DriverEvent& event) {
-  if (event.signal > 0) return "the worker was killed by signal " + std::to_string(event.signal);
-  return "the worker exited with code " + std::to_string(event.exit_code);
+  std::string text = event.signal > 0
+                         ? "the worker was killed by signal " + std::to_string(event.signal)
+                         : "the worker exited with code " + std::to_string(event.exit_code);
+  // The driver's own account (e.g. "cannot start /x/python", "the fork server died").
+  if (!event.reason.empty()) text += " (" + event.reason + ")";
+  return text;
 }
 
 std::string describe_hold(const DriverEvent& event) {
