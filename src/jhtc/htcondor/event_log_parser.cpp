@@ -219,25 +219,30 @@ void EventLogParser::feed(std::string_view bytes, const Sink& sink) {
   while (!bytes.empty()) {
     const std::size_t newline = bytes.find('\n');
     const std::string_view piece = bytes.substr(0, newline);
-    if (!line_overlong_) {
-      if (line_.size() + piece.size() > kMaxLineBytes) {
-        line_overlong_ = true;  // drop the bytes, remember the line was junk
-        line_.clear();
-      } else {
-        line_.append(piece);
-      }
+    if (!line_overlong_ && line_.size() + piece.size() > kMaxLineBytes) {
+      line_overlong_ = true;  // drop the bytes, remember the line was junk
+      line_.clear();
     }
-    if (newline == std::string_view::npos) return;
+    if (newline == std::string_view::npos) {
+      if (!line_overlong_) line_.append(piece);
+      return;
+    }
     bytes.remove_prefix(newline + 1);
     if (line_overlong_) {
       line_overlong_ = false;
       if (state_ != State::skipping) count_malformed_and_skip();
-    } else {
-      std::string line = std::move(line_);
-      line_.clear();
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      take_line(line, sink);
+      continue;
     }
+    // A whole line in the input is parsed in place; only a line split across two
+    // feeds goes through line_ (whose capacity is kept): no allocation per line.
+    std::string_view line = piece;
+    if (!line_.empty()) {
+      line_.append(piece);
+      line = line_;
+    }
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    take_line(line, sink);
+    line_.clear();
   }
 }
 
