@@ -137,12 +137,14 @@ void Engine::State::run_dispatch_loop() {
     std::vector<JobKey> orphans;
     for (const JobRequest& job : jobs) {
       auto it = tasks.find(job.task);
-      if (it == tasks.end() || it->second.attempt != job.attempt) {
+      if (it == tasks.end()) {
         // Cancelled while condor_submit ran: cancel_all's remove_all may have come
         // before these jobs reached the queue, so nobody else would remove them.
         if (failure.empty()) orphans.push_back({job.task, job.attempt});
         continue;
       }
+      // Retried meanwhile: the tracking thread saw this attempt's job end or removed it.
+      if (it->second.attempt != job.attempt) continue;
       if (!failure.empty()) {
         finish(it->second, OutcomeKind::failed, "submission failed: " + failure);
       } else if (it->second.phase == TaskPhase::submitting) {
