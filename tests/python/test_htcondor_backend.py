@@ -113,10 +113,10 @@ def test_tiny_tasks_are_grouped_unless_batch_size_is_one(testbed_shared_dir):
 
     floor = last_cluster()
     with htcondor_config(testbed_shared_dir, batch_size=1):
-        assert Parallel()(delayed(tiny)(i) for i in range(200)) == [i + 1 for i in range(200)]
+        assert Parallel()(delayed(tiny)(i) for i in range(40)) == [i + 1 for i in range(40)]
     # a job of the first call may reach the history late, above the new floor
-    counts = wait_for_history(floor, 200, prefix="jhtc-L0-")
-    assert [n for name, n in counts.items() if name not in first] == [200], counts
+    counts = wait_for_history(floor, 40, prefix="jhtc-L0-")
+    assert [n for name, n in counts.items() if name not in first] == [40], counts
 
 
 def test_parallel_with_one_job_makes_no_batch(tmp_path):
