@@ -8,7 +8,6 @@ way its parent expects (killed by SIGTERM; KeyboardInterrupt for SIGINT).
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
