@@ -49,5 +49,5 @@ with parallel_config(
     )
 
 pd.set_option("display.width", 120)
-print(scores[["fold", "test_score", "train_score", "fit_time"]].to_string(index=False))
+print(scores[["repeat", "fold", "test_score", "fit_time"]].to_string(index=False))
 print(f"mean test accuracy: {scores['test_score'].mean():.4f}")
