@@ -71,6 +71,16 @@ struct DriverEvent {
   std::string reason;
 };
 
+// An event about one attempt's job; the kind-specific fields keep their defaults.
+inline DriverEvent make_driver_event(DriverEventKind kind, JobKey key, std::string job_id) {
+  DriverEvent event;
+  event.kind = kind;
+  event.task = key.task;
+  event.attempt = key.attempt;
+  event.job_id = std::move(job_id);
+  return event;
+}
+
 class SchedulerDriver {
  public:
   virtual ~SchedulerDriver() = default;

@@ -3,21 +3,8 @@
 #include <string>
 
 namespace jhtc::htcondor {
-namespace {
-
-DriverEvent make_event(DriverEventKind kind, JobKey key, std::string job_id) {
-  DriverEvent e;
-  e.kind = kind;
-  e.task = key.task;
-  e.attempt = key.attempt;
-  e.job_id = std::move(job_id);
-  return e;
-}
-
-}  // namespace
-
 std::optional<DriverEvent> translate_log_event(const JobEvent& event, JobKey key) {
-  DriverEvent e = make_event(DriverEventKind::submitted, key, event.job_id());
+  DriverEvent e = make_driver_event(DriverEventKind::submitted, key, event.job_id());
   switch (event.code) {
     case kSubmitted: e.kind = DriverEventKind::submitted; break;
     case kExecuting: e.kind = DriverEventKind::running; break;
@@ -44,7 +31,7 @@ std::optional<DriverEvent> translate_log_event(const JobEvent& event, JobKey key
 }
 
 std::optional<DriverEvent> translate_queue_record(const QueueRecord& r, JobKey key, bool already_held) {
-  DriverEvent e = make_event(DriverEventKind::exited, key,
+  DriverEvent e = make_driver_event(DriverEventKind::exited, key,
                              std::to_string(r.cluster) + "." + std::to_string(r.proc));
   switch (r.status) {
     case 4:

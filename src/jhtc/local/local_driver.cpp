@@ -82,12 +82,7 @@ void warn(const std::string& message) {
 }
 
 DriverEvent event_for(DriverEventKind kind, const JobRequest& job, std::string job_id) {
-  DriverEvent event;
-  event.kind = kind;
-  event.task = job.task;
-  event.attempt = job.attempt;
-  event.job_id = std::move(job_id);
-  return event;
+  return make_driver_event(kind, {job.task, job.attempt}, std::move(job_id));
 }
 
 LocalDriver::LocalDriver(JobTemplate job_template) : template_(std::move(job_template)) {
