@@ -11,6 +11,15 @@
 // The throttle caps the tasks that are in the scheduler (queued or running there);
 // with count_running = false, running tasks stop counting (delete_task_file_on_load).
 //
+// With a disk budget (max_shared_disk), a task's files are written only when the
+// bytes the batch holds in the shared directory leave room for them:
+//
+//   submit_deferred(cost) --> [waiting for disk] --take_admitted()--> caller writes
+//   the files --> staged(actual cost) --> [queued] --> ... as above
+//
+// A task that could never fit (the blobs the batch holds until it ends leave less
+// than its cost) ends as `refused`, with the figures in its reason.
+//
 // Thread-safety: every public member may be called from any thread.
 // Failure: submit() after shutdown throws std::logic_error; a driver failure to
 // submit fails the affected tasks (their outcome carries the driver's message).
@@ -21,6 +30,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "jhtc/scheduler_driver.hpp"
 
@@ -32,9 +42,18 @@ struct EngineConfig {
   int max_retries = 2;               // extra attempts after a hold, kill or missing result
   std::chrono::milliseconds event_timeout{500};  // tracking loop's longest sleep
   std::chrono::milliseconds coalesce{20};        // wait this long for a burst of submits
+  std::uint64_t disk_budget = 0;  // bytes the batch may hold in the shared dir; 0: no limit
 };
 
-enum class OutcomeKind { done, failed, cancelled };
+// What a task adds to the shared directory.
+struct DiskCost {
+  std::uint64_t files = 0;  // its task file: freed when the task ends
+  std::uint64_t blobs = 0;  // data blobs no earlier task of the batch wrote: held until
+                            // the batch ends
+};
+
+// refused: the engine would not run the task (it exceeds the disk budget by itself).
+enum class OutcomeKind { done, failed, cancelled, refused };
 
 struct TaskOutcome {
   TaskId task = 0;
@@ -48,6 +67,8 @@ struct EngineStats {
   std::size_t queued = 0, submitted = 0, running = 0, done = 0, failed = 0, cancelled = 0;
   std::size_t retries = 0;
   std::size_t transactions = 0;  // calls to driver.submit()
+  std::size_t waiting_for_disk = 0;  // deferred tasks not yet admitted by the disk budget
+  std::uint64_t disk_held = 0;       // bytes of the shared directory the batch holds
 };
 
 // Watches the engine without touching it (the metadata journal is one). Called on
@@ -73,6 +94,28 @@ class Engine {
   // Queues a task. `result_file` is where the worker writes its result; an exit
   // code 0 without it counts as an infrastructure failure (retried).
   TaskId submit(std::string task_file, std::string result_file);
+
+  // Queues a task whose files are not written yet; `estimate` is what writing them
+  // will add to the shared directory. The task waits until the disk budget admits
+  // it; take_admitted() then names it, and the caller writes its files and calls
+  // staged(). Without a budget every task is admitted at once.
+  TaskId submit_deferred(std::string task_file, std::string result_file, DiskCost estimate);
+
+  // Deferred tasks admitted since the last call: each is handed out once.
+  std::vector<TaskId> take_admitted();
+
+  // The files of an admitted task are written (`actual`: what that added); the
+  // task may be dispatched. Unknown or ended tasks are ignored, but their blobs
+  // still count (they are on disk).
+  void staged(TaskId task, DiskCost actual);
+
+  // Data blobs that reached the shared directory outside a task's files (large
+  // results): they count against the budget until the batch ends.
+  void add_disk_blobs(std::uint64_t bytes);
+
+  // Ends one unfinished task as cancelled (its job, if any, is removed). No-op
+  // for an unknown or finished task.
+  void withdraw(TaskId task, const std::string& reason);
 
   // The next finished task, or nullopt after `timeout`. Blocks without polling.
   std::optional<TaskOutcome> next_outcome(std::chrono::milliseconds timeout);

@@ -19,6 +19,7 @@ from ._errors import (
     RemoteTraceback,
     SchedulerError,
     SchedulerUnavailable,
+    SharedDiskBudgetError,
     TaskCancelledError,
 )
 
@@ -30,6 +31,7 @@ __all__ = [
     "RemoteTraceback",
     "SchedulerError",
     "SchedulerUnavailable",
+    "SharedDiskBudgetError",
     "TaskCancelledError",
     "register_htcondor",
 ]

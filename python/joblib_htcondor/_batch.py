@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from . import _core, _recovery, _signals
-from ._errors import JobFailedError, RemoteTraceback, TaskCancelledError
+from ._errors import JobFailedError, RemoteTraceback, SharedDiskBudgetError, TaskCancelledError
 from ._defaults import default_htcondor_throttle
 from ._params import BackendParams
 from ._recovery import InlineRunner
@@ -125,6 +125,8 @@ class Batch:
         else:
             self.logs_dir = make_private_dir(self.dir / "logs", "shared_data_dir")
         self.throttle = self._throttle(n_jobs)
+        budget_mb = params.value_for_level("max_shared_disk", level)
+        self.disk_budget = budget_mb * 2**20 if budget_mb else 0  # bytes; 0: no limit
         self.root_batch_id = self.lineage.split("/")[0]
         _recovery.write_owner(self.dir, self.lineage, params)
         self.journal = self._open_journal(shared) if params.export_metadata else None
@@ -134,6 +136,7 @@ class Batch:
         self._lock = threading.Lock()
         self._futures: dict = {}
         self._task_paths: dict = {}
+        self._unwritten: dict = {}  # task id -> PreparedFile waiting for the disk budget
         self._next_index = 0
         self._closed = False
         self.cancelled = False
@@ -150,7 +153,7 @@ class Batch:
                 params.scheduler, self._job_template(shared), self.throttle,
                 count_running=not params.delete_task_file_on_load,
                 max_retries=params.max_retries, journal=self.journal,
-                coalesce_s=COALESCE_S[params.scheduler])
+                coalesce_s=COALESCE_S[params.scheduler], disk_budget=self.disk_budget)
         except BaseException:
             self.codec.release()
             self._finish_journal("failed")
@@ -250,25 +253,76 @@ class Batch:
                 threading.Thread(target=future._complete, args=(value,), daemon=True).start()
                 return future
         task_path = str(self.tasks_dir / f"{index}.task")
-        try:
-            self.codec.dump({"func": func, "context_func": self.params.context_func}, task_path)
-        except (OSError, RuntimeError) as error:  # full, unwritable, gone
-            raise OSError(f"shared_data_dir {str(self.dir.parent.parent)!r}: cannot write the "
-                          f"task file {task_path!r}: {error}") from error
-        if self.journal is not None and time.monotonic() - self._bytes_reported_at > 1.0:
-            # bytes_held stats the batch's files: report at most once a second
-            self._bytes_reported_at = time.monotonic()
-            self.journal.bytes_held(self.codec.bytes_held)
+        # Pickled now, written when the disk budget admits it (at once without one).
+        prepared = self.codec.prepare({"func": func, "context_func": self.params.context_func},
+                                      measure=self.disk_budget > 0)
         with self._lock:  # the collector must find the future when the outcome comes
-            task_id = self.engine.submit(task_path, result_path_for(task_path))
+            task_id = self.engine.submit_deferred(task_path, result_path_for(task_path),
+                                                  prepared.estimate_files, prepared.estimate_blobs)
             future = TaskFuture(task_id, callback)
             self._futures[task_id] = future
             self._task_paths[task_id] = task_path
+            self._unwritten[task_id] = prepared
             if key is not None:
                 self._cache_keys[task_id] = key
             if self._inline is not None:
                 self._inline.track(task_id, func)
+        self._write_admitted(raise_for=task_id)
         return future
+
+    def _write_admitted(self, raise_for: Optional[int] = None) -> None:
+        """Writes the files of the tasks the engine's disk budget admitted, from
+        whichever thread gets here first (submit, or the collector after a task
+        freed space). A write that fails fails its task; for ``raise_for``, the
+        task being submitted, the error is raised to the caller instead."""
+        to_raise = None
+        while True:
+            admitted = self.engine.take_admitted()
+            if not admitted:
+                break
+            for task_id in admitted:
+                with self._lock:
+                    prepared = self._unwritten.pop(task_id, None)
+                    task_path = self._task_paths.get(task_id)
+                if prepared is None or task_path is None:
+                    continue  # ended meanwhile
+                try:
+                    files, blobs = self.codec.write(prepared, task_path)
+                except BaseException as error:  # noqa: BLE001 - the task fails, nothing hangs
+                    # An interrupt is still the caller's, whichever task it hit.
+                    raise_it = task_id == raise_for or not isinstance(error, Exception)
+                    error = self._unwritable(task_id, task_path, error, raise_it)
+                    to_raise = error or to_raise
+                    continue
+                self.engine.staged(task_id, files, blobs)
+        self._report_bytes()
+        if to_raise is not None:
+            raise to_raise
+
+    def _unwritable(self, task_id: int, task_path: str, error: BaseException,
+                    raise_it: bool) -> Optional[BaseException]:
+        """Ends a task whose files could not be written; returns the error to raise
+        when the caller gets it directly, else completes the task's future with it."""
+        if isinstance(error, (OSError, RuntimeError)):  # full, unwritable, gone
+            error = OSError(f"shared_data_dir {str(self.dir.parent.parent)!r}: cannot write "
+                            f"the task file {task_path!r}: {error}")
+        with self._lock:
+            future = self._futures.pop(task_id, None)
+            self._task_paths.pop(task_id, None)
+            self._cache_keys.pop(task_id, None)
+        self.engine.withdraw(task_id, str(error))
+        _remove_quietly(task_path)
+        if raise_it:
+            return error
+        if future is not None:
+            future._complete(error=error)
+        return None
+
+    def _report_bytes(self) -> None:
+        if self.journal is not None and time.monotonic() - self._bytes_reported_at > 1.0:
+            # bytes_held stats the batch's files: report at most once a second
+            self._bytes_reported_at = time.monotonic()
+            self.journal.bytes_held(self.codec.bytes_held)
 
     def _collect(self) -> None:
         while True:
@@ -281,11 +335,13 @@ class Batch:
             if self._inline is not None and self._inline.holds(outcome):
                 continue  # a removal is being tried: the runner decides
             self.complete(outcome)
+            self._write_admitted()  # the task's files are gone: room for waiting tasks
 
     def complete(self, outcome) -> None:
         with self._lock:
             future = self._futures.pop(outcome.task, None)
             task_path = self._task_paths.pop(outcome.task, None)
+            self._unwritten.pop(outcome.task, None)
             key = self._cache_keys.pop(outcome.task, None)
         if future is None:
             return  # cancelled, or run by the parent itself
@@ -293,9 +349,18 @@ class Batch:
             value, error = self._load_outcome(outcome, task_path)
         except BaseException as load_error:  # a bad result file fails the task, loudly
             value, error = None, load_error
+        finally:
+            # Freed by the engine's disk budget when the task ended; gone now.
+            _remove_quietly(task_path)
+            self._note_result_blobs()
         if key is not None and error is None:
             self.cache.put(key, value)
         future._complete(value, error)
+
+    def _note_result_blobs(self) -> None:
+        added = self.codec.take_result_blob_bytes()
+        if added:  # large results: on disk until the batch ends, like the tasks' data
+            self.engine.add_disk_blobs(added)
 
     def take(self, task_id: int):
         """Takes the future and task path of an unfinished task away from the
@@ -303,18 +368,20 @@ class Batch:
         with self._lock:
             future = self._futures.pop(task_id, None)
             self._task_paths.pop(task_id, None)
+            self._unwritten.pop(task_id, None)
             self._cache_keys.pop(task_id, None)
         return future
 
     def _load_outcome(self, outcome, task_path: str):
         if outcome.kind == _core.OutcomeKind.cancelled:
             return None, TaskCancelledError(f"task {outcome.task} cancelled: {outcome.reason}")
+        if outcome.kind == _core.OutcomeKind.refused:
+            return None, SharedDiskBudgetError(f"task {outcome.task}: {outcome.reason}")
         if outcome.kind == _core.OutcomeKind.failed:
             return None, JobFailedError(outcome.reason, outcome.job_id, outcome.attempts,
                                         self._stderr_tail(outcome))
         result_path = result_path_for(task_path)
         status, payload, traceback_text = self.codec.load(result_path, delete=True)
-        _remove_quietly(task_path)
         if status == "ok":  # then the third field is the worker's run time (seconds)
             self.run_time.seconds = traceback_text if isinstance(traceback_text, float) else None
             return payload, None

@@ -36,6 +36,14 @@ class JobFailedError(RuntimeError):
         self.stderr_tail = stderr_tail
 
 
+class SharedDiskBudgetError(ValueError):
+    """A task needs more of the shared directory than ``max_shared_disk`` can ever
+    leave it: its files and new data exceed the budget minus the data that the
+    batch holds until it ends. The message gives the figures. Raised for that
+    task only; tasks that fit run, and finished ones keep their results.
+    """
+
+
 class TaskCancelledError(RuntimeError):
     """A task was cancelled (abort, timeout, KeyboardInterrupt, shutdown)."""
 

@@ -184,6 +184,7 @@ class BackendParams:
     max_retries: int = 2
     resume: bool = False
     run_inline_after: float = 120.0  # seconds; math.inf: never
+    max_shared_disk: tuple = ()  # MB per level; (): no limit
 
     def value_for_level(self, name: str, level: int):
         """The per-level value of ``name`` at recursion ``level``; None when unset."""
@@ -218,6 +219,8 @@ _CHECKS: dict = {
     "max_retries": (_non_negative_int, "max_retries"),
     "resume": (_bool, "resume"),
     "run_inline_after": (_inline_after, "run_inline_after"),
+    "max_shared_disk": (
+        lambda v, n: () if v is None else _per_level(v, n, parse_size_mb), "max_shared_disk"),
 }
 VALID_NAMES = tuple(sorted(_CHECKS))
 

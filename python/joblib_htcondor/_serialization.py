@@ -39,7 +39,7 @@ try:  # joblib < 1.5 vendors cloudpickle
 except ImportError:  # pragma: no cover - depends on the joblib version
     import cloudpickle
 
-__all__ = ["IntegrityError", "TaskCodec", "collect_garbage", "OUT_OF_BAND_MIN"]
+__all__ = ["IntegrityError", "PreparedFile", "TaskCodec", "collect_garbage", "OUT_OF_BAND_MIN"]
 
 #: Buffers at least this large go to the store; smaller ones stay in the file.
 OUT_OF_BAND_MIN = 64 * 1024
@@ -49,6 +49,10 @@ HEARTBEAT_S = 60.0
 
 _FORMAT = 1
 _HEADER_LEN = struct.Struct("<I")
+# For the size estimate of a file before it is written: the signature and framing,
+# and one buffer reference in the JSON header. Writing reports the exact size.
+_SIGNED_OVERHEAD = 256
+_REF_BYTES = 96
 _SAMPLES = 64
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -163,6 +167,19 @@ class _Heartbeat:
 _heartbeat = _Heartbeat()
 
 
+class PreparedFile:
+    """A pickled object that is not written yet (see TaskCodec.prepare)."""
+
+    __slots__ = ("data", "buffers", "digests", "estimate_files", "estimate_blobs")
+
+    def __init__(self, data: bytes, buffers: list):
+        self.data = data
+        self.buffers = buffers  # pickle.PickleBuffer views of the caller's memory
+        self.digests: list = []  # with measure: one per buffer
+        self.estimate_files = 0  # the signed file
+        self.estimate_blobs = 0  # blobs it would be the first to write
+
+
 class TaskCodec:
     """Writes and reads the task and result files of one batch.
 
@@ -190,6 +207,8 @@ class TaskCodec:
         self._group_mode = group_mode
         self._lock = threading.Lock()
         self._files: dict[str, int] = {}  # signed files this codec wrote
+        self._counted: set[str] = set()  # blobs this batch wrote or was told of
+        self._result_blob_bytes = 0
         self._released = False
         self.owner = self._store.open_batch(batch_id)
         if self.owner:
@@ -203,35 +222,80 @@ class TaskCodec:
         """Writes ``obj`` as a signed file at ``path`` (kind inferred from the name:
         ``*.result`` is a result, anything else a task). Returns the bytes newly
         written to the shared directory: the file plus blobs that were not there."""
-        path = os.fspath(path)
-        oob: list = []
+        file_bytes, blob_bytes = self.write(self.prepare(obj), path, kind=kind)
+        return file_bytes + blob_bytes
+
+    def prepare(self, obj, *, measure: bool = False) -> PreparedFile:
+        """Pickles ``obj`` without writing anything; its large buffers stay views of
+        the caller's memory until ``write``. With ``measure``, the buffers are hashed
+        now (the digests are reused by ``write``) so that the estimate counts only
+        blobs neither the store nor an earlier task of this batch has: what
+        max_shared_disk needs to know before the file may be written."""
+        buffers: list = []
 
         def keep_large_out_of_band(buffer: pickle.PickleBuffer) -> bool:
             if buffer.raw().nbytes < OUT_OF_BAND_MIN:
                 return True  # in-band
-            oob.append(buffer)
+            buffers.append(buffer)
             return False
 
         data = cloudpickle.dumps(obj, protocol=5, buffer_callback=keep_large_out_of_band)
-        refs, written = [], 0
-        for buffer in oob:
-            digest, size, new = self._put(buffer.raw())
+        prepared = PreparedFile(data, buffers)
+        prepared.estimate_files = len(data) + _SIGNED_OVERHEAD + _REF_BYTES * len(buffers)
+        if measure:
+            for buffer in buffers:
+                raw = buffer.raw()
+                digest = self._digest_of(raw)
+                prepared.digests.append(digest)
+                with self._lock:
+                    new = digest not in self._counted
+                    self._counted.add(digest)
+                if new and not self._store.contains(digest):
+                    prepared.estimate_blobs += raw.nbytes
+        return prepared
+
+    def write(self, prepared: PreparedFile, path: PathLike, *,
+              kind: Optional[str] = None) -> tuple[int, int]:
+        """Writes a prepared file at ``path``: its new blobs to the store, then the
+        signed file, atomically. Returns (bytes of the file, bytes of new blobs)."""
+        path = os.fspath(path)
+        refs, blob_bytes = [], 0
+        for i, buffer in enumerate(prepared.buffers):
+            hint = prepared.digests[i] if i < len(prepared.digests) else None
+            digest, size, new = self._put(buffer.raw(), hint)
             refs.append([digest, size])
-            written += size if new else 0
+            blob_bytes += size if new else 0
+            with self._lock:
+                self._counted.add(digest)
         header = json.dumps({"format": _FORMAT, "buffers": refs}).encode()
-        payload = b"".join([_HEADER_LEN.pack(len(header)), header, data])
+        payload = b"".join([_HEADER_LEN.pack(len(header)), header, prepared.data])
         size = _core.write_signed_file(path, kind or _kind_for(path), payload, self._key,
                                        self._group_mode)
         with self._lock:
             self._files[path] = size
-        return size + written
+        return size, blob_bytes
 
-    def _put(self, raw: memoryview) -> tuple[str, int, bool]:
-        key, hint = _identity_cache.lookup(raw)
+    def _digest_of(self, raw: memoryview) -> str:
+        key, digest = _identity_cache.lookup(raw)
+        if digest is None:
+            digest = _core.sha256_digest(raw)
+            _identity_cache.remember(key, raw, digest)
+        return digest
+
+    def _put(self, raw: memoryview, hint: Optional[str] = None) -> tuple[str, int, bool]:
+        key, known = _identity_cache.lookup(raw)
+        hint = hint or known
         digest, new = self._store.put(raw, self._batch_id, hint or "")
         if digest != hint:
             _identity_cache.remember(key, raw, digest)
         return digest, raw.nbytes, new
+
+    def take_result_blob_bytes(self) -> int:
+        """Bytes of result blobs loaded since the last call that no task of this
+        batch had written: data the workers added to the shared directory."""
+        with self._lock:
+            taken, self._result_blob_bytes = self._result_blob_bytes, 0
+        return taken
 
     def load(self, path: PathLike, *, delete: bool = False, kind: Optional[str] = None,
              writable: Optional[bool] = None):
@@ -255,6 +319,12 @@ class TaskCodec:
             except (IntegrityError, ValueError) as error:
                 raise IntegrityError(f"'{path}': a data blob failed verification: {error}") \
                     from error
+        if kind == "result":
+            with self._lock:
+                for digest, size in buffers:
+                    if digest not in self._counted:
+                        self._counted.add(digest)
+                        self._result_blob_bytes += size
         obj = pickle.loads(body, buffers=blobs)
         if delete:
             try:

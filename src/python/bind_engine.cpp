@@ -38,7 +38,8 @@ void bind_outcome(nb::module_& m) {
   nb::enum_<jhtc::OutcomeKind>(m, "OutcomeKind")
       .value("done", jhtc::OutcomeKind::done)
       .value("failed", jhtc::OutcomeKind::failed)
-      .value("cancelled", jhtc::OutcomeKind::cancelled);
+      .value("cancelled", jhtc::OutcomeKind::cancelled)
+      .value("refused", jhtc::OutcomeKind::refused);
   nb::class_<jhtc::TaskOutcome>(m, "TaskOutcome")
       .def_ro("task", &jhtc::TaskOutcome::task)
       .def_ro("kind", &jhtc::TaskOutcome::kind)
@@ -57,6 +58,8 @@ nb::dict stats_as_dict(const jhtc::EngineStats& s) {
   d["cancelled"] = s.cancelled;
   d["retries"] = s.retries;
   d["transactions"] = s.transactions;
+  d["waiting_for_disk"] = s.waiting_for_disk;
+  d["disk_held"] = s.disk_held;
   return d;
 }
 
@@ -70,20 +73,44 @@ void bind_engine(nb::module_& m) {
           "__init__",
           [](jhtc::Engine* self, const std::string& scheduler, jhtc::JobTemplate job_template,
              std::size_t throttle, bool count_running, int max_retries, double coalesce_s,
-             std::shared_ptr<jhtc::JournalWriter> journal) {
+             std::shared_ptr<jhtc::JournalWriter> journal, std::uint64_t disk_budget) {
             jhtc::EngineConfig config;
             config.throttle = throttle;
             config.count_running = count_running;
             config.max_retries = max_retries;
             config.coalesce = std::chrono::milliseconds(static_cast<long>(coalesce_s * 1000));
+            config.disk_budget = disk_budget;
             nb::gil_scoped_release release;
             auto driver = jhtc::make_driver(scheduler, std::move(job_template));
             auto observer = journal ? jhtc::make_journal_observer(journal) : nullptr;
             new (self) jhtc::Engine(config, std::move(driver), std::move(observer));
           },
           "scheduler"_a, "job_template"_a, "throttle"_a, "count_running"_a = true,
-          "max_retries"_a = 2, "coalesce_s"_a = 0.02, "journal"_a.none() = nb::none())
+          "max_retries"_a = 2, "coalesce_s"_a = 0.02, "journal"_a.none() = nb::none(),
+          "disk_budget"_a = 0)
       .def("submit", &jhtc::Engine::submit, "task_file"_a, "result_file"_a,
+           nb::call_guard<nb::gil_scoped_release>())
+      .def(
+          "submit_deferred",
+          [](jhtc::Engine& engine, std::string task_file, std::string result_file,
+             std::uint64_t files, std::uint64_t blobs) {
+            return engine.submit_deferred(std::move(task_file), std::move(result_file),
+                                          {.files = files, .blobs = blobs});
+          },
+          "task_file"_a, "result_file"_a, "files"_a, "blobs"_a,
+          nb::call_guard<nb::gil_scoped_release>(),
+          "Queues a task whose files are written once the disk budget admits it.")
+      .def("take_admitted", &jhtc::Engine::take_admitted,
+           nb::call_guard<nb::gil_scoped_release>())
+      .def(
+          "staged",
+          [](jhtc::Engine& engine, jhtc::TaskId task, std::uint64_t files, std::uint64_t blobs) {
+            engine.staged(task, {.files = files, .blobs = blobs});
+          },
+          "task"_a, "files"_a, "blobs"_a, nb::call_guard<nb::gil_scoped_release>())
+      .def("add_disk_blobs", &jhtc::Engine::add_disk_blobs, "bytes"_a,
+           nb::call_guard<nb::gil_scoped_release>())
+      .def("withdraw", &jhtc::Engine::withdraw, "task"_a, "reason"_a,
            nb::call_guard<nb::gil_scoped_release>())
       .def(
           "next_outcome",

@@ -106,3 +106,16 @@ def test_uncreatable_shared_data_dir_names_the_path_and_the_reason(tmp_path):
     with pytest.raises(ValueError, match=rf"shared_data_dir: cannot create '{target}': Not a directory"):
         with parallel_config(backend="htcondor", scheduler="local", shared_data_dir=str(target)):
             Parallel(n_jobs=2)(delayed(abs)(i) for i in range(2))
+
+
+def test_max_shared_disk_takes_sizes_per_level():
+    params = parse_params({"max_shared_disk": ["600GB", "10GB"]})
+    assert [params.value_for_level("max_shared_disk", level) for level in range(3)] == [
+        600 * 1024, 10 * 1024, 10 * 1024]
+    assert parse_params({"max_shared_disk": None}).value_for_level("max_shared_disk", 0) is None
+
+
+@pytest.mark.parametrize("bad", ["lots", 0, -1, True, "5 parsecs"])
+def test_bad_max_shared_disk_is_refused(bad):
+    with pytest.raises(ValueError, match=r"max_shared_disk must be"):
+        parse_params({"max_shared_disk": bad})

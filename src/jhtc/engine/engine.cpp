@@ -1,5 +1,7 @@
 // Engine: public members and the two threads. Event handling is in task_transitions.cpp.
+#include <algorithm>
 #include <stdexcept>
+#include <utility>
 
 #include "engine/engine_state.hpp"
 #include "engine/shared_capacity.hpp"
@@ -14,6 +16,7 @@ Engine::Engine(EngineConfig config, std::unique_ptr<SchedulerDriver> driver,
   if (config.max_retries < 0) throw std::invalid_argument("max_retries must be >= 0");
   if (!driver) throw std::invalid_argument("Engine needs a scheduler driver");
   state_->config = config;
+  state_->disk = DiskBudget(config.disk_budget);
   state_->driver = std::move(driver);
   state_->observer = std::move(observer);
   state_->dispatcher = std::thread([s = state_.get()] { s->run_dispatch_loop(); });
@@ -37,6 +40,74 @@ TaskId Engine::submit(std::string task_file, std::string result_file) {
   return id;
 }
 
+TaskId Engine::submit_deferred(std::string task_file, std::string result_file,
+                               DiskCost estimate) {
+  std::lock_guard lock(state_->mutex);
+  if (state_->stopping) throw std::logic_error("Engine::submit_deferred after shutdown");
+  TaskRecord task;
+  task.id = state_->next_task_id++;
+  task.task_file = std::move(task_file);
+  task.result_file = std::move(result_file);
+  task.phase = TaskPhase::waiting_for_disk;
+  const TaskId id = task.id;
+  state_->tasks.emplace(id, std::move(task));
+  if (state_->observer) state_->observer->on_queued(id);
+  if (state_->disk.request(id, estimate)) {
+    state_->tasks.at(id).phase = TaskPhase::staging;
+    state_->admitted.push_back(id);
+  } else {
+    state_->admit_or_refuse();
+  }
+  return id;
+}
+
+std::vector<TaskId> Engine::take_admitted() {
+  std::lock_guard lock(state_->mutex);
+  std::vector<TaskId> ids;
+  for (TaskId id : std::exchange(state_->admitted, {})) {
+    auto it = state_->tasks.find(id);
+    if (it != state_->tasks.end() && it->second.phase == TaskPhase::staging) ids.push_back(id);
+  }
+  return ids;
+}
+
+void Engine::staged(TaskId id, DiskCost actual) {
+  std::lock_guard lock(state_->mutex);
+  state_->disk.settle(id, actual);
+  auto it = state_->tasks.find(id);
+  if (it != state_->tasks.end() && it->second.phase == TaskPhase::staging) {
+    it->second.phase = TaskPhase::queued;
+    state_->ready.push_back(id);
+    state_->dispatch_wakeup.notify_one();
+  }
+  // The actual cost may differ from the estimate, either way.
+  state_->admit_or_refuse();
+}
+
+void Engine::add_disk_blobs(std::uint64_t bytes) {
+  std::lock_guard lock(state_->mutex);
+  state_->disk.add_blobs(bytes);
+  state_->admit_or_refuse();
+}
+
+void Engine::withdraw(TaskId id, const std::string& reason) {
+  std::optional<JobKey> job;
+  {
+    std::lock_guard lock(state_->mutex);
+    auto it = state_->tasks.find(id);
+    if (it == state_->tasks.end()) return;
+    TaskRecord& task = it->second;
+    // A job being submitted is removed by the dispatch loop when it finds the task gone.
+    if (task.phase == TaskPhase::in_scheduler || task.phase == TaskPhase::running)
+      job = JobKey{task.id, task.attempt};
+    if (auto queued = std::find(state_->ready.begin(), state_->ready.end(), id);
+        queued != state_->ready.end())
+      state_->ready.erase(queued);
+    state_->finish(task, OutcomeKind::cancelled, reason);
+  }
+  if (job) state_->driver->remove(std::span(&*job, 1), reason);
+}
+
 std::optional<TaskOutcome> Engine::next_outcome(std::chrono::milliseconds timeout) {
   std::unique_lock lock(state_->mutex);
   if (!state_->outcome_ready.wait_for(lock, timeout, [&] { return !state_->outcomes.empty(); }))
@@ -55,11 +126,12 @@ void Engine::cancel_all(const std::string& reason) {
     std::vector<TaskId> ids;
     ids.reserve(state_->tasks.size());
     for (auto& [id, task] : state_->tasks) {
-      any_in_scheduler = any_in_scheduler || task.phase != TaskPhase::queued;
+      any_in_scheduler = any_in_scheduler || task.phase >= TaskPhase::submitting;
       ids.push_back(id);
     }
     for (TaskId id : ids) state_->finish(state_->tasks.at(id), OutcomeKind::cancelled, reason);
     state_->ready.clear();
+    state_->admitted.clear();
   }
   if (any_in_scheduler) state_->driver->remove_all(reason);
 }
@@ -83,9 +155,12 @@ void Engine::shutdown() {
 EngineStats Engine::stats() const {
   std::lock_guard lock(state_->mutex);
   EngineStats stats = state_->stats;
-  stats.queued = stats.submitted = stats.running = 0;
+  stats.queued = stats.submitted = stats.running = stats.waiting_for_disk = 0;
+  stats.disk_held = state_->disk.held();
   for (const auto& [id, task] : state_->tasks) {
     switch (task.phase) {
+      case TaskPhase::waiting_for_disk: ++stats.waiting_for_disk; [[fallthrough]];
+      case TaskPhase::staging:
       case TaskPhase::queued: ++stats.queued; break;
       case TaskPhase::submitting:
       case TaskPhase::in_scheduler: ++stats.submitted; break;

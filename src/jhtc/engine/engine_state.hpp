@@ -9,11 +9,14 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/disk_budget.hpp"
 #include "jhtc/engine.hpp"
 
 namespace jhtc {
 
-enum class TaskPhase { queued, submitting, in_scheduler, running };
+// waiting_for_disk and staging come before queued for deferred tasks only: the
+// disk budget has not admitted the task yet / the caller is writing its files.
+enum class TaskPhase { waiting_for_disk, staging, queued, submitting, in_scheduler, running };
 
 struct TaskRecord {
   TaskId id = 0;
@@ -40,6 +43,8 @@ struct Engine::State {
   std::unordered_map<TaskId, TaskRecord> tasks;  // unfinished tasks only
   std::deque<TaskId> ready;                      // waiting for a throttle slot
   std::deque<TaskOutcome> outcomes;
+  DiskBudget disk{0};
+  std::vector<TaskId> admitted;                  // deferred tasks to hand to take_admitted()
   std::size_t slots_in_use = 0;
   TaskId next_task_id = 0;
   bool stopping = false;
@@ -56,6 +61,10 @@ struct Engine::State {
   void retry_or_fail(TaskRecord& task, const std::string& reason);
   void handle(const DriverEvent& event, std::vector<JobKey>& to_remove);
   void requeue_untaken(std::span<const JobRequest> untaken);
+  // Moves the deferred tasks that the disk budget admits now to staging.
+  void admit_waiting();
+  // admit_waiting(), and refuses waiting tasks that can never fit, in order.
+  void admit_or_refuse();
 
   void run_dispatch_loop();
   void run_tracking_loop();

@@ -298,5 +298,95 @@ TEST_F(EngineTest, SubmitAfterShutdownThrows) {
   EXPECT_THROW(submit(0), std::logic_error);
 }
 
+// --- deferred tasks and the disk budget (max_shared_disk) ---
+
+TEST_F(EngineTest, DeferredTasksWaitForDiskThenRunInOrder) {
+  start({.throttle = 4, .disk_budget = 100});
+  auto deferred = [&](int i) {
+    return engine_->submit_deferred("task" + std::to_string(i), result_path(i), {.files = 60});
+  };
+  TaskId first = deferred(0), second = deferred(1), third = deferred(2);
+  EXPECT_EQ(engine_->take_admitted(), std::vector<TaskId>{first});
+  EXPECT_TRUE(engine_->take_admitted().empty()) << "an admitted task was handed out twice";
+  EXPECT_EQ(engine_->stats().waiting_for_disk, 2u);
+  engine_->staged(first, {.files = 60});
+  auto jobs = wait_for_jobs(1);
+  EXPECT_EQ(jobs[0].task, first);
+  exit_ok(jobs[0]);
+  EXPECT_EQ(next().kind, OutcomeKind::done);
+  EXPECT_EQ(engine_->take_admitted(), std::vector<TaskId>{second});
+  engine_->staged(second, {.files = 60});
+  exit_ok(wait_for_jobs(2)[1]);
+  EXPECT_EQ(next().kind, OutcomeKind::done);
+  EXPECT_EQ(engine_->take_admitted(), std::vector<TaskId>{third});
+  EXPECT_EQ(engine_->stats().disk_held, 60u);
+}
+
+TEST_F(EngineTest, DeferredTaskIsNotDispatchedBeforeItIsStaged) {
+  start({.throttle = 4});
+  TaskId id = engine_->submit_deferred("task0", result_path(0), {.files = 10});
+  EXPECT_EQ(engine_->take_admitted(), std::vector<TaskId>{id}) << "no budget admits at once";
+  std::this_thread::sleep_for(100ms);
+  {
+    std::lock_guard lock(script_->mutex);
+    EXPECT_TRUE(script_->transactions.empty()) << "dispatched before its files were written";
+  }
+  engine_->staged(id, {.files = 10});
+  EXPECT_EQ(wait_for_jobs(1)[0].task, id);
+}
+
+TEST_F(EngineTest, TaskThatNeverFitsTheBudgetIsRefusedWithTheFigures) {
+  start({.throttle = 4, .disk_budget = 1000});
+  TaskId id = engine_->submit_deferred("task0", result_path(0), {.files = 100, .blobs = 2000});
+  TaskOutcome outcome = next();
+  EXPECT_EQ(outcome.task, id);
+  EXPECT_EQ(outcome.kind, OutcomeKind::refused);
+  EXPECT_NE(outcome.reason.find("max_shared_disk"), std::string::npos) << outcome.reason;
+  EXPECT_NE(outcome.reason.find("2100 bytes"), std::string::npos) << outcome.reason;
+  EXPECT_TRUE(engine_->take_admitted().empty());
+}
+
+TEST_F(EngineTest, BlobsOfResultsCanMakeWaitingTasksNeverFit) {
+  start({.throttle = 4, .disk_budget = 1000});
+  TaskId first = engine_->submit_deferred("task0", result_path(0), {.files = 600});
+  TaskId second = engine_->submit_deferred("task1", result_path(1), {.files = 600});
+  ASSERT_EQ(engine_->take_admitted(), std::vector<TaskId>{first});
+  engine_->add_disk_blobs(500);  // a large result: 600 no longer fits beside it, ever
+  TaskOutcome outcome = next();
+  EXPECT_EQ(outcome.task, second);
+  EXPECT_EQ(outcome.kind, OutcomeKind::refused);
+}
+
+TEST_F(EngineTest, CancelAllEndsTasksWaitingForDisk) {
+  start({.throttle = 4, .disk_budget = 100});
+  engine_->submit_deferred("task0", result_path(0), {.files = 80});
+  engine_->submit_deferred("task1", result_path(1), {.files = 80});
+  engine_->cancel_all("stop");
+  EXPECT_EQ(next().kind, OutcomeKind::cancelled);
+  EXPECT_EQ(next().kind, OutcomeKind::cancelled);
+  EXPECT_TRUE(engine_->take_admitted().empty()) << "a cancelled task was handed out to stage";
+  EXPECT_EQ(engine_->stats().disk_held, 0u);
+}
+
+TEST_F(EngineTest, WithdrawEndsOneTaskAndRemovesItsJob) {
+  start({.throttle = 4});
+  TaskId kept = submit(0);
+  TaskId withdrawn = submit(1);
+  auto jobs = wait_for_jobs(2);
+  emit(event(DriverEventKind::submitted, withdrawn, 0, "1.1"));
+  std::this_thread::sleep_for(100ms);  // let the tracking thread record the job
+  engine_->withdraw(withdrawn, "the parent runs it itself");
+  TaskOutcome outcome = next();
+  EXPECT_EQ(outcome.task, withdrawn);
+  EXPECT_EQ(outcome.kind, OutcomeKind::cancelled);
+  {
+    std::lock_guard lock(script_->mutex);
+    ASSERT_EQ(script_->removed.size(), 1u);
+    EXPECT_EQ(script_->removed[0].task, withdrawn);
+  }
+  exit_ok(jobs[0].task == kept ? jobs[0] : jobs[1]);
+  EXPECT_EQ(next().task, kept);
+}
+
 }  // namespace
 }  // namespace jhtc

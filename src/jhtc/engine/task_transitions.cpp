@@ -1,5 +1,7 @@
 // How driver events move a task through its states. Runs with Engine::State::mutex held.
+#include <cstdio>
 #include <filesystem>
+#include <iterator>
 
 #include "engine/engine_state.hpp"
 
@@ -21,6 +23,22 @@ std::string describe_hold(const DriverEvent& event) {
          std::to_string(event.hold_subcode) + ")";
 }
 
+// "1.50 GiB (1610612736 bytes)": readable, and exact for whoever compares.
+std::string describe_bytes(std::uint64_t bytes) {
+  static constexpr const char* kUnits[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  std::size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(kUnits)) {
+    value /= 1024;
+    ++unit;
+  }
+  if (unit == 0) return std::to_string(bytes) + " bytes";
+  char text[64];
+  std::snprintf(text, sizeof text, "%.2f %s (%llu bytes)", value, kUnits[unit],
+                static_cast<unsigned long long>(bytes));
+  return text;
+}
+
 }  // namespace
 
 std::size_t Engine::State::free_slots() const {
@@ -36,16 +54,41 @@ void Engine::State::release_slot(TaskRecord& task) {
 
 void Engine::State::finish(TaskRecord& task, OutcomeKind kind, std::string reason) {
   release_slot(task);
+  disk.release(task.id);  // the caller deletes a finished task's files
   TaskOutcome outcome{task.id, kind, std::move(reason), task.job_id, task.attempt + 1};
   switch (kind) {
     case OutcomeKind::done: ++stats.done; break;
     case OutcomeKind::failed: ++stats.failed; break;
     case OutcomeKind::cancelled: ++stats.cancelled; break;
+    case OutcomeKind::refused: ++stats.failed; break;
   }
   if (observer) observer->on_finished(outcome);
   outcomes.push_back(std::move(outcome));
   outcome_ready.notify_all();
   tasks.erase(task.id);  // `task` dangles from here on
+  admit_waiting();
+}
+
+void Engine::State::admit_waiting() {
+  for (TaskId id : disk.admit()) {
+    auto it = tasks.find(id);
+    if (it == tasks.end()) continue;
+    it->second.phase = TaskPhase::staging;
+    admitted.push_back(id);
+  }
+  // The caller that stages them may be waiting in next_outcome (the collector).
+  if (!admitted.empty()) outcome_ready.notify_all();
+}
+
+void Engine::State::admit_or_refuse() {
+  admit_waiting();
+  while (auto id = disk.first_that_never_fits()) {
+    const std::uint64_t cost = disk.cost_of(*id);
+    finish(tasks.at(*id), OutcomeKind::refused,
+           "the task needs " + describe_bytes(cost) + " in the shared directory, but the "
+           "shared-disk budget (max_shared_disk) is " + describe_bytes(disk.limit()) + " and " +
+           describe_bytes(disk.blobs()) + " of it hold data that stays until the batch ends");
+  }
 }
 
 void Engine::State::retry_or_fail(TaskRecord& task, const std::string& reason) {

@@ -1,0 +1,84 @@
+"""max_shared_disk: the bytes a batch holds in the shared directory stay within the
+budget; a task that can never fit fails alone, naming the parameter and the figures.
+
+Observed from the workers: each task counts the task files present in its batch's
+directory when it starts. Task files are written only when the budget admits them
+and deleted when their task ends, so that count is bounded by the budget."""
+
+import glob
+import os
+import time
+
+import numpy as np
+import pytest
+from joblib import Parallel, delayed, parallel_config
+
+from joblib_htcondor import SharedDiskBudgetError, register_htcondor
+
+register_htcondor()
+
+pytestmark = pytest.mark.timeout(300)
+
+# In-band payload (bytes stay in the pickle): a task file of about 300 KB.
+PAYLOAD = os.urandom(300 * 1024)
+
+
+def count_task_files(payload, pause):
+    """The task files of this batch on disk while this task runs."""
+    tasks_dir = os.path.join(os.environ["JOBLIB_HTCONDOR_SHARED_DIR"], "batches",
+                             os.environ["JOBLIB_HTCONDOR_BATCH"], "tasks")
+    seen = len(glob.glob(os.path.join(tasks_dir, "*.task")))
+    time.sleep(pause)
+    return seen, len(payload)
+
+
+def run(shared, n_tasks, pause=0.3, payload=PAYLOAD, **params):
+    with parallel_config(backend="htcondor", scheduler="local", n_jobs=4, batch_size=1,
+                         shared_data_dir=str(shared), poll_interval=0.05, **params):
+        return Parallel()(delayed(count_task_files)(payload, pause) for _ in range(n_tasks))
+
+
+def test_without_a_budget_task_files_pile_up(tmp_path):
+    # The control: the bound checked below is one the run would otherwise break.
+    results = run(tmp_path / "shared", 12)
+    assert max(seen for seen, _ in results) > 3
+
+
+def test_task_files_stay_within_the_budget(tmp_path):
+    results = run(tmp_path / "shared", 12, max_shared_disk="1MB")
+    assert [size for _, size in results] == [len(PAYLOAD)] * 12
+    # 1 MiB holds three files of ~300 KiB (plus the pickle and the signature).
+    assert max(seen for seen, _ in results) <= 3
+    assert not list((tmp_path / "shared" / "batches").iterdir())
+
+
+def test_a_task_larger_than_the_budget_fails_naming_the_parameter(tmp_path):
+    shared = tmp_path / "shared"
+    with pytest.raises(SharedDiskBudgetError, match=r"2\.00 MiB.*max_shared_disk.*1\.00 MiB"):
+        run(shared, 1, max_shared_disk="1MB", pause=0, payload=os.urandom(2 * 2**20))
+    assert not list((shared / "batches").iterdir()), "the refused run left files behind"
+
+
+def sum_of(data, start):
+    return float(data[start:start + 10].sum())
+
+
+def test_shared_data_counts_once_against_the_budget(tmp_path):
+    # 8 MB of data used by every task: with a 12 MB budget, all 20 tasks fit
+    # because the blob is counted (and stored) once, not once per task.
+    data = np.arange(1_000_000, dtype=np.float64)
+    with parallel_config(backend="htcondor", scheduler="local", n_jobs=2, batch_size=1,
+                         shared_data_dir=str(tmp_path / "shared"), max_shared_disk="12MB"):
+        results = Parallel()(delayed(sum_of)(data, i) for i in range(20))
+    assert results == [float(data[i:i + 10].sum()) for i in range(20)]
+
+
+def test_data_that_exceeds_the_budget_fails_before_any_job_runs(tmp_path):
+    data = np.arange(1_000_000, dtype=np.float64)  # 8 MB in one blob
+    with parallel_config(backend="htcondor", scheduler="local", n_jobs=2, batch_size=1,
+                         shared_data_dir=str(tmp_path / "shared"), max_shared_disk="4MB"):
+        with pytest.raises(SharedDiskBudgetError, match="max_shared_disk") as raised:
+            Parallel()(delayed(sum_of)(data, i) for i in range(4))
+    assert "8000000 bytes" in str(raised.value) or "7.63 MiB" in str(raised.value)
+    assert not list((tmp_path / "shared" / "store" / "sha256").glob("*/*")), \
+        "the refused data was written to the store"
