@@ -15,7 +15,8 @@
 // bytes the batch holds in the shared directory leave room for them:
 //
 //   submit_deferred(cost) --> [waiting for disk] --take_admitted()--> caller writes
-//   the files --> staged(actual cost) --> [queued] --> ... as above
+//   the files --> staged(actual cost) --> [queued] --> ... as above --> outcome
+//   --> caller deletes the files --> files_removed(): room for the next ones
 //
 // A task that could never fit (the blobs the batch holds until it ends leave less
 // than its cost) ends as `refused`, with the figures in its reason.
@@ -108,6 +109,11 @@ class Engine {
   // task may be dispatched. Unknown or ended tasks are ignored, but their blobs
   // still count (they are on disk).
   void staged(TaskId task, DiskCost actual);
+
+  // The files of a finished task are deleted: the budget may admit waiting tasks.
+  // (A finished task's files count until then, so the budget is never exceeded
+  // while the caller is still deleting them.)
+  void files_removed(TaskId task);
 
   // Data blobs that reached the shared directory outside a task's files (large
   // results): they count against the budget until the batch ends.

@@ -137,6 +137,7 @@ class Batch:
         self._futures: dict = {}
         self._task_paths: dict = {}
         self._unwritten: dict = {}  # task id -> PreparedFile waiting for the disk budget
+        self._disk_paths: dict = {}  # task id -> task file, until the task's outcome is in
         self._next_index = 0
         self._closed = False
         self.cancelled = False
@@ -262,6 +263,7 @@ class Batch:
             future = TaskFuture(task_id, callback)
             self._futures[task_id] = future
             self._task_paths[task_id] = task_path
+            self._disk_paths[task_id] = task_path
             self._unwritten[task_id] = prepared
             if key is not None:
                 self._cache_keys[task_id] = key
@@ -332,10 +334,12 @@ class Batch:
                     if self._closed and not self._futures:
                         return
                 continue
-            if self._inline is not None and self._inline.holds(outcome):
-                continue  # a removal is being tried: the runner decides
-            self.complete(outcome)
-            self._write_admitted()  # the task's files are gone: room for waiting tasks
+            try:
+                if self._inline is None or not self._inline.holds(outcome):
+                    self.complete(outcome)  # else a removal is being tried: the runner decides
+            finally:
+                self._files_done(outcome.task)
+            self._write_admitted()  # room for tasks waiting for the disk budget
 
     def complete(self, outcome) -> None:
         with self._lock:
@@ -350,12 +354,19 @@ class Batch:
         except BaseException as load_error:  # a bad result file fails the task, loudly
             value, error = None, load_error
         finally:
-            # Freed by the engine's disk budget when the task ended; gone now.
-            _remove_quietly(task_path)
             self._note_result_blobs()
         if key is not None and error is None:
             self.cache.put(key, value)
         future._complete(value, error)
+
+    def _files_done(self, task_id: int) -> None:
+        """Every ended task, whoever consumes its outcome: its task file goes (no
+        job will read it again) and the disk budget gets the room back."""
+        with self._lock:
+            task_path = self._disk_paths.pop(task_id, None)
+        if task_path is not None:
+            _remove_quietly(task_path)
+        self.engine.files_removed(task_id)
 
     def _note_result_blobs(self) -> None:
         added = self.codec.take_result_blob_bytes()

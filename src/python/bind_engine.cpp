@@ -108,6 +108,8 @@ void bind_engine(nb::module_& m) {
             engine.staged(task, {.files = files, .blobs = blobs});
           },
           "task"_a, "files"_a, "blobs"_a, nb::call_guard<nb::gil_scoped_release>())
+      .def("files_removed", &jhtc::Engine::files_removed, "task"_a,
+           nb::call_guard<nb::gil_scoped_release>())
       .def("add_disk_blobs", &jhtc::Engine::add_disk_blobs, "bytes"_a,
            nb::call_guard<nb::gil_scoped_release>())
       .def("withdraw", &jhtc::Engine::withdraw, "task"_a, "reason"_a,

@@ -82,3 +82,19 @@ def test_data_that_exceeds_the_budget_fails_before_any_job_runs(tmp_path):
     assert "8000000 bytes" in str(raised.value) or "7.63 MiB" in str(raised.value)
     assert not list((tmp_path / "shared" / "store" / "sha256").glob("*/*")), \
         "the refused data was written to the store"
+
+
+@pytest.mark.htcondor
+def test_budget_holds_back_jobs_on_the_real_pool(testbed_shared_dir):
+    from pool_helpers import event_logs, most_jobs_in_scheduler, pool_address
+
+    logs = testbed_shared_dir / "logs"
+    with parallel_config(backend="htcondor", n_jobs=4, throttle=4, batch_size=1,
+                         pool=pool_address(), shared_data_dir=str(testbed_shared_dir / "data"),
+                         log_dir_prefix=str(logs), max_shared_disk="1MB"):
+        results = Parallel()(delayed(count_task_files)(PAYLOAD, 1.0) for _ in range(8))
+    assert [size for _, size in results] == [len(PAYLOAD)] * 8
+    assert max(seen for seen, _ in results) <= 3
+    (event_log,) = event_logs(logs).values()
+    # The throttle allows 4 and the pool has 4 slots: 3 is the budget's doing.
+    assert most_jobs_in_scheduler(event_log) == 3

@@ -84,6 +84,13 @@ void Engine::staged(TaskId id, DiskCost actual) {
   state_->admit_or_refuse();
 }
 
+void Engine::files_removed(TaskId id) {
+  std::lock_guard lock(state_->mutex);
+  if (state_->tasks.contains(id)) return;  // not finished: its files are still needed
+  state_->disk.release(id);
+  state_->admit_waiting();
+}
+
 void Engine::add_disk_blobs(std::uint64_t bytes) {
   std::lock_guard lock(state_->mutex);
   state_->disk.add_blobs(bytes);

@@ -314,10 +314,13 @@ TEST_F(EngineTest, DeferredTasksWaitForDiskThenRunInOrder) {
   EXPECT_EQ(jobs[0].task, first);
   exit_ok(jobs[0]);
   EXPECT_EQ(next().kind, OutcomeKind::done);
+  EXPECT_TRUE(engine_->take_admitted().empty()) << "admitted before the files were deleted";
+  engine_->files_removed(first);
   EXPECT_EQ(engine_->take_admitted(), std::vector<TaskId>{second});
   engine_->staged(second, {.files = 60});
   exit_ok(wait_for_jobs(2)[1]);
   EXPECT_EQ(next().kind, OutcomeKind::done);
+  engine_->files_removed(second);
   EXPECT_EQ(engine_->take_admitted(), std::vector<TaskId>{third});
   EXPECT_EQ(engine_->stats().disk_held, 60u);
 }
@@ -365,7 +368,19 @@ TEST_F(EngineTest, CancelAllEndsTasksWaitingForDisk) {
   EXPECT_EQ(next().kind, OutcomeKind::cancelled);
   EXPECT_EQ(next().kind, OutcomeKind::cancelled);
   EXPECT_TRUE(engine_->take_admitted().empty()) << "a cancelled task was handed out to stage";
+  EXPECT_EQ(engine_->stats().disk_held, 80u) << "the admitted task's file is not deleted yet";
+  engine_->files_removed(0);
+  engine_->files_removed(1);
   EXPECT_EQ(engine_->stats().disk_held, 0u);
+}
+
+TEST_F(EngineTest, FilesOfAnUnfinishedTaskAreNotReleased) {
+  start({.throttle = 4, .disk_budget = 100});
+  TaskId first = engine_->submit_deferred("task0", result_path(0), {.files = 80});
+  engine_->submit_deferred("task1", result_path(1), {.files = 80});
+  engine_->files_removed(first);  // a confused caller: the task still runs
+  EXPECT_TRUE(engine_->take_admitted() == std::vector<TaskId>{first});
+  EXPECT_EQ(engine_->stats().disk_held, 80u);
 }
 
 TEST_F(EngineTest, WithdrawEndsOneTaskAndRemovesItsJob) {

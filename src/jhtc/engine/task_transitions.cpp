@@ -54,7 +54,10 @@ void Engine::State::release_slot(TaskRecord& task) {
 
 void Engine::State::finish(TaskRecord& task, OutcomeKind kind, std::string reason) {
   release_slot(task);
-  disk.release(task.id);  // the caller deletes a finished task's files
+  // A task that never got its files has nothing to delete; the others' files
+  // count until the caller says they are gone (files_removed).
+  const bool had_files = task.phase != TaskPhase::waiting_for_disk;
+  if (!had_files) disk.release(task.id);
   TaskOutcome outcome{task.id, kind, std::move(reason), task.job_id, task.attempt + 1};
   switch (kind) {
     case OutcomeKind::done: ++stats.done; break;
@@ -66,7 +69,7 @@ void Engine::State::finish(TaskRecord& task, OutcomeKind kind, std::string reaso
   outcomes.push_back(std::move(outcome));
   outcome_ready.notify_all();
   tasks.erase(task.id);  // `task` dangles from here on
-  admit_waiting();
+  if (!had_files) admit_waiting();
 }
 
 void Engine::State::admit_waiting() {
