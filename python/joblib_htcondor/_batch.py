@@ -306,8 +306,10 @@ class Batch:
         """Ends a task whose files could not be written; returns the error to raise
         when the caller gets it directly, else completes the task's future with it."""
         if isinstance(error, (OSError, RuntimeError)):  # full, unwritable, gone
+            cause = error
             error = OSError(f"shared_data_dir {str(self.dir.parent.parent)!r}: cannot write "
-                            f"the task file {task_path!r}: {error}")
+                            f"the task file {task_path!r}: {cause}")
+            error.__cause__ = cause
         with self._lock:
             future = self._futures.pop(task_id, None)
             self._task_paths.pop(task_id, None)

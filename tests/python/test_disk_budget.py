@@ -98,3 +98,30 @@ def test_budget_holds_back_jobs_on_the_real_pool(testbed_shared_dir):
     (event_log,) = event_logs(logs).values()
     # The throttle allows 4 and the pool has 4 slots: 3 is the budget's doing.
     assert most_jobs_in_scheduler(event_log) == 3
+
+
+def break_the_store(payload):
+    """Replaces the store's blob directory by a file: later blob writes fail."""
+    blobs = os.path.join(os.environ["JOBLIB_HTCONDOR_SHARED_DIR"], "store", "sha256")
+    import shutil
+
+    shutil.rmtree(blobs, ignore_errors=True)
+    with open(blobs, "w") as stream:
+        stream.write("not a directory")
+    return len(payload)
+
+
+def length_of(data):
+    return len(data)
+
+
+def test_a_waiting_task_that_cannot_be_written_fails_with_the_path(tmp_path):
+    # Task 0 (1.5 MiB in-band) fills the 2 MiB budget; task 1's new 1 MiB array waits,
+    # and is written by the collector once task 0 is gone: into the broken store.
+    shared = tmp_path / "shared"
+    with parallel_config(backend="htcondor", scheduler="local", n_jobs=2, batch_size=1,
+                         shared_data_dir=str(shared), max_shared_disk="2MB"):
+        with pytest.raises(OSError, match=r"cannot write the task file .*1\.task"):
+            Parallel()([delayed(break_the_store)(os.urandom(3 * 2**19)),
+                        delayed(length_of)(np.ones(2**17))])
+    assert not list((shared / "batches").iterdir())
