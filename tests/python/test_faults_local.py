@@ -144,7 +144,8 @@ def test_resume_runs_only_the_tasks_without_a_cached_result(tmp_path):
 
 
 DRIVER = """
-import sys, time
+import faulthandler, signal, sys, time
+faulthandler.register(signal.SIGUSR1, all_threads=True)  # the test's view of a hang
 sys.path.insert(0, {here!r})
 from joblib import Parallel, delayed, parallel_config
 import joblib_htcondor
@@ -175,7 +176,15 @@ def test_signal_to_the_caller_removes_its_local_jobs_and_files(tmp_path, signum,
             time.sleep(0.2)
         assert len(pgrep(pattern)) == 2, "the two worker processes did not start"
         driver.send_signal(signum)
-        assert driver.wait(30) == expected, driver.stdout.read()
+        try:
+            code = driver.wait(30)
+        except subprocess.TimeoutExpired:
+            driver.send_signal(signal.SIGUSR1)  # every thread's stack, to the output
+            time.sleep(1)
+            driver.kill()
+            pytest.fail(f"the caller did not exit within 30 s of {signum!r}:\n"
+                        f"{driver.communicate()[0]}")
+        assert code == expected, driver.stdout.read()
     finally:
         driver.kill()
     time.sleep(0.5)
