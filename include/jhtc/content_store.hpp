@@ -78,6 +78,15 @@ struct GarbageReport {
   std::uint64_t bytes_freed = 0;
 };
 
+// Whether the process that owns a batch in the store at `root` still runs: on this
+// host its pid must exist with the recorded start time; on other hosts the owner's
+// heartbeat (refreshed every minute) must be younger than `stale_after`. A batch
+// without an owner record has been released, or collected as dead: gone.
+// `unknown` when the store itself is missing or unreadable.
+enum class OwnerState { alive, gone, unknown };
+OwnerState batch_owner_state(const std::filesystem::path& root, std::string_view batch_id,
+                             std::chrono::seconds stale_after);
+
 class ContentStore {
  public:
   // Creates `root` and its subdirectories if needed: mode 0700, or 02770 with

@@ -129,10 +129,17 @@ class Batch:
         self.disk_budget = budget_mb * 2**20 if budget_mb else 0  # bytes; 0: no limit
         self.root_batch_id = self.lineage.split("/")[0]
         _recovery.write_owner(self.dir, self.lineage, params)
-        self.journal = self._open_journal(shared) if params.export_metadata else None
         if level == 0:
             self._collect_leftovers(shared)
+        # The store's owner record before the journal: the monitor judges a journaled
+        # batch without one as dead.
         self.codec = TaskCodec(shared, self.batch_id)
+        try:
+            self.journal = self._open_journal(shared) if params.export_metadata else None
+        except BaseException:
+            self.codec.release()
+            self._remove_files()
+            raise
         self._lock = threading.Lock()
         self._futures: dict = {}
         self._task_paths: dict = {}

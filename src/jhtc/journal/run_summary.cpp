@@ -46,6 +46,21 @@ void RunSummary::apply(std::string_view batch_id, const JournalEvent& event) {
   }
 }
 
+void RunSummary::mark_owner_gone(std::string_view batch_id) {
+  auto it = batches_.find(batch_id);
+  if (it == batches_.end() || it->second.summary.finished) return;
+  it->second.summary.state = "dead";
+}
+
+std::vector<const BatchSummary*> RunSummary::unfinished() const {
+  std::vector<const BatchSummary*> out;
+  for (const auto& [id, rec] : batches_) {
+    const BatchSummary& b = rec.summary;
+    if (b.started && !b.finished && b.state != "dead") out.push_back(&b);
+  }
+  return out;
+}
+
 void RunSummary::apply_started(BatchRecord& rec, const JournalEvent& event) {
   BatchSummary& batch = rec.summary;
   if (batch.started) return;  // a restarted writer appends a second one: keep the first

@@ -35,7 +35,8 @@ struct TaskFailure {
 
 struct BatchSummary {
   std::string batch_id, parent_batch_id, host, scheduler;
-  std::string state;  // "running" until batch_finished, then its state
+  std::string state;  // "running" until batch_finished, then its state; "dead" if its
+                      // process is gone without finishing it
   int level = 0;
   std::size_t throttle = 0;
   std::int64_t pid = 0;
@@ -72,6 +73,11 @@ class RunSummary {
 
   // Applies one event read from the journal of `batch_id`.
   void apply(std::string_view batch_id, const JournalEvent& event);
+  // The process that ran the batch is gone without finishing it (killed, node
+  // lost): an unfinished batch's state becomes "dead". A later batch_finished wins.
+  void mark_owner_gone(std::string_view batch_id);
+  // Batches that started and have not finished (nor been marked dead).
+  std::vector<const BatchSummary*> unfinished() const;
 
   const std::string& root_batch_id() const { return root_batch_id_; }
   const BatchSummary* batch(std::string_view batch_id) const;

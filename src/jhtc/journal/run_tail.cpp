@@ -7,12 +7,31 @@
 #include <filesystem>
 #include <system_error>
 
+#include "jhtc/content_store.hpp"
+
 namespace fs = std::filesystem;
 
 namespace jhtc {
 
 RunTail::RunTail(const std::string& journal_dir, std::string root_batch_id)
-    : run_dir_((fs::path(journal_dir) / root_batch_id).string()), summary_(std::move(root_batch_id)) {}
+    : run_dir_((fs::path(journal_dir) / root_batch_id).string()),
+      store_dir_((fs::path(journal_dir).parent_path() / "store").string()),
+      summary_(std::move(root_batch_id)) {}
+
+void RunTail::check_owners() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_owner_check_ < kOwnerCheckInterval) return;
+  last_owner_check_ = now;
+  const double wall_now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  std::vector<std::string> gone;
+  for (const BatchSummary* batch : summary_.unfinished()) {
+    if (wall_now - batch->started_ts < kOwnerGraceSeconds) continue;
+    if (batch_owner_state(store_dir_, batch->batch_id, kHeartbeatStaleAfter) == OwnerState::gone)
+      gone.push_back(batch->batch_id);
+  }
+  for (const std::string& id : gone) summary_.mark_owner_gone(id);
+}
 
 std::size_t RunTail::poll(std::size_t max_bytes) {
   std::size_t applied = 0;
@@ -41,6 +60,7 @@ std::size_t RunTail::poll(std::size_t max_bytes) {
     std::string path = (fs::path(run_dir_) / (batch_id + ".jsonl")).string();
     applied += read_file(path, batch_id, file, size, budget);
   }
+  if (caught_up_) check_owners();  // a batch_finished still unread would be misjudged
   return applied;
 }
 

@@ -2,11 +2,16 @@
 // a RunSummary up to date. Each poll reads only what was appended since the last
 // one (it remembers an offset per file) and picks up new batches' files.
 //
+// It also asks the content store beside the journal (<journal_dir>/../store) whether
+// the processes of unfinished batches still run (at most every kOwnerCheckInterval),
+// so that a killed run shows as dead instead of running forever.
+//
 // Thread-safety: none; one tail per thread.
 // Failure: never throws for a missing or unreadable directory or file (a run may
 // not have started, a file may vanish): they read as empty and are retried.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -21,6 +26,12 @@ namespace jhtc {
 
 class RunTail {
  public:
+  static constexpr std::chrono::seconds kOwnerCheckInterval{5};
+  // A batch younger than this is not judged: its store record may not exist yet.
+  static constexpr double kOwnerGraceSeconds = 10;
+  // Owners on other hosts: dead after this long without a heartbeat (they beat every 60 s).
+  static constexpr std::chrono::seconds kHeartbeatStaleAfter{180};
+
   RunTail(const std::string& journal_dir, std::string root_batch_id);
 
   // Reads new lines from every journal, at most about `max_bytes` (so that a
@@ -39,10 +50,13 @@ class RunTail {
     std::uint64_t offset = 0;
     JournalReader reader;
   };
+  void check_owners();
   std::size_t read_file(const std::string& path, const std::string& batch_id, File& file,
                         std::uint64_t size, std::size_t& budget);
 
   std::string run_dir_;
+  std::string store_dir_;
+  std::chrono::steady_clock::time_point last_owner_check_{};
   RunSummary summary_;
   std::map<std::string, File> files_;  // by batch id
   std::uint64_t bytes_read_ = 0;

@@ -1,9 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "journal/journal_test_util.hpp"
 #include "journal/run_tail.hpp"
+#include "jhtc/content_store.hpp"
 
 namespace jhtc {
 namespace {
@@ -77,6 +79,42 @@ TEST(RunTail, ByteBudgetSplitsCatchingUpOverSeveralPolls) {
   }
   EXPECT_GT(polls, 5);
   EXPECT_EQ(tail.summary().batch("r")->counts.queued, 1000u);
+}
+
+TEST(RunTail, BatchWhoseProcessIsGoneShowsAsDead) {
+  TempDir dir;
+  const std::string journal = dir.path() + "/journal";
+  std::filesystem::create_directories(journal + "/r");
+  ContentStore store(dir.path() + "/store");
+  store.open_batch("r");  // owned by this (live) process; "c" has no owner record
+  auto started = [](const std::string& id, double ts) {
+    return encode_journal_line(ts, "batch_started",
+                               R"({"batch":")" + id + R"(","parent":"r","root":"r","level":1,)"
+                               R"("throttle":1,"host":"h","pid":1,"scheduler":"local"})");
+  };
+  const double long_ago = 1e9, just_now = 4e9;  // 2001, and far beyond any test's clock
+  std::ofstream(journal + "/r/r.jsonl") << started("r", long_ago);
+  std::ofstream(journal + "/r/c.jsonl") << started("c", long_ago);
+  std::ofstream(journal + "/r/young.jsonl") << started("young", just_now);
+  RunTail tail(journal, "r");
+  tail.poll();
+  EXPECT_EQ(tail.summary().batch("r")->state, "running");
+  EXPECT_EQ(tail.summary().batch("c")->state, "dead");
+  EXPECT_EQ(tail.summary().batch("young")->state, "running") << "judged within its grace";
+  std::ofstream(journal + "/r/c.jsonl", std::ios::app)
+      << encode_journal_line(long_ago + 1, "batch_finished", R"({"state":"done"})");
+  tail.poll();
+  EXPECT_EQ(tail.summary().batch("c")->state, "done") << "its own last word wins";
+}
+
+TEST(RunTail, WithoutAStoreNothingIsJudged) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() + "/r");
+  std::ofstream(dir.path() + "/r/r.jsonl")
+      << encode_journal_line(1e9, "batch_started", R"({"batch":"r","root":"r","pid":1})");
+  RunTail tail(dir.path(), "r");
+  tail.poll();
+  EXPECT_EQ(tail.summary().batch("r")->state, "running");
 }
 
 TEST(RunTail, ListRootBatchesGivesTheSubdirectoriesSorted) {

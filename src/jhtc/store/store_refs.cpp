@@ -44,6 +44,16 @@ bool batch_is_dead(const std::filesystem::path& batch_dir, double stale_after_s)
 
 }  // namespace
 
+OwnerState batch_owner_state(const std::filesystem::path& root, std::string_view batch_id,
+                             std::chrono::seconds stale_after) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(root / "refs", ec)) return OwnerState::unknown;
+  const auto batch_dir = root / "refs" / std::string(batch_id);
+  if (!std::filesystem::exists(batch_dir / "owner", ec)) return OwnerState::gone;
+  return batch_is_dead(batch_dir, static_cast<double>(stale_after.count())) ? OwnerState::gone
+                                                                            : OwnerState::alive;
+}
+
 ContentStore::RefWriter& ContentStore::writer_for(std::string_view batch_id) {
   auto it = writers_.find(std::string(batch_id));
   if (it != writers_.end()) return *it->second;

@@ -143,6 +143,21 @@ TEST_F(StoreRefsTest, OwnerOnAnotherHostIsJudgedByItsHeartbeat) {
   EXPECT_FALSE(store.contains(d));
 }
 
+TEST_F(StoreRefsTest, OwnerStateFollowsTheOwnersLifeAndHeartbeat) {
+  EXPECT_EQ(jhtc::batch_owner_state(dir_ / "none", "b", 600s), jhtc::OwnerState::unknown);
+  jhtc::ContentStore store(dir_);
+  store.open_batch("mine");
+  EXPECT_EQ(jhtc::batch_owner_state(dir_, "mine", 600s), jhtc::OwnerState::alive);
+  EXPECT_EQ(jhtc::batch_owner_state(dir_, "never", 600s), jhtc::OwnerState::gone);
+  std::ofstream(dir_ / "refs" / "mine" / "owner") << jhtc::store::host_name() << " 1 1\n";
+  EXPECT_EQ(jhtc::batch_owner_state(dir_, "mine", 600s), jhtc::OwnerState::gone)
+      << "pid 1 with another start time is not our owner";
+  std::ofstream(dir_ / "refs" / "mine" / "owner") << "some-other-host 1 1\n";
+  EXPECT_EQ(jhtc::batch_owner_state(dir_, "mine", 600s), jhtc::OwnerState::alive);
+  set_age(dir_ / "refs" / "mine" / "owner", 700s);
+  EXPECT_EQ(jhtc::batch_owner_state(dir_, "mine", 600s), jhtc::OwnerState::gone);
+}
+
 TEST_F(StoreRefsTest, BatchWithoutOwnerIsCollectedOnceStale) {
   jhtc::ContentStore store(dir_);
   store.put(blob(100, 5), "orphan");
