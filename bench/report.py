@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 TARGET_EVENTS_PER_S = 1e6
+TARGET_BYTES_OVER_DATA = 1.1
 
 
 def now() -> str:
@@ -99,18 +100,23 @@ def pool_part(raw: Path) -> dict | None:
     rows = {}
     for n in counts:
         cases = {}
+        skip = raw / f"skipped_{n}.txt"  # cases run_all left out at this count, and why
+        left_out = f"left out: {skip.read_text().strip()}" if skip.exists() else None
         ours = raw / f"ours_{n}.txt"
         for fig in dict_lines(ours.read_text() if ours.exists() else ""):
             cases[fig["case"]] = fig
         for name in ("parallel-auto", "parallel-batch1", "raw-cluster"):
-            cases.setdefault(name, {"case": name, "error": error_of(raw, f"ours_{n}")})
+            cases.setdefault(name, {"case": name, "error": left_out or error_of(raw, f"ours_{n}")})
         for poll in (5, 1):
             stem = f"reference_{n}_poll{poll}"
             path = raw / f"{stem}.txt"
             figs = dict_lines(path.read_text() if path.exists() else "")
             cases[f"reference-poll{poll}"] = figs[0] if figs else {
-                "case": f"reference-poll{poll}", "error": error_of(raw, stem)}
+                "case": f"reference-poll{poll}", "error": left_out or error_of(raw, stem)}
         rows[str(n)] = {"cases": cases, "ratios": ratios(cases, n)}
+        stamp = raw / f"build_{n}.txt"  # the commit and .venv build this count ran with
+        if stamp.exists():
+            rows[str(n)]["build"] = stamp.read_text().strip()
     status = (raw / "pool_status.txt").read_text() if (raw / "pool_status.txt").exists() else ""
     return {"tasks": rows, "pool_status_before": status.strip().splitlines()}
 
@@ -145,12 +151,31 @@ def ratios(cases: dict, n: int) -> dict:
     return out
 
 
+def pool_used() -> str:
+    port = os.environ.get("JHTC_TESTBED_PORT")
+    if not port or port == "9618":
+        return "collector port 9618: the shared testbed pool"
+    return (f"collector port {port}, root {os.environ.get('JHTC_TESTBED_DIR', '?')}: "
+            "a pool of this benchmark's own")
+
+
 def load_part(raw: Path, name: str, loader, previous: dict) -> dict | None:
     part = loader(raw)
     if part is not None:
         part["measured"] = now()
         return part
     return previous.get(name)
+
+
+def data_part(raw: Path) -> dict | None:
+    path = raw / "data_transfer.json"
+    if not path.exists():
+        return None
+    part = json.loads(path.read_text())
+    ours = part["designs"]["ours"]
+    part["ours_bytes_over_data"] = round(ours["written"] / part["dataset_bytes"], 3)
+    part["target_met"] = part["ours_bytes_over_data"] <= TARGET_BYTES_OVER_DATA
+    return part
 
 
 def loky_part(raw: Path) -> dict | None:
@@ -163,8 +188,14 @@ def main() -> int:
     previous_path = out / "results.json"
     previous = json.loads(previous_path.read_text()) if previous_path.exists() else {}
     results = {"date": now(), "machine": machine(),
-               "pool_used": os.environ.get("JHTC_TESTBED_PORT", "collector port 9618: the shared testbed pool")}
-    for name, loader in (("cpp", cpp_part), ("local_vs_loky", loky_part), ("pool", pool_part)):
+               "pool_used": pool_used()}
+    versions = results["machine"]["versions"]
+    old = previous.get("machine", {}).get("versions", {}).get("htcondor")
+    if "htcondor" not in versions and old:  # the pool was down when the report was written
+        versions["htcondor"] = f"{old} (asked when the pool was last up)"
+    parts = (("cpp", cpp_part), ("local_vs_loky", loky_part), ("data_transfer", data_part),
+             ("pool", pool_part))
+    for name, loader in parts:
         results[name] = load_part(raw, name, loader, previous)
     previous_path.write_text(json.dumps(results, indent=2) + "\n")
     from report_md import markdown  # beside this file

@@ -1,4 +1,5 @@
-"""The reference design: one cloudpickle file per task, each a full copy of the data."""
+"""The copying design (what the reference does, without its lock and wrapper): one
+cloudpickle file per task, each a full copy of the data."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ try:
 except ImportError:
     import cloudpickle
 
-NAME = "one copy per task (reference)"
+NAME = "one copy per task (plain cloudpickle)"
 
 
 def write_tasks(tasks, shared_dir: str, keep: bool = False) -> int:

@@ -11,13 +11,15 @@ Measures, each in the submitting process:
   (user+system, all threads) and the peak RSS of this process;
 - raw: the same N jobs submitted as one cluster of `python -c pass`, makespan
   from condor_submit to the last termination event.
+For the pool cases it also prints where the time went, from the event logs
+(bench/submission/event_gaps.py: slot occupancy, claims, queue wait, in-slot run
+time, slot reuse gaps), and how many of the machine's cores were busy (/proc/stat).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
 import resource
 import subprocess
 import sys
@@ -30,6 +32,9 @@ from joblib import Parallel, delayed, parallel_config
 import joblib_htcondor
 from joblib_htcondor._batch import Batch
 from joblib_htcondor._params import parse_params
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import event_gaps  # noqa: E402
 
 
 def trivial(x: int) -> int:
@@ -50,11 +55,22 @@ def pool() -> str:
                           text=True, check=True).stdout.strip()
 
 
+def machine_jiffies() -> tuple:
+    """(busy, total) jiffies of all cores since boot, from /proc/stat."""
+    with open("/proc/stat") as stream:
+        fields = [int(v) for v in stream.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
 def measure(label: str, run) -> dict:
-    cpu, wall = cpu_seconds(), time.monotonic()
+    cpu, wall, jiffies = cpu_seconds(), time.monotonic(), machine_jiffies()
     extra = run() or {}
+    busy, total = (b - a for a, b in zip(jiffies, machine_jiffies()))
+    cores = round(busy / total * (os.cpu_count() or 1), 2) if total else None
     figures = {"case": label, "wall_s": round(time.monotonic() - wall, 2),
-               "cpu_s": round(cpu_seconds() - cpu, 2), "peak_rss_mb": round(peak_rss_mb(), 1)}
+               "cpu_s": round(cpu_seconds() - cpu, 2), "peak_rss_mb": round(peak_rss_mb(), 1),
+               "machine_busy_cores": cores}
     figures.update(extra)
     print(figures, flush=True)
     return figures
@@ -90,24 +106,39 @@ class _Call:
         return [self.x]
 
 
-def through_parallel(shared: Path, n: int, batch_size) -> dict:
+def events_of(logs) -> dict:
+    try:
+        return event_gaps.summarise(event_gaps.read_jobs([str(p) for p in logs]))
+    except (OSError, ValueError) as error:
+        return {"error": str(error)}
+
+
+def through_parallel(shared: Path, n: int, batch_size, logs: Path) -> dict:
+    # log_dir_prefix keeps the batch's event log (<prefix>/<batch>/condor.log) for event_gaps
     with parallel_config(backend="htcondor", n_jobs=-1, pool=pool(), shared_data_dir=str(shared),
-                         batch_size=batch_size):
+                         batch_size=batch_size, log_dir_prefix=str(logs)):
         results = Parallel()(delayed(trivial)(i) for i in range(n))
     assert results == list(range(n))
-    return {"tasks": n, "batch_size": batch_size}
+    return {"tasks": n, "batch_size": batch_size, "events": events_of(logs.glob("*/condor.log"))}
 
 
-def raw_cluster(directory: Path, n: int) -> dict:
-    log = directory / "raw.log"
+def raw_cluster(directory: Path, n: int, keep_logs=None) -> dict:
+    log = (keep_logs or directory) / "raw.log"
     sub = directory / "raw.sub"
     sub.write_text(f"executable = {sys.executable}\narguments = -c pass\nlog = {log}\n"
                    f"transfer_executable = false\nshould_transfer_files = NO\nqueue {n}\n")
     subprocess.run(["condor_submit", "-terse", str(sub)], check=True, capture_output=True)
     started = time.monotonic()
-    while len(re.findall(r"^005 \(", log.read_text(), re.MULTILINE)) < n:
-        time.sleep(0.5)
-    return {"tasks": n, "from_submit_s": round(time.monotonic() - started, 2)}
+    terminated = 0
+    with open(log, "rb") as stream:  # read only what was appended (5000 jobs: 3 MB of log)
+        pending = b""
+        while terminated < n:
+            time.sleep(0.5)
+            lines = (pending + stream.read()).split(b"\n")
+            pending = lines.pop()  # a line HTCondor is still writing
+            terminated += sum(1 for line in lines if line.startswith(b"005 ("))
+    return {"tasks": n, "from_submit_s": round(time.monotonic() - started, 2),
+            "events": events_of([log])}
 
 
 def main() -> None:
@@ -116,19 +147,26 @@ def main() -> None:
     parser.add_argument("--submit-tasks", type=int, default=2000)
     parser.add_argument("--skip", nargs="*", default=[],
                         choices=["submit", "auto", "batch1", "raw"])
+    parser.add_argument("--keep-logs", type=Path, default=None,
+                        help="keep the event logs (auto/, batch1/, raw.log) here; default: "
+                        "a temporary directory, removed at the end")
     args = parser.parse_args()
     joblib_htcondor.register_htcondor("WARNING")
     base = Path(os.environ.get("JHTC_TESTBED_SHARED", tempfile.gettempdir()))
     with tempfile.TemporaryDirectory(prefix="submission-bench-", dir=base) as tmp:
         shared = Path(tmp)
+        keep = args.keep_logs or shared / "logs"
+        keep.mkdir(parents=True, exist_ok=True)
         if "submit" not in args.skip:
             measure("submit", lambda: submit_only(shared / "s", args.submit_tasks))
         if "auto" not in args.skip:
-            measure("parallel-auto", lambda: through_parallel(shared / "a", args.tasks, "auto"))
+            measure("parallel-auto", lambda: through_parallel(shared / "a", args.tasks, "auto",
+                                                              keep / "auto"))
         if "batch1" not in args.skip:
-            measure("parallel-batch1", lambda: through_parallel(shared / "b", args.tasks, 1))
+            measure("parallel-batch1", lambda: through_parallel(shared / "b", args.tasks, 1,
+                                                                keep / "batch1"))
         if "raw" not in args.skip:
-            measure("raw-cluster", lambda: raw_cluster(shared, args.tasks))
+            measure("raw-cluster", lambda: raw_cluster(shared, args.tasks, keep))
 
 
 if __name__ == "__main__":
