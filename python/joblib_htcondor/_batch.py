@@ -330,10 +330,15 @@ class Batch:
         return None
 
     def _report_bytes(self) -> None:
-        if self.journal is not None and time.monotonic() - self._bytes_reported_at > 1.0:
+        if self.journal is None or self._aborted or self._closed:
+            return
+        if time.monotonic() - self._bytes_reported_at > 1.0:
             # bytes_held stats the batch's files: report at most once a second
             self._bytes_reported_at = time.monotonic()
-            self.journal.bytes_held(self.codec.bytes_held)
+            try:
+                self.journal.bytes_held(self.codec.bytes_held)
+            except (OSError, RuntimeError) as error:  # the shared dir briefly unreachable
+                logger.debug("batch %s: bytes held unknown: %s", self.batch_id, error)
 
     def _collect(self) -> None:
         while True:
@@ -346,9 +351,11 @@ class Batch:
             try:
                 if self._inline is None or not self._inline.holds(outcome):
                     self.complete(outcome)  # else a removal is being tried: the runner decides
-            finally:
                 self._files_done(outcome.task)
-            self._write_admitted()  # room for tasks waiting for the disk budget
+                self._write_admitted()  # room for tasks waiting for the disk budget
+            except Exception:  # noqa: BLE001 - this thread completes every future: it must live
+                logger.exception("batch %s: error while handling the outcome of task %d",
+                                 self.batch_id, outcome.task)
 
     def complete(self, outcome) -> None:
         with self._lock:
@@ -373,9 +380,13 @@ class Batch:
         job will read it again) and the disk budget gets the room back."""
         with self._lock:
             task_path = self._disk_paths.pop(task_id, None)
-        if task_path is not None:
-            _remove_quietly(task_path)
-        self.engine.files_removed(task_id)
+        try:
+            if task_path is not None:
+                _remove_quietly(task_path)
+        except OSError as error:  # a directory made read-only: the batch's end removes it
+            logger.debug("batch %s: cannot remove %s: %s", self.batch_id, task_path, error)
+        finally:
+            self.engine.files_removed(task_id)
 
     def _note_result_blobs(self) -> None:
         added = self.codec.take_result_blob_bytes()

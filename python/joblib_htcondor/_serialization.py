@@ -140,7 +140,7 @@ class _Heartbeat:
 
     def __init__(self) -> None:
         self._codecs: weakref.WeakSet = weakref.WeakSet()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # reentrant for the signal handler, as TaskCodec's
         self._thread: Optional[threading.Thread] = None
 
     def add(self, codec: TaskCodec) -> None:
@@ -205,7 +205,9 @@ class TaskCodec:
         self._key = _core.SigningKey.load_or_create(keys_dir(shared_dir), group_mode)
         self._batch_id = batch_id
         self._group_mode = group_mode
-        self._lock = threading.Lock()
+        # Reentrant: a signal handler (see _signals) releases the batch from the main
+        # thread, which may have been interrupted inside one of these sections.
+        self._lock = threading.RLock()
         self._files: dict[str, int] = {}  # signed files this codec wrote
         self._counted: set[str] = set()  # blobs this batch wrote or was told of
         self._result_blob_bytes = 0

@@ -30,7 +30,8 @@ logger = logging.getLogger("joblib_htcondor")
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
-_lock = threading.Lock()
+# Reentrant: the handler runs in the main thread, which it may interrupt inside register().
+_lock = threading.RLock()
 _batches: "weakref.WeakSet" = weakref.WeakSet()
 _previous: dict = {}
 _handling = False

@@ -59,6 +59,8 @@ def tasks_dir_made_read_only(shared: Path, n: int):
 
 @pytest.mark.htcondor
 @pytest.mark.timeout(120)
+# the collector thread completes every future: an error that kills it is a hang waiting
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
 def test_unwritable_shared_dir_fails_naming_the_path_and_removes_the_jobs(testbed_shared_dir):
     shared = testbed_shared_dir / "data"
     started = time.monotonic()

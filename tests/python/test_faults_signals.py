@@ -18,6 +18,7 @@ from test_faults_support import (
     batch_dirs,
     condor,
     jobs_of,
+    stacks_then_kill,
     wait_until,
     write_driver,
 )
@@ -47,7 +48,11 @@ def test_signal_removes_every_job_of_the_tree_and_the_files(testbed_shared_dir, 
         before = jobs_of(shared)
         sent = time.monotonic()
         driver.send_signal(signum)
-        code = driver.wait(60)
+        try:
+            code = driver.wait(60)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the driver did not exit within 60 s of {signum!r}:\n"
+                        f"{stacks_then_kill(driver)}")
         exited = time.monotonic() - sent
         gone = wait_until(lambda: jobs_of(shared) == [] and time.monotonic(), 60,
                           "every job of the run out of the queue")

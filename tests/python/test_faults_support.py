@@ -7,6 +7,7 @@ they must be module-level functions of an importable module.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -156,7 +157,8 @@ def nested_sleepers(i: int, seconds: float, marks: str) -> list:
 
 
 DRIVER = '''
-import sys, time
+import faulthandler, signal, sys, time
+faulthandler.register(signal.SIGUSR1, all_threads=True)  # stacks_then_kill() shows a hang
 sys.path.insert(0, {tests!r})
 from joblib import Parallel, delayed, parallel_config
 import test_faults_support as s
@@ -170,6 +172,14 @@ with parallel_config(backend="htcondor", scheduler="htcondor", shared_data_dir={
                                                for i in range(4))
 print("RESULT", out, flush=True)
 '''
+
+
+def stacks_then_kill(process) -> str:
+    """Kills a driver that did not end, and returns its output with every thread's stack."""
+    process.send_signal(signal.SIGUSR1)
+    time.sleep(1)
+    process.kill()
+    return process.communicate()[0] or ""
 
 
 def write_driver(path: Path, shared: Path, kind: str, resume: bool = False) -> Path:
