@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Optional, Union
 
 from ._backend import HTCondorBackend
 from ._errors import (
@@ -39,7 +38,7 @@ __all__ = [
 logger = logging.getLogger("joblib_htcondor")
 
 
-def register_htcondor(level: Optional[Union[str, int]] = None) -> None:
+def register_htcondor(level: str | int | None = None) -> None:
     """Registers the joblib backend ``"htcondor"`` and sets this package's log level.
 
     Parameters

@@ -11,8 +11,6 @@ Nested ``Parallel`` calls inside a task get a backend one level deeper until
 
 from __future__ import annotations
 
-from typing import Optional
-
 from joblib._parallel_backends import (
     AutoBatchingMixin,
     ParallelBackendBase,
@@ -43,14 +41,14 @@ class HTCondorBackend(AutoBatchingMixin, ParallelBackendBase):
     MIN_IDEAL_BATCH_DURATION = 2.0
     MAX_IDEAL_BATCH_DURATION = 30.0
 
-    def __init__(self, nesting_level: Optional[int] = None, inner_max_num_threads=None,
-                 _level: int = 0, _parent_lineage: str = "", _params: Optional[BackendParams] = None,
+    def __init__(self, nesting_level: int | None = None, inner_max_num_threads=None,
+                 _level: int = 0, _parent_lineage: str = "", _params: BackendParams | None = None,
                  **params):
         super().__init__(nesting_level=nesting_level, inner_max_num_threads=inner_max_num_threads)
         self.params = _params if _params is not None else parse_params(params)
         self.level = _level
         self.parent_lineage = _parent_lineage
-        self._batch: Optional[Batch] = None
+        self._batch: Batch | None = None
 
     # joblib pickles the nested backend into every task: only the settings travel.
     def __getstate__(self):

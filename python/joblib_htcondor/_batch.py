@@ -25,11 +25,11 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable
 
 from . import _core, _recovery, _signals
-from ._errors import JobFailedError, RemoteTraceback, SharedDiskBudgetError, TaskCancelledError
 from ._defaults import default_htcondor_throttle
+from ._errors import JobFailedError, RemoteTraceback, SharedDiskBudgetError, TaskCancelledError
 from ._params import BackendParams
 from ._recovery import InlineRunner
 from ._serialization import TaskCodec
@@ -41,6 +41,8 @@ WORKER_ARGS = ["-m", "joblib_htcondor.worker"]
 #: condor_submit costs ~0.1 s and the schedd's cycle seconds; a local job costs nothing.
 COALESCE_S = {"htcondor": 0.25, "local": 0.02}
 STDERR_TAIL_BYTES = 2000
+#: Heavy packages the local scheduler's fork server imports once, if the caller uses them.
+PRELOADED = ("numpy", "scipy", "pandas", "sklearn", "julearn", "joblib")
 
 
 def new_batch_id(level: int) -> str:
@@ -82,14 +84,14 @@ def result_path_for(task_path: str) -> str:
 class TaskFuture:
     """What ``submit`` returns to joblib; completed by the batch's collector thread."""
 
-    def __init__(self, task_id: int, callback: Optional[Callable]):
+    def __init__(self, task_id: int, callback: Callable | None):
         self.task_id = task_id
         self._callback = callback
         self._done = threading.Event()
         self._value = None
-        self._error: Optional[BaseException] = None
+        self._error: BaseException | None = None
 
-    def _complete(self, value=None, error: Optional[BaseException] = None) -> None:
+    def _complete(self, value=None, error: BaseException | None = None) -> None:
         self._value, self._error = value, error
         self._done.set()
         if self._callback is not None:
@@ -98,7 +100,7 @@ class TaskFuture:
     def done(self) -> bool:
         return self._done.is_set()
 
-    def get(self, timeout: Optional[float] = None):
+    def get(self, timeout: float | None = None):
         if not self._done.wait(timeout):
             raise TimeoutError(f"task {self.task_id} did not finish within {timeout} s")
         if self._error is not None:
@@ -198,7 +200,7 @@ class Batch:
         except OSError as error:
             logger.warning("could not collect leftovers of dead runs in %s: %s", shared, error)
 
-    def _open_journal(self, shared: Path) -> "_core.JournalWriter":
+    def _open_journal(self, shared: Path) -> _core.JournalWriter:
         parent = self.lineage.split("/")[-2] if "/" in self.lineage else ""
         return _core.JournalWriter(str(shared / "journal"), self.batch_id, parent,
                                    self.root_batch_id, self.level, self.throttle,
@@ -209,7 +211,7 @@ class Batch:
             self.journal.bytes_held(self.codec.bytes_held)
             self.journal.finish(state)
 
-    def _job_template(self, shared: Path) -> "_core.JobTemplate":
+    def _job_template(self, shared: Path) -> _core.JobTemplate:
         p, level = self.params, self.level
         template = _core.JobTemplate()
         template.batch_name = f"jhtc-L{level}-{self.batch_id}"
@@ -228,8 +230,7 @@ class Batch:
             "JOBLIB_HTCONDOR_DELETE_TASK_FILE": "1" if p.delete_task_file_on_load else "0",
             "JOBLIB_HTCONDOR_SYS_PATH": caller_sys_path(),
             # heavy packages the caller uses: the local scheduler's fork server imports them once
-            "JOBLIB_HTCONDOR_PRELOAD": ",".join(m for m in ("numpy", "scipy", "pandas", "sklearn",
-                                                            "julearn", "joblib") if m in sys.modules),
+            "JOBLIB_HTCONDOR_PRELOAD": ",".join(m for m in PRELOADED if m in sys.modules),
         }
         options = {"lineage": self.lineage, "poll_interval_ms": str(int(p.poll_interval * 1000)),
                    "universe": p.universe}
@@ -247,7 +248,7 @@ class Batch:
         template.options = options
         return template
 
-    def submit(self, func, callback: Optional[Callable]) -> TaskFuture:
+    def submit(self, func, callback: Callable | None) -> TaskFuture:
         with self._lock:
             if self._closed:
                 raise RuntimeError(f"batch {self.batch_id} is closed")
@@ -279,7 +280,7 @@ class Batch:
         self._write_admitted(raise_for=task_id)
         return future
 
-    def _write_admitted(self, raise_for: Optional[int] = None) -> None:
+    def _write_admitted(self, raise_for: int | None = None) -> None:
         """Writes the files of the tasks the engine's disk budget admitted, from
         whichever thread gets here first (submit, or the collector after a task
         freed space). A write that fails fails its task; for ``raise_for``, the
@@ -309,7 +310,7 @@ class Batch:
             raise to_raise
 
     def _unwritable(self, task_id: int, task_path: str, error: BaseException,
-                    raise_it: bool) -> Optional[BaseException]:
+                    raise_it: bool) -> BaseException | None:
         """Ends a task whose files could not be written; returns the error to raise
         when the caller gets it directly, else completes the task's future with it."""
         if isinstance(error, (OSError, RuntimeError)):  # full, unwritable, gone

@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import logging
 import subprocess
-from typing import Optional
 
 from ._params import BackendParams
 
@@ -28,7 +27,7 @@ FALLBACK_PARENT_THROTTLE = 2
 
 
 @functools.lru_cache(maxsize=16)
-def _machines(pool: Optional[str]) -> tuple:
+def _machines(pool: str | None) -> tuple:
     """(TotalCpus, TotalMemory MB) of every machine of the pool, from condor_status."""
     argv = ["condor_status", "-af", "Machine", "TotalCpus", "TotalMemory"]
     if pool:
@@ -42,7 +41,7 @@ def _machines(pool: Optional[str]) -> tuple:
     return tuple(machines.values())
 
 
-def pool_slots(params: BackendParams, level: int) -> Optional[int]:
+def pool_slots(params: BackendParams, level: int) -> int | None:
     """How many jobs of this level's request the pool runs at once; None if unknown."""
     cpus = float(params.value_for_level("request_cpus", level) or 1)
     memory = params.value_for_level("request_memory", level)
@@ -62,7 +61,9 @@ def default_htcondor_throttle(params: BackendParams, level: int) -> int:
     """The throttle of ``level`` when none is given (see the module's docstring)."""
     if level >= params.max_recursion_level:
         slots = pool_slots(params, level)
-        return DEFAULT_LEAF_THROTTLE if slots is None else max(1, min(DEFAULT_LEAF_THROTTLE, 2 * slots))
+        if slots is None:
+            return DEFAULT_LEAF_THROTTLE
+        return max(1, min(DEFAULT_LEAF_THROTTLE, 2 * slots))
     if level > 0:  # an intermediate parent: one at a time per grand-parent
         return 1
     slots = pool_slots(params, level)

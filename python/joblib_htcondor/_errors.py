@@ -48,7 +48,7 @@ class TaskCancelledError(RuntimeError):
     """A task was cancelled (abort, timeout, KeyboardInterrupt, shutdown)."""
 
 
-class RemoteTraceback(Exception):
+class RemoteTraceback(Exception):  # noqa: N818 - public name, not an error of ours
     """The traceback of an exception raised in a worker, attached as ``__cause__``."""
 
     def __init__(self, traceback_text: str):

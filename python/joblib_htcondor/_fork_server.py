@@ -73,7 +73,8 @@ def _reset_signals() -> None:
 
 def _redirect(out_path: str, err_path: str) -> None:
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-    for fd, path, mode in ((0, os.devnull, os.O_RDONLY), (1, out_path, flags), (2, err_path, flags)):
+    streams = ((0, os.devnull, os.O_RDONLY), (1, out_path, flags), (2, err_path, flags))
+    for fd, path, mode in streams:
         new = os.open(path, mode, 0o600)
         os.dup2(new, fd)
         os.close(new)

@@ -9,7 +9,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable
 
 logger = logging.getLogger("joblib_htcondor")
 
@@ -75,7 +75,7 @@ def _bool(value: Any, name: str) -> bool:
     return value
 
 
-def _optional_str(value: Any, name: str) -> Optional[str]:
+def _optional_str(value: Any, name: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, (str, os.PathLike)) or not str(value):
@@ -133,13 +133,13 @@ def _scheduler(value: Any, name: str) -> str:
     return value
 
 
-def _batch_size(value: Any, name: str) -> Union[str, int]:
+def _batch_size(value: Any, name: str) -> str | int:
     if value == "auto":
         return value
     return _positive_int(value, name + ' (or "auto")')
 
 
-def _callable_or_none(value: Any, name: str) -> Optional[Callable]:
+def _callable_or_none(value: Any, name: str) -> Callable | None:
     if value is not None and not callable(value):
         raise ValueError(f"{name} must be a callable or None, not {value!r}")
     return value
@@ -160,15 +160,15 @@ class BackendParams:
     """The validated parameters of one backend. Picklable: nested backends carry it."""
 
     scheduler: str = "htcondor"
-    pool: Optional[str] = None
-    schedd: Optional[str] = None
+    pool: str | None = None
+    schedd: str | None = None
     universe: str = "vanilla"
     python_path: str = field(default_factory=lambda: sys.executable)
     request_cpus: tuple = (1,)
     request_memory: tuple = ()
     request_disk: tuple = ()
-    initial_dir: Optional[str] = None
-    log_dir_prefix: Optional[str] = None
+    initial_dir: str | None = None
+    log_dir_prefix: str | None = None
     poll_interval: float = 0.25
     shared_data_dir: str = field(
         default_factory=lambda: os.path.join(os.getcwd(), "joblib_htcondor_shared_data"))
@@ -177,10 +177,10 @@ class BackendParams:
     worker_log_level: int = logging.WARNING
     throttle: tuple = ()
     throttle_scope: str = "batch"
-    batch_size: Union[str, int] = "auto"
+    batch_size: str | int = "auto"
     max_recursion_level: int = 0
     export_metadata: bool = False
-    context_func: Optional[Callable] = None
+    context_func: Callable | None = None
     max_retries: int = 2
     resume: bool = False
     run_inline_after: float = 120.0  # seconds; math.inf: never

@@ -26,7 +26,6 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from typing import Optional
 
 from ._serialization import collect_garbage
 
@@ -36,7 +35,7 @@ OWNER_FILE = "owner.json"
 CONDOR_TIMEOUT_S = 60
 
 
-def start_ticks(pid: int) -> Optional[int]:
+def start_ticks(pid: int) -> int | None:
     """The process's start time in clock ticks since boot (tells a reused pid)."""
     try:
         with open(f"/proc/{pid}/stat") as stream:
@@ -56,7 +55,7 @@ def write_owner(batch_dir: Path, lineage: str, params) -> None:
     os.replace(temp, batch_dir / OWNER_FILE)
 
 
-def read_owner(batch_dir: Path) -> Optional[dict]:
+def read_owner(batch_dir: Path) -> dict | None:
     try:
         return json.loads((batch_dir / OWNER_FILE).read_text())
     except (OSError, ValueError):
@@ -102,7 +101,7 @@ def lineage_constraint(lineage: str) -> str:
             f'substr(JhtcLineage, 0, {len(lineage) + 1}) =?= "{lineage}/"')
 
 
-def condor_rm(constraint: str, pool: Optional[str], schedd: Optional[str],
+def condor_rm(constraint: str, pool: str | None, schedd: str | None,
               reason: str) -> bool:
     """``condor_rm -constraint``; True when at least one job was marked for removal."""
     argv = ["condor_rm"]
@@ -119,7 +118,7 @@ def condor_rm(constraint: str, pool: Optional[str], schedd: Optional[str],
     return done.returncode == 0 and "marked for removal" in done.stdout
 
 
-def remove_idle_job(lineage: str, task: int, pool: Optional[str], schedd: Optional[str]) -> bool:
+def remove_idle_job(lineage: str, task: int, pool: str | None, schedd: str | None) -> bool:
     """Removes the job of ``task`` of this exact batch only if it is still idle
     (JobStatus 1). The schedd evaluates the constraint atomically: a job that has
     started is left alone, and the answer says which happened."""
@@ -176,7 +175,7 @@ class ResultCache:
         self._key = _core.SigningKey.load_or_create(keys_dir(shared), False)
 
     @staticmethod
-    def key_of(func) -> Optional[str]:
+    def key_of(func) -> str | None:
         """The task's content hash, or None when it cannot be hashed (not cached).
 
         joblib hands over a BatchedCalls whose ``items`` are ``(function, args,

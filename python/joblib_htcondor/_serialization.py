@@ -29,7 +29,7 @@ import struct
 import threading
 import time
 import weakref
-from typing import Optional, Union
+from typing import Union
 
 from . import _core
 from ._errors import IntegrityError
@@ -102,7 +102,7 @@ class _IdentityCache:
         self._lock = threading.RLock()  # weakref callbacks may fire inside the lock
         self._entries: dict = {}
 
-    def lookup(self, raw: memoryview) -> tuple[Optional[tuple], Optional[str]]:
+    def lookup(self, raw: memoryview) -> tuple[tuple | None, str | None]:
         owner = _memory_owner(raw.obj)
         if isinstance(owner, _core.MappedBlob) and raw.nbytes == owner.size:
             return None, owner.digest  # a blob we loaded: its name is known
@@ -118,7 +118,7 @@ class _IdentityCache:
         _, digest, fingerprint = entry
         return key, digest if _fingerprint(raw) == fingerprint else None
 
-    def remember(self, key: Optional[tuple], raw: memoryview, digest: str) -> None:
+    def remember(self, key: tuple | None, raw: memoryview, digest: str) -> None:
         if key is None:
             return
         owner = _memory_owner(raw.obj)
@@ -141,7 +141,7 @@ class _Heartbeat:
     def __init__(self) -> None:
         self._codecs: weakref.WeakSet = weakref.WeakSet()
         self._lock = threading.RLock()  # reentrant for the signal handler, as TaskCodec's
-        self._thread: Optional[threading.Thread] = None
+        self._thread: threading.Thread | None = None
 
     def add(self, codec: TaskCodec) -> None:
         with self._lock:
@@ -220,7 +220,7 @@ class TaskCodec:
     def batch_id(self) -> str:
         return self._batch_id
 
-    def dump(self, obj, path: PathLike, *, kind: Optional[str] = None) -> int:
+    def dump(self, obj, path: PathLike, *, kind: str | None = None) -> int:
         """Writes ``obj`` as a signed file at ``path`` (kind inferred from the name:
         ``*.result`` is a result, anything else a task). Returns the bytes newly
         written to the shared directory: the file plus blobs that were not there."""
@@ -257,7 +257,7 @@ class TaskCodec:
         return prepared
 
     def write(self, prepared: PreparedFile, path: PathLike, *,
-              kind: Optional[str] = None) -> tuple[int, int]:
+              kind: str | None = None) -> tuple[int, int]:
         """Writes a prepared file at ``path``: its new blobs to the store, then the
         signed file, atomically. Returns (bytes of the file, bytes of new blobs)."""
         path = os.fspath(path)
@@ -284,7 +284,7 @@ class TaskCodec:
             _identity_cache.remember(key, raw, digest)
         return digest
 
-    def _put(self, raw: memoryview, hint: Optional[str] = None) -> tuple[str, int, bool]:
+    def _put(self, raw: memoryview, hint: str | None = None) -> tuple[str, int, bool]:
         key, known = _identity_cache.lookup(raw)
         hint = hint or known
         digest, new = self._store.put(raw, self._batch_id, hint or "")
@@ -299,8 +299,8 @@ class TaskCodec:
             taken, self._result_blob_bytes = self._result_blob_bytes, 0
         return taken
 
-    def load(self, path: PathLike, *, delete: bool = False, kind: Optional[str] = None,
-             writable: Optional[bool] = None):
+    def load(self, path: PathLike, *, delete: bool = False, kind: str | None = None,
+             writable: bool | None = None):
         """Verifies and unpickles the file at ``path``.
 
         ``delete`` removes the file once it is loaded (delete_task_file_on_load);

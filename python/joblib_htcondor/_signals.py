@@ -32,7 +32,7 @@ SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 # Reentrant: the handler runs in the main thread, which it may interrupt inside register().
 _lock = threading.RLock()
-_batches: "weakref.WeakSet" = weakref.WeakSet()
+_batches: weakref.WeakSet = weakref.WeakSet()
 _previous: dict = {}
 _handling = False
 

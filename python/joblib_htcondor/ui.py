@@ -33,7 +33,8 @@ def monitor_executable() -> Path:
     if override:
         if os.access(override, os.X_OK) and Path(override).is_file():
             return Path(override)
-        raise FileNotFoundError(f"${MONITOR_ENV} names {override!r}, which is not an executable file")
+        raise FileNotFoundError(
+            f"${MONITOR_ENV} names {override!r}, which is not an executable file")
     packaged = Path(__file__).resolve().parent / "bin" / "jhtc-monitor"
     if os.access(packaged, os.X_OK) and packaged.is_file():
         return packaged

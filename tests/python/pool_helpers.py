@@ -31,7 +31,8 @@ def batch_names_since(cluster_floor: int, prefix: str = "jhtc-") -> dict:
     """JobBatchName -> number of jobs, for finished jobs of clusters above
     ``cluster_floor`` whose batch name starts with ``prefix``."""
     out = condor("condor_history", "-constraint",
-                 f'ClusterId > {cluster_floor} && substr(JobBatchName, 0, {len(prefix)}) =?= "{prefix}"',
+                 f"ClusterId > {cluster_floor} && "
+                 f'substr(JobBatchName, 0, {len(prefix)}) =?= "{prefix}"',
                  "-af", "JobBatchName")
     counts: dict = {}
     for name in out.split():

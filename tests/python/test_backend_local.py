@@ -10,7 +10,6 @@ import joblib
 import numpy as np
 import pytest
 from joblib import Parallel, delayed, parallel_config
-
 from joblib_htcondor import JobFailedError, RemoteTraceback, register_htcondor
 
 register_htcondor()

@@ -12,7 +12,6 @@ import time
 import numpy as np
 import pytest
 from joblib import Parallel, delayed, parallel_config
-
 from joblib_htcondor import SharedDiskBudgetError, register_htcondor
 
 register_htcondor()

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from joblib import Parallel, delayed, parallel_config
+from joblib_htcondor import JobFailedError
 from test_faults_support import (
     Run,
     batch_dirs,
@@ -22,8 +23,6 @@ from test_faults_support import (
     wait_until,
     with_array,
 )
-
-from joblib_htcondor import JobFailedError
 
 
 @pytest.mark.htcondor

@@ -12,6 +12,7 @@ import signal
 import time
 
 import pytest
+from joblib_htcondor import JobFailedError
 from test_faults_support import (
     Run,
     condor,
@@ -22,8 +23,6 @@ from test_faults_support import (
     tasks,
     wait_until,
 )
-
-from joblib_htcondor import JobFailedError
 
 HOLD_REASON = "jhtc-fault-test: held on purpose"
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from joblib import Parallel, delayed, parallel_config
-
 from joblib_htcondor import IntegrityError, register_htcondor
 from joblib_htcondor._params import parse_params
 from joblib_htcondor._recovery import (
@@ -97,7 +96,8 @@ def test_parameters_resume_and_run_inline_after_are_checked():
     assert parse_params({}).run_inline_after == 120.0
     with pytest.raises(ValueError, match="resume must be True or False"):
         parse_params({"resume": "yes"})
-    with pytest.raises(ValueError, match="run_inline_after must be a positive number of seconds or None"):
+    with pytest.raises(ValueError,
+                       match="run_inline_after must be a positive number of seconds or None"):
         parse_params({"run_inline_after": 0})
 
 

@@ -12,6 +12,7 @@ import os
 import time
 
 import pytest
+from joblib import delayed
 from test_faults_support import (
     Run,
     batch_dirs,
@@ -23,7 +24,6 @@ from test_faults_support import (
     tasks,
     wait_until,
 )
-from joblib import delayed
 
 side_pool = pytest.mark.skipif(os.environ.get("JHTC_FAULTS_SIDE_POOL") != "1",
                                reason="restarts or fills the pool: run on a side pool with "

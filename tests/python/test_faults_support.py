@@ -13,11 +13,10 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable
 
 import pytest
 from joblib import Parallel, delayed, parallel_config
-
 from joblib_htcondor import register_htcondor
 
 register_htcondor()
@@ -78,8 +77,8 @@ class Run:
 
     def __init__(self, tasks, n_jobs: int = -1, **config):
         self.result = None
-        self.error: Optional[BaseException] = None
-        self.elapsed: Optional[float] = None
+        self.error: BaseException | None = None
+        self.elapsed: float | None = None
         self._tasks, self._n_jobs, self._config = tasks, n_jobs, config
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.started = time.monotonic()
@@ -93,7 +92,7 @@ class Run:
             self.error = error
         self.elapsed = time.monotonic() - self.started
 
-    def join(self, timeout: float) -> "Run":
+    def join(self, timeout: float) -> Run:
         self._thread.join(timeout)
         if self._thread.is_alive():
             pytest.fail(f"the Parallel call did not return within {timeout:.0f} s")

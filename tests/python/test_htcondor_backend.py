@@ -2,13 +2,15 @@
 condor_history, the throttle as the event log shows it, recursion, 2000 tasks,
 and joblib's automatic batching of tiny tasks.
 
-Run with ``testbed/pool run -- .venv/bin/python -m pytest -m htcondor tests/python/test_htcondor_backend.py``.
+Run with ``testbed/pool run -- .venv/bin/python -m pytest -m htcondor
+tests/python/test_htcondor_backend.py``.
 """
 
 from __future__ import annotations
 
 import time
 
+import joblib_htcondor
 import pytest
 from joblib import Parallel, delayed, parallel_config
 from pool_helpers import (
@@ -21,8 +23,6 @@ from pool_helpers import (
 from sklearn.datasets import load_iris
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 from sklearn.svm import SVC
-
-import joblib_htcondor
 
 joblib_htcondor.register_htcondor("WARNING")
 

@@ -8,7 +8,6 @@ import os
 import threading
 
 import pytest
-
 from joblib_htcondor import _core
 
 

@@ -9,7 +9,6 @@ import time
 
 import pytest
 from joblib import Parallel, delayed, parallel_config
-
 from joblib_htcondor import register_htcondor
 from test_monitor_ui import Tmux, level_rows
 

@@ -16,7 +16,6 @@ import tempfile
 import time
 
 import pytest
-
 from joblib_htcondor import _core
 
 UI = [sys.executable, "-m", "joblib_htcondor.ui"]
@@ -32,7 +31,8 @@ EXPECTED_LEVELS = {
 
 
 def simulate_two_level_run(journal_dir: str, root: str) -> None:
-    """Root batch of 5 tasks (throttle 26); its first 3 tasks each run a batch of 8 (throttle 60)."""
+    """Root batch of 5 tasks (throttle 26); its first 3 tasks each run a batch of 8
+    (throttle 60)."""
     top = _core.JournalWriter(journal_dir, root, "", root, 0, 26, "local")
     for task in range(5):
         top.task_queued(task)
@@ -181,8 +181,8 @@ def test_screen_follows_a_journal_being_written(tmux_ui, shared_dir):
     tmux_ui.wait_for(LISTING_READY)
     tmux_ui.send("Enter")
     tmux_ui.wait_for("root new-run")
-    late = _core.JournalWriter(str(shared_dir / "journal"), "new-run-c9", "new-run", "new-run", 1, 60,
-                               "local")
+    late = _core.JournalWriter(str(shared_dir / "journal"), "new-run-c9", "new-run", "new-run",
+                               1, 60, "local")
     for task in range(10):
         late.task_queued(task)
     screen = tmux_ui.wait_for(r"L1\s+4\s+34\s+16\s")
@@ -190,13 +190,14 @@ def test_screen_follows_a_journal_being_written(tmux_ui, shared_dir):
 
 
 def test_summary_prints_the_same_figures_as_plain_text(shared_dir):
-    out = subprocess.run([*UI, "--path", str(shared_dir), "--summary"], capture_output=True, text=True,
-                         timeout=30)
+    out = subprocess.run([*UI, "--path", str(shared_dir), "--summary"], capture_output=True,
+                         text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     assert "Root batch new-run" in out.stdout  # the newest by default
     assert level_rows(out.stdout) == EXPECTED_LEVELS
     assert "Failed tasks: 3" in out.stdout
-    old = subprocess.run([*UI, "--path", str(shared_dir / "journal"), "--summary", "--root", "old-run"],
+    old = subprocess.run([*UI, "--path", str(shared_dir / "journal"), "--summary",
+                          "--root", "old-run"],
                          capture_output=True, text=True, timeout=30)
     assert old.returncode == 0, old.stderr
     assert "state done" in old.stdout
@@ -216,7 +217,8 @@ def test_summary_of_unknown_root_or_empty_dir_fails(shared_dir, tmp_path_factory
 def test_bad_arguments_exit_with_usage():
     out = subprocess.run([*UI, "--summary"], capture_output=True, text=True, timeout=30)
     assert out.returncode == 2 and "--path is required" in out.stderr
-    out = subprocess.run([*UI, "--path", "x", "--bogus"], capture_output=True, text=True, timeout=30)
+    out = subprocess.run([*UI, "--path", "x", "--bogus"], capture_output=True, text=True,
+                         timeout=30)
     assert out.returncode == 2 and "unknown argument --bogus" in out.stderr
 
 

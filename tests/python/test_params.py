@@ -4,7 +4,6 @@ import logging
 
 import pytest
 from joblib import Parallel, delayed, parallel_config
-
 from joblib_htcondor import register_htcondor
 from joblib_htcondor._params import VALID_NAMES, parse_params, parse_size_mb
 
@@ -103,7 +102,8 @@ def test_uncreatable_shared_data_dir_names_the_path_and_the_reason(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
     target = blocker / "shared"
-    with pytest.raises(ValueError, match=rf"shared_data_dir: cannot create '{target}': Not a directory"):
+    with pytest.raises(ValueError,
+                       match=rf"shared_data_dir: cannot create '{target}': Not a directory"):
         with parallel_config(backend="htcondor", scheduler="local", shared_data_dir=str(target)):
             Parallel(n_jobs=2)(delayed(abs)(i) for i in range(2))
 

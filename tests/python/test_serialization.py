@@ -7,7 +7,6 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
-
 from joblib_htcondor import _core
 from joblib_htcondor import _serialization as ser
 from joblib_htcondor._serialization import TaskCodec

@@ -4,13 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from joblib import parallel_config
+from joblib_htcondor import register_htcondor
 from sklearn.datasets import load_iris
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
-
-from joblib_htcondor import register_htcondor
 
 register_htcondor()
 

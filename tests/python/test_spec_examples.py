@@ -18,14 +18,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from joblib import parallel_config
+from joblib_htcondor import register_htcondor
 from julearn import run_cross_validation
 from julearn.pipeline import PipelineCreator
 from pool_helpers import last_cluster, pool_address, wait_for_history
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
-
-from joblib_htcondor import register_htcondor
 
 REQUEST_MEM = "1Gb"
 

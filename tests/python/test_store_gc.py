@@ -12,7 +12,6 @@ import time
 
 import numpy as np
 import pytest
-
 from joblib_htcondor._serialization import TaskCodec, collect_garbage
 
 

@@ -7,7 +7,6 @@ import pickle
 
 import numpy as np
 import pytest
-
 from joblib_htcondor import IntegrityError, _core
 from joblib_htcondor._serialization import TaskCodec
 

@@ -8,7 +8,6 @@ import logging
 import subprocess
 
 import pytest
-
 from joblib_htcondor import _defaults
 from joblib_htcondor._params import parse_params
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 import threading
 import time
 
+import joblib_htcondor
 import pytest
 from joblib import Parallel, delayed, parallel_config
-from pool_helpers import condor, last_cluster, pool_address
-
-import joblib_htcondor
 from joblib_htcondor._params import parse_params
+from pool_helpers import condor, last_cluster, pool_address
 
 joblib_htcondor.register_htcondor("WARNING")
 
