@@ -22,6 +22,7 @@ from joblib_htcondor._recovery import (
     recover,
     write_owner,
 )
+from test_faults_support import default_sigint
 
 register_htcondor()
 HERE = Path(__file__).resolve().parent
@@ -167,6 +168,7 @@ def test_signal_to_the_caller_removes_its_local_jobs_and_files(tmp_path, signum,
     driver = subprocess.Popen([sys.executable, "-c", DRIVER.format(here=str(HERE),
                                                                     shared=str(shared))],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              preexec_fn=default_sigint,
                               # one process per job, named by its task file, for pgrep
                               env={**os.environ, "JOBLIB_HTCONDOR_FORK_SERVER": "0"})
     pattern = f"joblib_htcondor.worker {shared}"

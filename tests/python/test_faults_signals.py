@@ -17,6 +17,7 @@ import pytest
 from test_faults_support import (
     batch_dirs,
     condor,
+    default_sigint,
     jobs_of,
     stacks_then_kill,
     wait_until,
@@ -26,8 +27,8 @@ from test_faults_support import (
 
 def start_driver(base, shared):
     script = write_driver(base / "driver.py", shared, "nested")
-    return subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen([sys.executable, str(script)], preexec_fn=default_sigint,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def wait_for_tree(shared, timeout=90):

@@ -173,6 +173,13 @@ print("RESULT", out, flush=True)
 '''
 
 
+def default_sigint() -> None:
+    """preexec_fn for drivers that get SIGINT: a shell's background job (a CI runner
+    started with `&`) inherits SIGINT ignored, and the library leaves an ignored
+    signal ignored, so the driver would never see the test's SIGINT."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def stacks_then_kill(process) -> str:
     """Kills a driver that did not end, and returns its output with every thread's stack."""
     process.send_signal(signal.SIGUSR1)
