@@ -25,17 +25,25 @@ Engine::Engine(EngineConfig config, std::unique_ptr<SchedulerDriver> driver,
 
 Engine::~Engine() { shutdown(); }
 
-TaskId Engine::submit(std::string task_file, std::string result_file) {
-  std::lock_guard lock(state_->mutex);
-  if (state_->stopping) throw std::logic_error("Engine::submit after shutdown");
+TaskId Engine::State::add_task(std::string task_file, std::string result_file, TaskPhase phase,
+                               const char* caller) {
+  if (stopping) throw std::logic_error(std::string(caller) + " after shutdown");
   TaskRecord task;
-  task.id = state_->next_task_id++;
+  task.id = next_task_id++;
   task.task_file = std::move(task_file);
   task.result_file = std::move(result_file);
+  task.phase = phase;
   const TaskId id = task.id;
-  state_->tasks.emplace(id, std::move(task));
+  tasks.emplace(id, std::move(task));
+  if (observer) observer->on_queued(id);
+  return id;
+}
+
+TaskId Engine::submit(std::string task_file, std::string result_file) {
+  std::lock_guard lock(state_->mutex);
+  const TaskId id = state_->add_task(std::move(task_file), std::move(result_file),
+                                     TaskPhase::queued, "Engine::submit");
   state_->ready.push_back(id);
-  if (state_->observer) state_->observer->on_queued(id);
   state_->dispatch_wakeup.notify_one();
   return id;
 }
@@ -43,15 +51,8 @@ TaskId Engine::submit(std::string task_file, std::string result_file) {
 TaskId Engine::submit_deferred(std::string task_file, std::string result_file,
                                DiskCost estimate) {
   std::lock_guard lock(state_->mutex);
-  if (state_->stopping) throw std::logic_error("Engine::submit_deferred after shutdown");
-  TaskRecord task;
-  task.id = state_->next_task_id++;
-  task.task_file = std::move(task_file);
-  task.result_file = std::move(result_file);
-  task.phase = TaskPhase::waiting_for_disk;
-  const TaskId id = task.id;
-  state_->tasks.emplace(id, std::move(task));
-  if (state_->observer) state_->observer->on_queued(id);
+  const TaskId id = state_->add_task(std::move(task_file), std::move(result_file),
+                                     TaskPhase::waiting_for_disk, "Engine::submit_deferred");
   if (state_->disk.request(id, estimate)) {
     state_->tasks.at(id).phase = TaskPhase::staging;
     state_->admitted.push_back(id);

@@ -54,6 +54,9 @@ struct Engine::State {
   std::thread tracker;
 
   // Each of these expects `mutex` held.
+  // A new unfinished task in `phase`; throws std::logic_error (naming `caller`) after shutdown.
+  TaskId add_task(std::string task_file, std::string result_file, TaskPhase phase,
+                  const char* caller);
   std::size_t free_slots() const;
   void release_slot(TaskRecord& task);
   void finish(TaskRecord& task, OutcomeKind kind, std::string reason);
