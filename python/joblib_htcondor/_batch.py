@@ -136,10 +136,13 @@ class Batch:
         # The store's owner record before the journal: the monitor judges a journaled
         # batch without one as dead.
         self.codec = TaskCodec(shared, self.batch_id)
+        self.journal = None
         try:
             self.journal = self._open_journal(shared) if params.export_metadata else None
+            self.engine = self._start_engine(shared)
         except BaseException:
             self.codec.release()
+            self._finish_journal("failed")
             self._remove_files()
             raise
         self._lock = threading.Lock()
@@ -158,17 +161,6 @@ class Batch:
         self.cache = _recovery.ResultCache(shared) if params.resume else None
         self._cache_keys: dict = {}
         self._inline = InlineRunner(self) if self._runs_inline() else None
-        try:
-            self.engine = _core.Engine(
-                params.scheduler, self._job_template(shared), self.throttle,
-                count_running=not params.delete_task_file_on_load,
-                max_retries=params.max_retries, journal=self.journal,
-                coalesce_s=COALESCE_S[params.scheduler], disk_budget=self.disk_budget)
-        except BaseException:
-            self.codec.release()
-            self._finish_journal("failed")
-            self._remove_files()
-            raise
         self._collector = threading.Thread(
             target=self._collect, name=f"joblib_htcondor-{self.batch_id}", daemon=True)
         self._collector.start()
@@ -177,6 +169,14 @@ class Batch:
         _signals.register(self)
         logger.info("batch %s: level %d, scheduler %s, throttle %d",
                     self.batch_id, level, params.scheduler, self.throttle)
+
+    def _start_engine(self, shared: Path) -> _core.Engine:
+        p = self.params
+        return _core.Engine(
+            p.scheduler, self._job_template(shared), self.throttle,
+            count_running=not p.delete_task_file_on_load, max_retries=p.max_retries,
+            journal=self.journal, coalesce_s=COALESCE_S[p.scheduler],
+            disk_budget=self.disk_budget)
 
     def _throttle(self, n_jobs: int) -> int:
         throttle = self.params.value_for_level("throttle", self.level)

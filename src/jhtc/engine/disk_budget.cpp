@@ -11,14 +11,18 @@ bool DiskBudget::fits(const DiskCost& cost) const {
   return held() <= limit_ && need <= limit_ - held();
 }
 
+void DiskBudget::take_room(Entry& entry) {
+  entry.admitted = true;
+  files_ += entry.cost.files;
+  blobs_ += entry.cost.blobs;
+}
+
 bool DiskBudget::request(TaskId task, DiskCost estimate) {
   Entry& entry = entries_[task];
   entry.cost = estimate;
   // Behind a waiting task, even a small one waits: first come, first served.
   if (waiting_.empty() && fits(estimate)) {
-    entry.admitted = true;
-    files_ += estimate.files;
-    blobs_ += estimate.blobs;
+    take_room(entry);
     return true;
   }
   waiting_.push_back(task);
@@ -53,9 +57,7 @@ std::vector<TaskId> DiskBudget::admit() {
   while (!waiting_.empty()) {
     Entry& entry = entries_.at(waiting_.front());
     if (!fits(entry.cost)) break;
-    entry.admitted = true;
-    files_ += entry.cost.files;
-    blobs_ += entry.cost.blobs;
+    take_room(entry);
     admitted.push_back(waiting_.front());
     waiting_.pop_front();
   }

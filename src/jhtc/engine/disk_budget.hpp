@@ -50,6 +50,7 @@ class DiskBudget {
     bool admitted = false;
   };
   bool fits(const DiskCost& cost) const;
+  void take_room(Entry& entry);  // counts an admitted entry's cost
 
   std::uint64_t limit_;
   std::uint64_t blobs_ = 0;  // blobs of admitted tasks: held until the batch ends

@@ -54,8 +54,7 @@ TaskId Engine::submit_deferred(std::string task_file, std::string result_file,
   const TaskId id = state_->add_task(std::move(task_file), std::move(result_file),
                                      TaskPhase::waiting_for_disk, "Engine::submit_deferred");
   if (state_->disk.request(id, estimate)) {
-    state_->tasks.at(id).phase = TaskPhase::staging;
-    state_->admitted.push_back(id);
+    state_->hand_out(state_->tasks.at(id));
   } else {
     state_->admit_or_refuse();
   }

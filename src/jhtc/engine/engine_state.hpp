@@ -64,6 +64,8 @@ struct Engine::State {
   void retry_or_fail(TaskRecord& task, const std::string& reason);
   void handle(const DriverEvent& event, std::vector<JobKey>& to_remove);
   void requeue_untaken(std::span<const JobRequest> untaken);
+  // An admitted deferred task goes to staging, for take_admitted() to hand out.
+  void hand_out(TaskRecord& task);
   // Moves the deferred tasks that the disk budget admits now to staging.
   void admit_waiting();
   // admit_waiting(), and refuses waiting tasks that can never fit, in order.

@@ -72,12 +72,14 @@ void Engine::State::finish(TaskRecord& task, OutcomeKind kind, std::string reaso
   if (!had_files) admit_waiting();
 }
 
+void Engine::State::hand_out(TaskRecord& task) {
+  task.phase = TaskPhase::staging;
+  admitted.push_back(task.id);
+}
+
 void Engine::State::admit_waiting() {
   for (TaskId id : disk.admit()) {
-    auto it = tasks.find(id);
-    if (it == tasks.end()) continue;
-    it->second.phase = TaskPhase::staging;
-    admitted.push_back(id);
+    if (auto it = tasks.find(id); it != tasks.end()) hand_out(it->second);
   }
   // The caller that stages them may be waiting in next_outcome (the collector).
   if (!admitted.empty()) outcome_ready.notify_all();
