@@ -10,8 +10,8 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from ._backend import HTCondorBackend
 from ._errors import (
     IntegrityError,
     JobFailedError,
@@ -37,6 +37,20 @@ __all__ = [
 
 logger = logging.getLogger("joblib_htcondor")
 
+if TYPE_CHECKING:
+    from ._backend import HTCondorBackend
+
+
+def __getattr__(name: str):
+    # The backend imports joblib, and joblib numpy: a worker (python -m
+    # joblib_htcondor.worker) imports this package for every job and must not pay
+    # for them unless its task uses joblib.
+    if name == "HTCondorBackend":
+        from ._backend import HTCondorBackend
+
+        return HTCondorBackend
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 def register_htcondor(level: str | int | None = None) -> None:
     """Registers the joblib backend ``"htcondor"`` and sets this package's log level.
@@ -49,6 +63,7 @@ def register_htcondor(level: str | int | None = None) -> None:
     """
     from joblib import register_parallel_backend
 
+    from ._backend import HTCondorBackend
     from ._params import _log_level
 
     register_parallel_backend("htcondor", HTCondorBackend)

@@ -33,6 +33,7 @@ from ._errors import JobFailedError, RemoteTraceback, SharedDiskBudgetError, Tas
 from ._params import BackendParams
 from ._recovery import InlineRunner
 from ._serialization import TaskCodec
+from ._task import TaskCalls, result_path_for
 
 logger = logging.getLogger("joblib_htcondor")
 
@@ -74,11 +75,6 @@ def caller_sys_path() -> str:
     import the modules that the caller's functions were pickled by reference from."""
     entries = (os.path.abspath(entry or os.getcwd()) for entry in sys.path)
     return os.pathsep.join(dict.fromkeys(e for e in entries if os.path.isdir(e)))
-
-
-def result_path_for(task_path: str) -> str:
-    """The worker writes its result beside the task file (the protocol's one rule)."""
-    return task_path[: -len(".task")] + ".result"
 
 
 class TaskFuture:
@@ -263,7 +259,10 @@ class Batch:
                 return future
         task_path = str(self.tasks_dir / f"{index}.task")
         # Pickled now, written when the disk budget admits it (at once without one).
-        prepared = self.codec.prepare({"func": func, "context_func": self.params.context_func},
+        # The calls without joblib's BatchedCalls: a worker then imports joblib only
+        # if the task itself needs it (see _task).
+        prepared = self.codec.prepare({"func": TaskCalls.from_joblib(func),
+                                       "context_func": self.params.context_func},
                                       measure=self.disk_budget > 0)
         with self._lock:  # the collector must find the future when the outcome comes
             task_id = self.engine.submit_deferred(task_path, result_path_for(task_path),

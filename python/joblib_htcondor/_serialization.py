@@ -31,13 +31,12 @@ import time
 import weakref
 from typing import Union
 
+# The standalone package, not joblib's vendored copy (joblib < 1.5): a pickle made
+# by the vendored one imports joblib, and numpy with it, in every worker.
+import cloudpickle
+
 from . import _core
 from ._errors import IntegrityError
-
-try:  # joblib < 1.5 vendors cloudpickle
-    from joblib.externals import cloudpickle
-except ImportError:  # pragma: no cover - depends on the joblib version
-    import cloudpickle
 
 __all__ = ["IntegrityError", "PreparedFile", "TaskCodec", "collect_garbage", "OUT_OF_BAND_MIN"]
 

@@ -30,20 +30,24 @@ def _terminate_gracefully(signum, frame):
 
 
 def run(task_path: str) -> int:
-    from ._batch import result_path_for
+    # Only light modules here: joblib (and numpy with it) is imported when the task
+    # needs it, by the task itself (see _task).
     from ._serialization import TaskCodec
+    from ._task import JoblibScope, TaskCalls, result_path_for
 
     for entry in os.environ.get("JOBLIB_HTCONDOR_SYS_PATH", "").split(os.pathsep):
         if entry and entry not in sys.path:
             sys.path.append(entry)  # after our own entries: importable, never shadowing
     codec = TaskCodec(os.environ["JOBLIB_HTCONDOR_SHARED_DIR"], os.environ["JOBLIB_HTCONDOR_BATCH"])
     delete = os.environ.get("JOBLIB_HTCONDOR_DELETE_TASK_FILE") == "1"
-    payload = codec.load(task_path, delete=delete)
+    payload = codec.load(task_path, delete=delete)  # may import joblib (e.g. for scikit-learn)
     started = time.monotonic()
     try:
-        if payload["context_func"] is not None:
-            payload["context_func"]()
-        value = payload["func"]()
+        func = payload["func"]
+        with JoblibScope(func.nested if isinstance(func, TaskCalls) else None):
+            if payload["context_func"] is not None:
+                payload["context_func"]()
+            value = func()
         # the third field of an "ok" outcome is the run time: it steers joblib's batching
         outcome = ("ok", value, time.monotonic() - started)
     except KeyboardInterrupt:
@@ -69,9 +73,6 @@ def run_as_worker(task_path: str) -> int:
     logging.basicConfig(level=int(level) if level.isdigit() else level,
                         format="%(asctime)s [%(levelname)s] %(name)s: %(message)s")
     signal.signal(signal.SIGTERM, _terminate_gracefully)
-    from . import register_htcondor
-
-    register_htcondor()  # nested Parallel calls may name the backend
     return run(task_path)
 
 
