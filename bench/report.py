@@ -105,7 +105,7 @@ def pool_part(raw: Path) -> dict | None:
         ours = raw / f"ours_{n}.txt"
         for fig in dict_lines(ours.read_text() if ours.exists() else ""):
             cases[fig["case"]] = fig
-        for name in ("parallel-auto", "parallel-batch1", "raw-cluster"):
+        for name in ("parallel-auto", "parallel-batch1", "raw-cluster", "raw-worker-cluster"):
             cases.setdefault(name, {"case": name, "error": left_out or error_of(raw, f"ours_{n}")})
         for poll in (5, 1):
             stem = f"reference_{n}_poll{poll}"
@@ -134,6 +134,12 @@ def ratios(cases: dict, n: int) -> dict:
         out["auto_over_raw"] = round(auto / raw, 2)
     if batch1 and raw:
         out["batch1_over_raw"] = round(batch1 / raw, 2)
+    # the raw worker cluster's own wall time also holds writing its task files
+    raw_worker = cases.get("raw-worker-cluster", {}).get("from_submit_s")
+    if raw_worker and raw:
+        out["raw_worker_over_raw"] = round(raw_worker / raw, 2)
+    if batch1 and raw_worker:
+        out["batch1_over_raw_worker"] = round(batch1 / raw_worker, 2)
     if auto and best_ref:
         out["best_reference_over_auto"] = round(best_ref / auto, 2)
     per1000 = {}

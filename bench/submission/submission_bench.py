@@ -10,7 +10,12 @@ Measures, each in the submitting process:
   joblib.Parallel (automatic batching; batch_size=1), with the CPU seconds
   (user+system, all threads) and the peak RSS of this process;
 - raw: the same N jobs submitted as one cluster of `python -c pass`, makespan
-  from condor_submit to the last termination event.
+  from condor_submit to the last termination event;
+- raw-worker: one cluster of N jobs that each run our worker on a task file
+  written beforehand (the same trivial call as through Parallel): what the pool
+  gives our worker with no engine, no joblib and no throttle in front of it.
+  ours/raw-worker is the cost of the engine; raw-worker/raw the cost of a Python
+  worker that loads a task and writes a result.
 For the pool cases it also prints where the time went, from the event logs
 (bench/submission/event_gaps.py: slot occupancy, claims, queue wait, in-slot run
 time, slot reuse gaps), and how many of the machine's cores were busy (/proc/stat).
@@ -123,10 +128,39 @@ def through_parallel(shared: Path, n: int, batch_size, logs: Path) -> dict:
 
 
 def raw_cluster(directory: Path, n: int, keep_logs=None) -> dict:
-    log = (keep_logs or directory) / "raw.log"
-    sub = directory / "raw.sub"
-    sub.write_text(f"executable = {sys.executable}\narguments = -c pass\nlog = {log}\n"
-                   f"transfer_executable = false\nshould_transfer_files = NO\nqueue {n}\n")
+    return _one_cluster(directory, "raw", n, "-c pass", "", keep_logs)
+
+
+def raw_worker_cluster(directory: Path, n: int, keep_logs=None) -> dict:
+    """N jobs of `python -m joblib_htcondor.worker <i>.task`, the task files written
+    (untimed) as a batch of ours writes them: signed, holding TaskCalls([trivial(i)])."""
+    from joblib_htcondor._serialization import TaskCodec
+    from joblib_htcondor._task import TaskCalls
+
+    shared, batch = directory / "w", "raw-worker"
+    codec = TaskCodec(shared, batch)
+    tasks = shared / "tasks"
+    tasks.mkdir(parents=True)
+    for i in range(n):
+        codec.dump({"func": TaskCalls([(trivial, (i,), {})], None), "context_func": None},
+                   tasks / f"{i}.task")
+    environment = (f'environment = "JOBLIB_HTCONDOR_SHARED_DIR={shared} '
+                   f'JOBLIB_HTCONDOR_BATCH={batch}"\n')
+    figures = _one_cluster(directory, "raw-worker", n,
+                           f"-m joblib_htcondor.worker {tasks}/$(Process).task", environment,
+                           keep_logs)
+    for i in range(n):
+        result = codec.load(tasks / f"{i}.result")
+        assert result[0] == "ok" and result[1] == [i], result
+    return figures
+
+
+def _one_cluster(directory: Path, name: str, n: int, arguments: str, extra: str,
+                 keep_logs=None) -> dict:
+    log = (keep_logs or directory) / f"{name}.log"
+    sub = directory / f"{name}.sub"
+    sub.write_text(f"executable = {sys.executable}\narguments = {arguments}\nlog = {log}\n"
+                   f"transfer_executable = false\nshould_transfer_files = NO\n{extra}queue {n}\n")
     subprocess.run(["condor_submit", "-terse", str(sub)], check=True, capture_output=True)
     started = time.monotonic()
     terminated = 0
@@ -146,10 +180,10 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--submit-tasks", type=int, default=2000)
     parser.add_argument("--skip", nargs="*", default=[],
-                        choices=["submit", "auto", "batch1", "raw"])
+                        choices=["submit", "auto", "batch1", "raw", "raw-worker"])
     parser.add_argument("--keep-logs", type=Path, default=None,
-                        help="keep the event logs (auto/, batch1/, raw.log) here; default: "
-                        "a temporary directory, removed at the end")
+                        help="keep the event logs (auto/, batch1/, raw.log, raw-worker.log) "
+                        "here; default: a temporary directory, removed at the end")
     args = parser.parse_args()
     joblib_htcondor.register_htcondor("WARNING")
     base = Path(os.environ.get("JHTC_TESTBED_SHARED", tempfile.gettempdir()))
@@ -167,6 +201,8 @@ def main() -> None:
                                                                 keep / "batch1"))
         if "raw" not in args.skip:
             measure("raw-cluster", lambda: raw_cluster(shared, args.tasks, keep))
+        if "raw-worker" not in args.skip:
+            measure("raw-worker-cluster", lambda: raw_worker_cluster(shared, args.tasks, keep))
 
 
 if __name__ == "__main__":
