@@ -4,7 +4,8 @@
 //
 //   <root>/sha256/ab/<64 hex>        a blob, immutable once renamed into place
 //   <root>/sha256/ab/.tmp.*          a blob being written (stray ones are garbage)
-//   <root>/refs/<batch>/owner        "host pid start_ticks": who runs the batch;
+//   <root>/refs/<batch>/owner        "host pid start_ticks boot_id pid_namespace":
+//                                    who runs the batch (store/owner_identity.hpp);
 //                                    its mtime is the owner's heartbeat
 //   <root>/refs/<batch>/*.refs       "sha256-<hex> <size>" lines, one file per writer
 //                                    process (the caller's tasks, each worker's result)
@@ -79,8 +80,9 @@ struct GarbageReport {
 };
 
 // Whether the process that owns a batch in the store at `root` still runs: on this
-// host its pid must exist with the recorded start time; on other hosts the owner's
-// heartbeat (refreshed every minute) must be younger than `stale_after`. A batch
+// host, boot and PID namespace its pid must exist with the recorded start time;
+// anywhere else (another node, PID namespace or container) the owner's heartbeat
+// (refreshed every minute) must be younger than `stale_after`. A batch
 // without an owner record has been released, or collected as dead: gone.
 // `unknown` when the store itself is missing or unreadable.
 enum class OwnerState { alive, gone, unknown };

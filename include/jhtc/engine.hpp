@@ -24,6 +24,11 @@
 // Thread-safety: every public member may be called from any thread.
 // Failure: submit() after shutdown throws std::logic_error; a driver failure to
 // submit fails the affected tasks (their outcome carries the driver's message).
+// No exception leaves the engine's threads: a driver call that fails there (after
+// the driver's own retries) fails the tasks it concerned, as scheduler errors; an
+// unexpected error fails every unfinished task, and later submits throw
+// SchedulerError. shutdown() stops the threads even when removing the jobs fails,
+// then throws that failure; the destructor never throws.
 #pragma once
 
 #include <chrono>
@@ -62,6 +67,9 @@ struct TaskOutcome {
   std::string reason;   // failed: the scheduler's own words (hold reason, signal, exit code)
   std::string job_id;   // the last job that ran the task
   int attempts = 0;
+  // failed because the scheduler could not be driven (a condor_* call failed after
+  // its retries), not because the job failed; Python raises SchedulerError.
+  bool scheduler_error = false;
 };
 
 struct EngineStats {
@@ -123,14 +131,27 @@ class Engine {
   // for an unknown or finished task.
   void withdraw(TaskId task, const std::string& reason);
 
+  // Removes the task's job only if the scheduler has not started it (one atomic
+  // step there); true when removed. The task then ends as failed (its job was
+  // removed): the caller, who runs the task itself, ignores that outcome. False
+  // for a task not in the scheduler, running, or finished. Throws SchedulerError
+  // when the scheduler did not answer.
+  bool remove_if_idle(TaskId task);
+
   // The next finished task, or nullopt after `timeout`. Blocks without polling.
   std::optional<TaskOutcome> next_outcome(std::chrono::milliseconds timeout);
 
   // Removes every outstanding job (and its descendants) from the scheduler; their
-  // outcomes arrive as cancelled. The engine stays usable.
+  // outcomes arrive as cancelled. The engine stays usable. Throws SchedulerError
+  // when the removal failed (the outcomes are cancelled all the same).
   void cancel_all(const std::string& reason);
 
-  // cancel_all() then stops the threads. Idempotent.
+  // cancel_all() within the driver's short bound (remove_all_quickly), for a
+  // signal handler. Throws SchedulerError when the removal failed.
+  void abort_now(const std::string& reason);
+
+  // cancel_all() then stops the threads. Idempotent. The threads are stopped and
+  // joined even when cancel_all() fails; its SchedulerError is thrown afterwards.
   void shutdown();
 
   EngineStats stats() const;

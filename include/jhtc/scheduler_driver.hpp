@@ -101,9 +101,39 @@ class SchedulerDriver {
   // Removes every job of this batch and of the batches its jobs started.
   virtual void remove_all(std::string_view reason) = 0;
 
+  // remove_all() within a short bound, for a process told to stop (SIGINT,
+  // SIGTERM): one attempt, no retries, a short timeout (HTCondor:
+  // options["abort_timeout_s"], default 10). Throws SchedulerError when that failed.
+  virtual void remove_all_quickly(std::string_view reason) { remove_all(reason); }
+
+  // Removes the job of this attempt only if the scheduler has not started it, in
+  // one atomic step of the scheduler. True when it was removed (a `removed` event
+  // follows); false when it has started, is gone, or was never submitted. Throws
+  // SchedulerError when the scheduler failed to answer. A driver that cannot tell
+  // leaves the job alone (false).
+  virtual bool remove_if_idle(JobKey /*job*/) { return false; }
+
   // Makes a blocked wait_events() return early.
   virtual void wake() = 0;
 };
+
+// Where a scheduler is, for calls made outside any batch (cleanup of dead runs).
+struct SchedulerAddress {
+  std::string scheduler;  // "htcondor" or "local"
+  std::string pool;       // HTCondor: the tools' -pool; empty: the local configuration
+  std::string schedd;     // HTCondor: the tools' -name; empty: the local schedd
+  std::chrono::seconds timeout{60};  // each condor_* call (transient failures are retried)
+};
+
+// Removes every job of `lineage` and of the lineages below it (the jobs a dead
+// batch and its descendants left queued). The lineage is validated (letters,
+// digits and ._-/:@+) and quoted as a ClassAd string: a value read from a file
+// can select nothing outside its lineage. Returns true when the scheduler marked
+// at least one job for removal. Throws std::invalid_argument for a malformed
+// lineage or address (the message names it), SchedulerError when the scheduler
+// failed after its retries. The local scheduler's jobs die with their batch: false.
+bool remove_lineage(const SchedulerAddress& where, std::string_view lineage,
+                    std::string_view reason);
 
 // Creates the driver named `scheduler` ("local" or "htcondor").
 // Throws std::invalid_argument for an unknown name, SchedulerUnavailable when the

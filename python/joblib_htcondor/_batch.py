@@ -29,7 +29,13 @@ from typing import Callable
 
 from . import _core, _recovery, _signals
 from ._defaults import default_htcondor_throttle
-from ._errors import JobFailedError, RemoteTraceback, SharedDiskBudgetError, TaskCancelledError
+from ._errors import (
+    JobFailedError,
+    RemoteTraceback,
+    SchedulerError,
+    SharedDiskBudgetError,
+    TaskCancelledError,
+)
 from ._params import BackendParams
 from ._recovery import InlineRunner
 from ._serialization import TaskCodec
@@ -150,7 +156,9 @@ class Batch:
         self._closed = False
         self.cancelled = False
         self._aborted = False
+        self._removal_failed: BaseException | None = None  # the engine's jobs may be left
         self._bytes_reported_at = 0.0
+        self._heartbeat_at = time.monotonic()  # owner.json's mtime: see _recovery
         # The run time of the task whose future this thread is completing: joblib's
         # completion callback (and so batch_completed) runs in the same thread.
         self.run_time = threading.local()
@@ -342,6 +350,9 @@ class Batch:
 
     def _collect(self) -> None:
         while True:
+            if time.monotonic() - self._heartbeat_at >= _recovery.HEARTBEAT_S:
+                self._heartbeat_at = time.monotonic()
+                _recovery.heartbeat(self.dir)
             outcome = self.engine.next_outcome(0.5)
             if outcome is None:
                 with self._lock:
@@ -408,6 +419,8 @@ class Batch:
             return None, TaskCancelledError(f"task {outcome.task} cancelled: {outcome.reason}")
         if outcome.kind == _core.OutcomeKind.refused:
             return None, SharedDiskBudgetError(f"task {outcome.task}: {outcome.reason}")
+        if outcome.kind == _core.OutcomeKind.failed and outcome.scheduler_error:
+            return None, SchedulerError(f"task {outcome.task}: {outcome.reason}")
         if outcome.kind == _core.OutcomeKind.failed:
             return None, JobFailedError(outcome.reason, outcome.job_id, outcome.attempts,
                                         self._stderr_tail(outcome))
@@ -430,35 +443,94 @@ class Batch:
             return ""
 
     def cancel(self, reason: str) -> None:
+        """Ends every task as cancelled. A failed removal is logged, not raised:
+        joblib calls this while the caller's own exception is on its way, and
+        ``close`` reports what may be left."""
         self.cancelled = True
-        self.engine.cancel_all(reason)
+        try:
+            self.engine.cancel_all(reason)
+        except SchedulerError as error:
+            self._removal_failed = error
+            logger.warning("batch %s: its jobs could not be removed: %s", self.batch_id, error)
 
     def abort_now(self, reason: str) -> None:
-        """From a signal handler: jobs (and descendants) removed, files deleted,
-        without the locks ``close`` takes (the interrupted thread may hold them).
-        ``close`` still runs later, when joblib gets to it."""
+        """From a signal handler: jobs (and descendants) removed within the driver's
+        short bound (one condor_rm, 10 s), files deleted, without any lock that may
+        be held elsewhere: not the batch's (the interrupted thread may hold it), not
+        the store's (another process may). ``close`` releases the store later, when
+        joblib gets to it; if the process dies first, the next run collects it."""
         self.cancelled = True
         self._aborted = True
         _signals.unregister(self)
-        self.engine.cancel_all(reason)
-        self.codec.release()
-        self._remove_files()
+        try:
+            self.engine.abort_now(reason)
+        except SchedulerError as error:
+            self._removal_failed = error
+        if self._removal_failed is not None:
+            self._abandon(self._removal_failed)
+        else:
+            self._remove_files()
 
     def close(self, state: str = "done") -> None:
-        """Ends the batch: outstanding jobs are removed, its files deleted."""
+        """Ends the batch: outstanding jobs are removed, its files deleted.
+
+        Exception-safe: every step runs even when an earlier one fails (the
+        scheduler not answering while the engine removes the jobs). Then the
+        batch's directory keeps only its owner record, marked abandoned, so that
+        the next run's recovery (or ``python -m joblib_htcondor.cleanup``)
+        removes the jobs that may be left. The first error is raised at the end
+        when the batch ended normally; after a cancellation (the caller's own
+        exception is on its way) it is logged."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-        _signals.unregister(self)
+        errors: list = []
+
+        def step(action, *args) -> None:
+            try:
+                action(*args)
+            except Exception as error:  # noqa: BLE001 - the other steps must still run
+                errors.append(error)
+
+        step(_signals.unregister, self)
         if self._inline is not None:
-            self._inline.stop()
-        self.engine.shutdown()
-        self._collector.join(timeout=10)
-        self._finish_journal(state)
-        if not self._aborted:
-            self.codec.release()
-        self._remove_files()
+            step(self._inline.stop)
+        step(self.engine.shutdown)
+        removal_failed = next((e for e in errors if isinstance(e, SchedulerError)), None)
+        removal_failed = removal_failed or self._removal_failed
+        step(self._collector.join, 10)
+        step(self._finish_journal, "failed" if removal_failed else state)
+        step(self.codec.release)
+        if removal_failed is not None:
+            step(self._abandon, removal_failed)
+        else:
+            step(self._remove_files)
+        if not errors:
+            return
+        if state == "done" and not self.cancelled:
+            raise errors[0]
+        for error in errors:
+            logger.warning("batch %s: while closing: %s", self.batch_id, error)
+
+    def _abandon(self, error: BaseException) -> None:
+        """The jobs could not be removed: every file goes but the owner record,
+        which now says the batch is abandoned (see _recovery.find_dead_batches)."""
+        owner = self.dir / _recovery.OWNER_FILE
+        for entry in list(self.dir.iterdir()) if self.dir.is_dir() else []:
+            if entry == owner:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, onerror=_writable_then_retry)
+            else:
+                _remove_quietly(str(entry))
+        if not self.params.log_dir_prefix:
+            shutil.rmtree(self.logs_dir, ignore_errors=True)
+        _recovery.mark_abandoned(self.dir)
+        logger.error("batch %s: its jobs may still be queued (lineage %s): %s. The next run "
+                     "in this shared_data_dir removes them, or now: python -m "
+                     "joblib_htcondor.cleanup --path %s", self.batch_id, self.lineage, error,
+                     self.dir.parent.parent)
 
     def _remove_files(self) -> None:
         shutil.rmtree(self.dir, onerror=_writable_then_retry)

@@ -1,19 +1,25 @@
 """What a run leaves behind when it dies, and how the next run deals with it.
 
-Every batch directory holds an owner file, written when the batch starts::
+Every batch directory holds an owner file, written when the batch starts and
+touched every ``HEARTBEAT_S`` while the batch lives (its mtime is the heartbeat)::
 
-    batches/<batch_id>/owner.json   {"host", "pid", "start_ticks", "lineage",
-                                     "scheduler", "pool", "schedd"}
+    batches/<batch_id>/owner.json   {"host", "pid", "start_ticks", "boot_id",
+                                     "pid_namespace", "lineage", "scheduler",
+                                     "pool", "schedd"[, "abandoned"]}
 
-A batch is dead when its owner ran on this host and is gone (the pid does not
-exist, or was reused: its start time differs), or when the root batch of its
+Liveness follows the C++ rule shared with the store's owner records
+(``_core.owner_is_alive``, include/jhtc/owner_identity.hpp): on the same host,
+boot and PID namespace the pid must exist with its start time; anywhere else (a
+batch inside a job on another node, or in another PID namespace or container
+with the same host name) the heartbeat must be younger than ``stale_after_s``.
+A batch is dead when its owner is not alive, when it is marked abandoned (it
+ended without being able to remove its jobs), or when the root batch of its
 lineage is dead or gone (a nested batch outlives its root only as an orphan).
 ``recover`` removes the jobs of dead batches from the scheduler (their lineage:
 the batch and every batch its jobs started), deletes their directories, then
 collects the store. It runs at the start of every root batch and from
-``python -m joblib_htcondor.cleanup``. Owners on other hosts are never judged
-by pid: their batches go with their root, or by age (``stale_after_s``) when
-they have no owner file at all.
+``python -m joblib_htcondor.cleanup``. A batch directory without an owner file
+goes by age (``stale_after_s``).
 """
 
 from __future__ import annotations
@@ -22,8 +28,6 @@ import json
 import logging
 import os
 import shutil
-import socket
-import subprocess
 import time
 from pathlib import Path
 
@@ -33,22 +37,17 @@ logger = logging.getLogger("joblib_htcondor")
 
 OWNER_FILE = "owner.json"
 CONDOR_TIMEOUT_S = 60
-
-
-def start_ticks(pid: int) -> int | None:
-    """The process's start time in clock ticks since boot (tells a reused pid)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stream:
-            # the command name may hold spaces and parentheses: fields follow the last ')'
-            return int(stream.read().rsplit(")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
-        return None
+#: How often a live batch touches its owner file; the stale bound
+#: (``stale_after_s``, default 3600 s) must be well above it.
+HEARTBEAT_S = 60.0
 
 
 def write_owner(batch_dir: Path, lineage: str, params) -> None:
-    record = {"host": socket.gethostname(), "pid": os.getpid(),
-              "start_ticks": start_ticks(os.getpid()), "lineage": lineage,
-              "scheduler": params.scheduler, "pool": params.pool, "schedd": params.schedd}
+    from . import _core
+
+    record = dict(_core.owner_identity())
+    record.update({"lineage": lineage, "scheduler": params.scheduler, "pool": params.pool,
+                   "schedd": params.schedd})
     temp = batch_dir / f".{OWNER_FILE}.tmp"
     with open(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as stream:
         json.dump(record, stream)
@@ -62,13 +61,41 @@ def read_owner(batch_dir: Path) -> dict | None:
         return None
 
 
-def owner_is_dead(record: dict) -> bool:
-    """True only when we can tell: the owner ran on this host and is gone."""
-    if record.get("host") != socket.gethostname():
-        return False
-    ticks = start_ticks(int(record.get("pid", 0)))
-    return ticks is None or (record.get("start_ticks") is not None
-                             and ticks != record["start_ticks"])
+def mark_abandoned(batch_dir: Path) -> None:
+    """The batch ended but could not remove its jobs: recovery treats it as dead,
+    whether or not its process still lives."""
+    record = read_owner(batch_dir)
+    if record is None:
+        return
+    record["abandoned"] = True
+    temp = batch_dir / f".{OWNER_FILE}.tmp"
+    with open(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as stream:
+        json.dump(record, stream)
+    os.replace(temp, batch_dir / OWNER_FILE)
+
+
+def heartbeat(batch_dir: Path) -> None:
+    """Tells other processes the batch's owner still runs (see owner_is_dead)."""
+    try:
+        os.utime(batch_dir / OWNER_FILE)
+    except OSError:
+        pass  # removed meanwhile, or the shared dir briefly unreachable
+
+
+def owner_is_dead(record: dict, heartbeat_age_s: float = -1.0,
+                  stale_after_s: float = 3600) -> bool:
+    """The shared rule (module docstring); a malformed record counts as dead."""
+    from . import _core
+
+    if record.get("abandoned"):
+        return True
+    try:
+        return not _core.owner_is_alive(
+            str(record.get("host")), int(record.get("pid") or 0),
+            int(record.get("start_ticks") or 0), str(record.get("boot_id") or ""),
+            int(record.get("pid_namespace") or 0), float(heartbeat_age_s), float(stale_after_s))
+    except (TypeError, ValueError, OverflowError):
+        return heartbeat_age_s < 0 or heartbeat_age_s > stale_after_s
 
 
 def find_dead_batches(shared: Path, stale_after_s: float = 3600) -> list:
@@ -77,6 +104,15 @@ def find_dead_batches(shared: Path, stale_after_s: float = 3600) -> list:
     if not batches.is_dir():
         return []
     records = {d.name: read_owner(d) for d in batches.iterdir() if d.is_dir()}
+    now = time.time()
+
+    def dead_owner(name: str, record: dict) -> bool:
+        try:
+            age = now - (batches / name / OWNER_FILE).stat().st_mtime
+        except OSError:
+            age = -1.0
+        return owner_is_dead(record, age, stale_after_s)
+
     dead = []
     for name, record in records.items():
         if record is None:
@@ -89,41 +125,27 @@ def find_dead_batches(shared: Path, stale_after_s: float = 3600) -> list:
             continue
         root = record.get("lineage", name).split("/")[0]
         root_record = records.get(root)
-        if owner_is_dead(record) or (root != name and (
-                root_record is None or owner_is_dead(root_record))):
+        if dead_owner(name, record) or (root != name and (
+                root_record is None or dead_owner(root, root_record))):
             dead.append((batches / name, record))
     return dead
 
 
-def lineage_constraint(lineage: str) -> str:
-    """The batch and every batch below it (the driver's own constraint)."""
-    return (f'JhtcLineage =?= "{lineage}" || '
-            f'substr(JhtcLineage, 0, {len(lineage) + 1}) =?= "{lineage}/"')
+def remove_lineage_jobs(record: dict, reason: str) -> bool:
+    """The jobs of a dead batch's lineage (and below), by the C++ driver, which
+    validates and quotes the lineage: a planted record cannot widen the removal.
+    True when jobs were marked for removal; False when none were, or when the
+    record or the scheduler would not allow it (logged)."""
+    from . import _core
 
-
-def condor_rm(constraint: str, pool: str | None, schedd: str | None,
-              reason: str) -> bool:
-    """``condor_rm -constraint``; True when at least one job was marked for removal."""
-    argv = ["condor_rm"]
-    if pool:
-        argv += ["-pool", pool]
-    if schedd:
-        argv += ["-name", schedd]
-    argv += ["-reason", reason, "-constraint", constraint]
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=CONDOR_TIMEOUT_S)
-    except (OSError, subprocess.TimeoutExpired) as error:
-        logger.warning("%s failed: %s", " ".join(argv[:1]), error)
+        return _core.remove_lineage(str(record.get("scheduler")), str(record.get("lineage")),
+                                    reason, pool=record.get("pool") or None,
+                                    schedd=record.get("schedd") or None,
+                                    timeout_s=CONDOR_TIMEOUT_S)
+    except (ValueError, TypeError, _core.SchedulerError) as error:
+        logger.warning("not removing the jobs of lineage %r: %s", record.get("lineage"), error)
         return False
-    return done.returncode == 0 and "marked for removal" in done.stdout
-
-
-def remove_idle_job(lineage: str, task: int, pool: str | None, schedd: str | None) -> bool:
-    """Removes the job of ``task`` of this exact batch only if it is still idle
-    (JobStatus 1). The schedd evaluates the constraint atomically: a job that has
-    started is left alone, and the answer says which happened."""
-    constraint = f'JhtcLineage =?= "{lineage}" && JhtcTask =?= {int(task)} && JobStatus == 1'
-    return condor_rm(constraint, pool, schedd, "the parent runs this task itself")
 
 
 def recover(shared: Path, stale_after_s: float = 3600, dry_run: bool = False) -> dict:
@@ -134,8 +156,7 @@ def recover(shared: Path, stale_after_s: float = 3600, dry_run: bool = False) ->
         if dry_run:
             continue
         if record and record.get("scheduler") == "htcondor":
-            if condor_rm(lineage_constraint(record["lineage"]), record.get("pool"),
-                         record.get("schedd"), "its submitting process is dead"):
+            if remove_lineage_jobs(record, "its submitting process is dead"):
                 summary["job_sets_removed"] += 1
         shutil.rmtree(batch_dir, ignore_errors=True)
         summary["batches_removed"] += 1
@@ -233,11 +254,11 @@ class InlineRunner:
     that cannot start holds a slot; when parents hold every slot, nothing moves.
 
     A task of the batch that has not started ``run_inline_after`` seconds after it
-    was queued is taken back: its job is removed only if it is still idle (one
-    atomic ``condor_rm -constraint``), and the parent runs the task itself, in
-    this thread, one at a time. A job that started meanwhile is left alone and
-    checked again later. The engine sees the removal as a failure of a task the
-    batch has forgotten, and nobody waits for it.
+    was queued is taken back: its job is removed only if it is still idle (the
+    engine's ``remove_if_idle``, one atomic step of the schedd), and the parent
+    runs the task itself, in this thread, one at a time. A job that started
+    meanwhile is left alone and checked again later. The engine sees the removal
+    as a failure of a task the batch has forgotten, and nobody waits for it.
     """
 
     def __init__(self, batch):
@@ -290,8 +311,12 @@ class InlineRunner:
         return task_id, func
 
     def _try(self, task_id: int, func) -> None:
-        p = self._batch.params
-        removed = remove_idle_job(self._batch.lineage, task_id, p.pool, p.schedd)
+        try:  # atomic in the schedd: a job that started meanwhile is left alone
+            removed = self._batch.engine.remove_if_idle(task_id)
+        except Exception as error:  # noqa: BLE001 - the job runs on; looked at again later
+            logger.warning("batch %s: could not take back task %d: %s",
+                           self._batch.batch_id, task_id, error)
+            removed = False
         with self._lock:
             arrived = self._trying.pop(task_id, None)
             if not removed and task_id in self._queued:

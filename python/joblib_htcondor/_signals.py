@@ -12,6 +12,14 @@ descendants queued, nor its task files on the shared disk. The handler:
    the default action, re-raises it so the process dies of it (exit 143 for
    SIGTERM, as its parent expects).
 
+The removal is bounded: each batch makes one ``condor_rm`` with a short timeout
+(the driver's ``abort_timeout_s``, 10 s), no lock that another thread or process
+may hold is waited for (the store is released later by ``close``, or collected
+by the next run), and the handler waits at most ``ABORT_BOUND_S`` for all of it
+(it runs in a helper thread). A second SIGINT or SIGTERM meanwhile exits at
+once: the handler prints the batches that may be left and the command that
+removes them, then ends the process (exit 128 + the signal number).
+
 Handlers can only be set from the main thread: batches created elsewhere are
 still registered, and covered once a batch of the main thread installed them.
 Only a default, Python's own or a Python-level handler is replaced; a process
@@ -23,12 +31,17 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import threading
+import time
 import weakref
 
 logger = logging.getLogger("joblib_htcondor")
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
+#: The longest the handler waits for the batches' removal (one condor_rm each,
+#: 10 s timeout, run side by side).
+ABORT_BOUND_S = 15.0
 
 # Reentrant: the handler runs in the main thread, which it may interrupt inside register().
 _lock = threading.RLock()
@@ -70,28 +83,77 @@ def _install() -> None:
         _previous[signum] = current
 
 
-def abort_all(reason: str) -> int:
-    """Aborts every live batch of this process; returns how many there were."""
+def _abort_one(batch, reason: str) -> None:
+    try:
+        batch.abort_now(reason)
+    except Exception as error:  # noqa: BLE001 - the others must still be aborted
+        logger.error("could not abort batch %s: %s", getattr(batch, "batch_id", "?"), error)
+
+
+def abort_all(reason: str, bound_s: float | None = None) -> list:
+    """Aborts every live batch of this process, side by side, waiting at most
+    ``bound_s`` (None: as long as it takes). Returns the batches whose abort
+    had not finished by then."""
     batches = live_batches()
+    threads = [threading.Thread(target=_abort_one, args=(batch, reason), daemon=True,
+                                name=f"joblib_htcondor-abort-{getattr(batch, 'batch_id', '?')}")
+               for batch in batches]
+    for thread in threads:
+        thread.start()
+    deadline = None if bound_s is None else time.monotonic() + bound_s
+    unfinished = []
+    for batch, thread in zip(batches, threads):
+        # join() with a timeout is interruptible: a second signal runs _handle again
+        thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            unfinished.append(batch)
+    return unfinished
+
+
+_aborting: list = []  # (batch id, shared_data_dir) of the batches being aborted
+
+
+def _describe(batches) -> list:
+    out = []
     for batch in batches:
-        try:
-            batch.abort_now(reason)
-        except Exception as error:  # noqa: BLE001 - the others must still be aborted
-            logger.error("could not abort batch %s: %s", getattr(batch, "batch_id", "?"), error)
-    return len(batches)
+        shared = getattr(getattr(batch, "params", None), "shared_data_dir", None)
+        out.append((getattr(batch, "batch_id", "?"), str(shared) if shared else "?"))
+    return out
+
+
+def _exit_now(signum: int) -> None:
+    """The second signal: no more waiting. What may be left goes to stderr."""
+    lines = [f"joblib_htcondor: {signal.Signals(signum).name} again: exiting now."]
+    if _aborting:
+        lines.append("Jobs and files of these batches may be left:")
+        lines += [f"  {batch_id} (shared_data_dir {shared})" for batch_id, shared in _aborting]
+        for shared in dict.fromkeys(shared for _, shared in _aborting):
+            lines.append(f"Remove them with: {sys.executable} -m joblib_htcondor.cleanup "
+                         f"--path {shared}")
+    try:
+        os.write(2, ("\n".join(lines) + "\n").encode())
+    finally:
+        os._exit(128 + signum)
 
 
 def _handle(signum, frame) -> None:
-    global _handling
+    global _handling, _aborting
     name = signal.Signals(signum).name
-    if not _handling:  # a second signal during the cleanup only hands on
-        _handling = True
-        try:
-            count = abort_all(f"the submitting process received {name}")
-            if count:
-                logger.warning("%s: removed the jobs and files of %d batch(es)", name, count)
-        finally:
-            _handling = False
+    if _handling:  # a second signal while the first one's removal runs
+        _exit_now(signum)
+    _handling = True
+    try:
+        batches = live_batches()
+        _aborting = _describe(batches)
+        unfinished = abort_all(f"the submitting process received {name}", ABORT_BOUND_S)
+        if unfinished:
+            logger.error("%s: gave up after %.0f s; jobs and files may be left of %s",
+                         name, ABORT_BOUND_S, ", ".join(b for b, _ in _describe(unfinished)))
+        elif batches:
+            logger.warning("%s: removed the jobs and files of %d batch(es)", name, len(batches))
+    finally:
+        _handling = False
+        _aborting = []
     _hand_on(signum, frame)
 
 

@@ -45,7 +45,9 @@ void bind_outcome(nb::module_& m) {
       .def_ro("kind", &jhtc::TaskOutcome::kind)
       .def_ro("reason", &jhtc::TaskOutcome::reason)
       .def_ro("job_id", &jhtc::TaskOutcome::job_id)
-      .def_ro("attempts", &jhtc::TaskOutcome::attempts);
+      .def_ro("attempts", &jhtc::TaskOutcome::attempts)
+      .def_ro("scheduler_error", &jhtc::TaskOutcome::scheduler_error,
+              "Failed because a scheduler call failed after its retries (not the job).");
 }
 
 nb::dict stats_as_dict(const jhtc::EngineStats& s) {
@@ -66,6 +68,19 @@ nb::dict stats_as_dict(const jhtc::EngineStats& s) {
 }  // namespace
 
 void bind_engine(nb::module_& m) {
+  m.def(
+      "remove_lineage",
+      [](const std::string& scheduler, const std::string& lineage, const std::string& reason,
+         std::optional<std::string> pool, std::optional<std::string> schedd, double timeout_s) {
+        jhtc::SchedulerAddress where{scheduler, pool.value_or(""), schedd.value_or(""),
+                                     std::chrono::seconds(static_cast<long>(timeout_s))};
+        return jhtc::remove_lineage(where, lineage, reason);
+      },
+      "scheduler"_a, "lineage"_a, "reason"_a, "pool"_a.none() = nb::none(),
+      "schedd"_a.none() = nb::none(), "timeout_s"_a = 60.0,
+      nb::call_guard<nb::gil_scoped_release>(),
+      "Removes every job of a lineage and below (validated, quoted); True when a job was "
+      "marked. ValueError for a malformed lineage, SchedulerError when the scheduler failed.");
   bind_job_template(m);
   bind_outcome(m);
   nb::class_<jhtc::Engine>(m, "Engine", "One joblib batch's dispatch engine (see engine.hpp).")
@@ -121,6 +136,12 @@ void bind_engine(nb::module_& m) {
           },
           "timeout_s"_a, nb::call_guard<nb::gil_scoped_release>(),
           "The next finished task, or None after timeout_s seconds.")
+      .def("remove_if_idle", &jhtc::Engine::remove_if_idle, "task"_a,
+           nb::call_guard<nb::gil_scoped_release>(),
+           "Removes the task's job only if it has not started; True when removed.")
+      .def("abort_now", &jhtc::Engine::abort_now, "reason"_a,
+           nb::call_guard<nb::gil_scoped_release>(),
+           "cancel_all within the driver's short bound (one condor_rm, abort_timeout_s).")
       .def("cancel_all", &jhtc::Engine::cancel_all, "reason"_a,
            nb::call_guard<nb::gil_scoped_release>())
       .def("shutdown", &jhtc::Engine::shutdown, nb::call_guard<nb::gil_scoped_release>())

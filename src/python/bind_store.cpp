@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "jhtc/content_store.hpp"
+#include "jhtc/owner_identity.hpp"
 #include "jhtc/signing.hpp"
 
 namespace nb = nanobind;
@@ -173,7 +174,36 @@ void bind_signing(nb::module_& m) {
 
 }  // namespace
 
+void bind_owner_identity(nb::module_& m) {
+  m.def(
+      "owner_identity",
+      [] {
+        const jhtc::OwnerIdentity self = jhtc::this_process_identity();
+        nb::dict d;
+        d["host"] = self.host;
+        d["pid"] = self.pid;
+        d["start_ticks"] = self.start_ticks;
+        d["boot_id"] = self.boot_id;
+        d["pid_namespace"] = self.pid_namespace;
+        return d;
+      },
+      "This process as an owner record describes it (see owner_identity.hpp).");
+  m.def(
+      "owner_is_alive",
+      [](std::string host, long pid, std::uint64_t start_ticks, std::string boot_id,
+         std::uint64_t pid_namespace, double heartbeat_age_s, double stale_after_s) {
+        return jhtc::owner_is_alive({std::move(host), pid, start_ticks, std::move(boot_id),
+                                     pid_namespace},
+                                    heartbeat_age_s, stale_after_s);
+      },
+      "host"_a, "pid"_a, "start_ticks"_a, "boot_id"_a, "pid_namespace"_a, "heartbeat_age_s"_a,
+      "stale_after_s"_a,
+      "The one liveness rule of owner records: the pid where it means something (same "
+      "host, boot and PID namespace), the heartbeat's age anywhere else.");
+}
+
 void bind_store(nb::module_& m) {
   bind_content_store(m);
   bind_signing(m);
+  bind_owner_identity(m);
 }

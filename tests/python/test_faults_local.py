@@ -18,7 +18,6 @@ from joblib_htcondor._params import parse_params
 from joblib_htcondor._recovery import (
     ResultCache,
     find_dead_batches,
-    lineage_constraint,
     recover,
     write_owner,
 )
@@ -86,9 +85,36 @@ def test_cleanup_command_refuses_a_missing_path(tmp_path):
     assert done.returncode == 2 and "is not a directory" in done.stderr
 
 
-def test_lineage_constraint_matches_the_drivers():
-    assert lineage_constraint("r1/b2") == \
-        'JhtcLineage =?= "r1/b2" || substr(JhtcLineage, 0, 6) =?= "r1/b2/"'
+def test_hostile_lineage_is_refused_by_the_driver_before_any_tool_runs():
+    from joblib_htcondor import _core
+
+    for hostile in ['x" || true || "', "x\\", "", "a b", "a//b"]:
+        with pytest.raises(ValueError, match="lineage: .* is not a lineage"):
+            _core.remove_lineage("htcondor", hostile, "test")
+    with pytest.raises(ValueError, match="scheduler must be"):
+        _core.remove_lineage("slurm", "r1", "test")
+    assert _core.remove_lineage("local", "r1/b2", "test") is False
+
+
+def test_recovery_of_a_planted_hostile_lineage_removes_no_job(tmp_path, monkeypatch, caplog):
+    """A planted owner.json with lineage `x" || true || "`: recovery refuses it (logs
+    it) and never runs condor_rm; a condor_rm first on PATH would record a call."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls"
+    (bin_dir / "condor_rm").write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
+    (bin_dir / "condor_rm").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    shared = tmp_path / "shared"
+    batch = make_batch(shared, "planted", "planted")
+    record = json.loads((batch / "owner.json").read_text())
+    record.update(pid=dead_pid(), lineage='x" || true || "', scheduler="htcondor")
+    (batch / "owner.json").write_text(json.dumps(record))
+    with caplog.at_level("WARNING", logger="joblib_htcondor"):
+        summary = recover(shared)
+    assert summary["batches"] == ["planted"] and summary["job_sets_removed"] == 0
+    assert not calls.exists(), calls.read_text()
+    assert "is not a lineage" in caplog.text
 
 
 def test_parameters_resume_and_run_inline_after_are_checked():
@@ -192,3 +218,61 @@ def test_signal_to_the_caller_removes_its_local_jobs_and_files(tmp_path, signum,
     time.sleep(0.5)
     assert pgrep(pattern) == []
     assert list((shared / "batches").iterdir()) == []
+
+
+def test_owner_in_another_pid_namespace_is_alive_while_its_heartbeat_is_fresh(tmp_path):
+    """A nested batch in a job with its own PID namespace: its pid means nothing here."""
+    batch = make_batch(tmp_path, "nested", "nested")
+    record = json.loads((batch / "owner.json").read_text())
+    record.update(pid=dead_pid(), pid_namespace=int(record["pid_namespace"]) + 1)
+    (batch / "owner.json").write_text(json.dumps(record))
+    assert find_dead_batches(tmp_path, stale_after_s=600) == []
+    old = time.time() - 700
+    os.utime(batch / "owner.json", (old, old))
+    assert [d.name for d, _ in find_dead_batches(tmp_path, stale_after_s=600)] == ["nested"]
+
+
+def test_owner_after_a_reboot_is_judged_by_its_heartbeat_not_its_pid(tmp_path):
+    batch = make_batch(tmp_path, "rebooted", "rebooted", boot_id="another-boot",
+                       pid=os.getpid())
+    old = time.time() - 700
+    os.utime(batch / "owner.json", (old, old))
+    assert [d.name for d, _ in find_dead_batches(tmp_path, stale_after_s=600)] == ["rebooted"]
+
+
+def test_abandoned_batch_is_dead_while_its_process_lives(tmp_path):
+    from joblib_htcondor._recovery import mark_abandoned
+
+    batch = make_batch(tmp_path, "abandoned", "abandoned")
+    assert find_dead_batches(tmp_path) == []
+    mark_abandoned(batch)
+    assert [d.name for d, _ in find_dead_batches(tmp_path)] == ["abandoned"]
+
+
+def test_close_cleans_up_and_then_raises_when_the_engines_shutdown_fails(tmp_path):
+    """The engine's shutdown fails as it does when condor_rm cannot reach the schedd
+    (the real fault runs on the pool: test_faults_schedd_unreachable.py)."""
+    from joblib_htcondor import SchedulerError
+    from joblib_htcondor._batch import Batch
+
+    batch = Batch(parse_params({"scheduler": "local", "shared_data_dir": str(tmp_path)}),
+                  0, "", 2)
+    engine = batch.engine
+
+    class ShutdownFails:
+        def __getattr__(self, name):
+            return getattr(engine, name)
+
+        def shutdown(self):
+            engine.shutdown()
+            raise SchedulerError("condor_rm exited with 1: ERROR: Failed to connect to "
+                                 "local queue manager")
+
+    batch.engine = ShutdownFails()
+    with pytest.raises(SchedulerError, match="Failed to connect to local queue manager"):
+        batch.close()
+    assert not batch._collector.is_alive()
+    assert sorted(p.name for p in batch.dir.iterdir()) == ["owner.json"]
+    assert json.loads((batch.dir / "owner.json").read_text())["abandoned"] is True
+    assert not (tmp_path / "store" / "refs" / batch.batch_id).exists(), "store not released"
+    assert [d.name for d, _ in find_dead_batches(tmp_path)] == [batch.batch_id]

@@ -102,3 +102,90 @@ def test_condor_rm_of_a_submitting_job_removes_its_children(testbed_shared_dir):
     err = (base / "driver.err").read_text() if (base / "driver.err").exists() else ""
     assert "RESULT" not in ((base / "driver.out").read_text()
                             if (base / "driver.out").exists() else ""), err
+
+
+def hanging_condor_rm(base) -> tuple:
+    """A condor_rm first on PATH that marks its start and then never answers (a
+    schedd stuck behind a dead NFS mount, say)."""
+    bin_dir = base / "hanging-bin"
+    bin_dir.mkdir()
+    started = base / "condor_rm.started"
+    tool = bin_dir / "condor_rm"
+    tool.write_text(f"#!/bin/sh\ntouch {started}\nexec sleep 600\n")
+    tool.chmod(0o755)
+    return bin_dir, started
+
+
+def start_driver_with_path(base, shared, bin_dir):
+    import os
+
+    script = write_driver(base / "driver.py", shared, "nested")
+    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
+    return subprocess.Popen([sys.executable, str(script)], preexec_fn=default_sigint, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def remove_leftovers(shared) -> None:
+    """The driver is dead: the cleanup command (real condor_rm) removes what it left."""
+    subprocess.run([sys.executable, "-m", "joblib_htcondor.cleanup", "--path", str(shared)],
+                   capture_output=True, text=True, timeout=120)
+    wait_until(lambda: jobs_of(shared) == [], 60, "the leftover jobs removed")
+
+
+@pytest.mark.htcondor
+@pytest.mark.timeout(180)
+def test_sigint_while_condor_rm_hangs_ends_within_the_abort_bound(testbed_shared_dir):
+    shared = testbed_shared_dir / "data"
+    bin_dir, rm_started = hanging_condor_rm(testbed_shared_dir)
+    driver = start_driver_with_path(testbed_shared_dir, shared, bin_dir)
+    try:
+        wait_for_tree(shared)
+        sent = time.monotonic()
+        driver.send_signal(signal.SIGINT)
+        try:
+            code = driver.wait(60)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the driver did not exit within 60 s of SIGINT:\n"
+                        f"{stacks_then_kill(driver)}")
+        exited = time.monotonic() - sent
+        output = driver.stdout.read()
+    finally:
+        driver.kill()
+        remove_leftovers(shared)
+    print(f"[figure] SIGINT with a condor_rm that never answers: exited {code} after "
+          f"{exited:.1f} s (abort bound: one condor_rm, 10 s timeout)")
+    assert rm_started.exists(), "the handler never tried condor_rm"
+    assert code in (-signal.SIGINT, 130, 1), output
+    assert "RESULT" not in output
+    assert "joblib_htcondor.cleanup --path" in output, output
+
+
+@pytest.mark.htcondor
+@pytest.mark.timeout(180)
+def test_second_sigint_exits_at_once_naming_what_is_left_and_the_cleanup_command(
+        testbed_shared_dir):
+    shared = testbed_shared_dir / "data"
+    bin_dir, rm_started = hanging_condor_rm(testbed_shared_dir)
+    driver = start_driver_with_path(testbed_shared_dir, shared, bin_dir)
+    try:
+        wait_for_tree(shared)
+        batches = batch_dirs(shared)
+        driver.send_signal(signal.SIGINT)
+        wait_until(rm_started.exists, 30, "the first SIGINT's condor_rm running")
+        sent = time.monotonic()
+        driver.send_signal(signal.SIGINT)
+        try:
+            code = driver.wait(30)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the second SIGINT did not end the driver:\n{stacks_then_kill(driver)}")
+        exited = time.monotonic() - sent
+        output = driver.stdout.read()
+    finally:
+        driver.kill()
+        remove_leftovers(shared)
+    print(f"[figure] second SIGINT: exited {code} {exited:.2f} s after it")
+    assert code == 128 + signal.SIGINT, output
+    assert "SIGINT again: exiting now" in output, output
+    top = [b for b in batches if "-L0-" in b]
+    assert top and all(b in output for b in top), (top, output)
+    assert f"joblib_htcondor.cleanup --path {shared}" in output, output

@@ -1,5 +1,6 @@
 // Engine: public members and the two threads. Event handling is in task_transitions.cpp.
 #include <algorithm>
+#include <exception>
 #include <stdexcept>
 #include <utility>
 
@@ -23,11 +24,18 @@ Engine::Engine(EngineConfig config, std::unique_ptr<SchedulerDriver> driver,
   state_->tracker = std::thread([s = state_.get()] { s->run_tracking_loop(); });
 }
 
-Engine::~Engine() { shutdown(); }
+Engine::~Engine() {
+  try {
+    shutdown();
+  } catch (...) {  // NOLINT(bugprone-empty-catch): a destructor must not throw; the
+                   // threads are joined, and shutdown()'s caller saw the error
+  }
+}
 
 TaskId Engine::State::add_task(std::string task_file, std::string result_file, TaskPhase phase,
                                const char* caller) {
   if (stopping) throw std::logic_error(std::string(caller) + " after shutdown");
+  if (!broken.empty()) throw SchedulerError(std::string(caller) + ": " + broken);
   TaskRecord task;
   task.id = next_task_id++;
   task.task_file = std::move(task_file);
@@ -115,6 +123,17 @@ void Engine::withdraw(TaskId id, const std::string& reason) {
   if (job) state_->driver->remove(std::span(&*job, 1), reason);
 }
 
+bool Engine::remove_if_idle(TaskId id) {
+  JobKey job;
+  {
+    std::lock_guard lock(state_->mutex);
+    auto it = state_->tasks.find(id);
+    if (it == state_->tasks.end() || it->second.phase != TaskPhase::in_scheduler) return false;
+    job = {it->second.id, it->second.attempt};
+  }
+  return state_->driver->remove_if_idle(job);
+}
+
 std::optional<TaskOutcome> Engine::next_outcome(std::chrono::milliseconds timeout) {
   std::unique_lock lock(state_->mutex);
   if (!state_->outcome_ready.wait_for(lock, timeout, [&] { return !state_->outcomes.empty(); }))
@@ -124,23 +143,31 @@ std::optional<TaskOutcome> Engine::next_outcome(std::chrono::milliseconds timeou
   return outcome;
 }
 
-void Engine::cancel_all(const std::string& reason) {
+void Engine::cancel_all(const std::string& reason) { state_->cancel_all(reason, false); }
+
+void Engine::abort_now(const std::string& reason) { state_->cancel_all(reason, true); }
+
+void Engine::State::cancel_all(const std::string& reason, bool quickly) {
   bool any_in_scheduler = false;
   {
-    std::lock_guard lock(state_->mutex);
+    std::lock_guard lock(mutex);
     // Every unfinished task ends now; late events about their jobs are ignored,
     // so no caller ever waits on a job that the scheduler forgot.
     std::vector<TaskId> ids;
-    ids.reserve(state_->tasks.size());
-    for (auto& [id, task] : state_->tasks) {
+    ids.reserve(tasks.size());
+    for (auto& [id, task] : tasks) {
       any_in_scheduler = any_in_scheduler || task.phase >= TaskPhase::submitting;
       ids.push_back(id);
     }
-    for (TaskId id : ids) state_->finish(state_->tasks.at(id), OutcomeKind::cancelled, reason);
-    state_->ready.clear();
-    state_->admitted.clear();
+    for (TaskId id : ids) finish(tasks.at(id), OutcomeKind::cancelled, reason);
+    ready.clear();
+    admitted.clear();
   }
-  if (any_in_scheduler) state_->driver->remove_all(reason);
+  if (!any_in_scheduler) return;
+  if (quickly)
+    driver->remove_all_quickly(reason);
+  else
+    driver->remove_all(reason);
 }
 
 void Engine::shutdown() {
@@ -148,15 +175,22 @@ void Engine::shutdown() {
     std::lock_guard lock(state_->mutex);
     if (state_->stopping && !state_->dispatcher.joinable()) return;
   }
-  cancel_all("the engine was shut down");
+  std::exception_ptr removal_failed;
+  try {
+    cancel_all("the engine was shut down");
+  } catch (...) {
+    removal_failed = std::current_exception();
+  }
   {
     std::lock_guard lock(state_->mutex);
     state_->stopping = true;
   }
   state_->dispatch_wakeup.notify_all();
+  state_->tracker_pause.notify_all();
   state_->driver->wake();
   if (state_->dispatcher.joinable()) state_->dispatcher.join();
   if (state_->tracker.joinable()) state_->tracker.join();
+  if (removal_failed) std::rethrow_exception(removal_failed);
 }
 
 EngineStats Engine::stats() const {
@@ -177,7 +211,24 @@ EngineStats Engine::stats() const {
   return stats;
 }
 
+void Engine::State::break_engine(const std::string& thread, const std::string& what) {
+  std::lock_guard lock(mutex);
+  broken = "the engine's " + thread + " thread failed: " + what;
+  fail_unfinished(broken);
+}
+
+// The barrier: nothing thrown in the loop leaves the thread (std::terminate).
 void Engine::State::run_dispatch_loop() {
+  try {
+    dispatch_until_stopped();
+  } catch (const std::exception& error) {
+    break_engine("dispatch", error.what());
+  } catch (...) {
+    break_engine("dispatch", "unknown exception");
+  }
+}
+
+void Engine::State::dispatch_until_stopped() {
   std::unique_lock lock(mutex);
   while (true) {
     dispatch_wakeup.wait(lock, [&] { return stopping || (!ready.empty() && free_slots() > 0); });
@@ -235,7 +286,11 @@ void Engine::State::run_dispatch_loop() {
     }
     if (!orphans.empty()) {
       lock.unlock();
-      driver->remove(orphans, "cancelled while being submitted");
+      try {
+        driver->remove(orphans, "cancelled while being submitted");
+      } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): their tasks are
+        // cancelled already; the batch's remove_all (shutdown) removes the jobs by lineage
+      }
       lock.lock();
     }
   }
@@ -258,13 +313,35 @@ void Engine::State::run_tracking_loop() {
       std::lock_guard lock(mutex);
       if (stopping) return;
     }
-    std::vector<DriverEvent> events = driver->wait_events(config.event_timeout);
-    std::vector<JobKey> to_remove;
-    {
-      std::lock_guard lock(mutex);
-      for (const DriverEvent& event : events) handle(event, to_remove);
+    // The barrier: an error here fails the tasks it concerns, and tracking goes on.
+    try {
+      track_once();
+    } catch (const std::exception& error) {
+      std::unique_lock lock(mutex);
+      fail_unfinished(std::string("the scheduler's events could not be read: ") + error.what());
+      tracker_pause.wait_for(lock, config.event_timeout, [&] { return stopping; });
+    } catch (...) {
+      break_engine("tracking", "unknown exception");
+      return;
     }
-    if (!to_remove.empty()) driver->remove(to_remove, "retrying the task in a new job");
+  }
+}
+
+void Engine::State::track_once() {
+  std::vector<DriverEvent> events = driver->wait_events(config.event_timeout);
+  std::vector<JobKey> to_remove;
+  {
+    std::lock_guard lock(mutex);
+    for (const DriverEvent& event : events) handle(event, to_remove);
+  }
+  if (to_remove.empty()) return;
+  try {
+    driver->remove(to_remove, "retrying the task in a new job");
+  } catch (const std::exception& error) {
+    // Their newer attempts' jobs are not removed here: the scheduler just failed
+    // for the whole retry bound; the batch's remove_all removes them by lineage.
+    std::lock_guard lock(mutex);
+    fail_unremoved(to_remove, error.what());
   }
 }
 

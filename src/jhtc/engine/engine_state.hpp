@@ -48,6 +48,8 @@ struct Engine::State {
   std::size_t slots_in_use = 0;
   TaskId next_task_id = 0;
   bool stopping = false;
+  std::string broken;  // set when a thread met an unexpected error: the engine cannot go on
+  std::condition_variable tracker_pause;  // a failed wait_events() waits on it before the next
   EngineStats stats;
 
   std::thread dispatcher;
@@ -59,7 +61,13 @@ struct Engine::State {
                   const char* caller);
   std::size_t free_slots() const;
   void release_slot(TaskRecord& task);
-  void finish(TaskRecord& task, OutcomeKind kind, std::string reason);
+  void finish(TaskRecord& task, OutcomeKind kind, std::string reason,
+              bool scheduler_error = false);
+  // Every unfinished task ends as failed with this scheduler error.
+  void fail_unfinished(const std::string& reason);
+  // The attempts whose jobs could not be removed: their tasks fail with the error
+  // (the scheduler did not answer for the whole retry bound; the caller hears it).
+  void fail_unremoved(std::span<const JobKey> jobs, const std::string& error);
   // Requeues the task for another attempt, or fails it when its retries are spent.
   void retry_or_fail(TaskRecord& task, const std::string& reason);
   void handle(const DriverEvent& event, std::vector<JobKey>& to_remove);
@@ -71,8 +79,15 @@ struct Engine::State {
   // admit_waiting(), and refuses waiting tasks that can never fit, in order.
   void admit_or_refuse();
 
+  // Engine::cancel_all / abort_now; takes `mutex` itself.
+  void cancel_all(const std::string& reason, bool quickly);
+
   void run_dispatch_loop();
+  void dispatch_until_stopped();
   void run_tracking_loop();
+  void track_once();
+  // Records an error that escaped a thread's loop: fails what is unfinished.
+  void break_engine(const std::string& thread, const std::string& what);
 };
 
 }  // namespace jhtc

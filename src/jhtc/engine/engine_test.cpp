@@ -8,6 +8,8 @@
 #include <fstream>
 #include <mutex>
 
+#include "jhtc/errors.hpp"
+
 namespace jhtc {
 namespace {
 
@@ -32,6 +34,9 @@ struct Script {
   std::vector<JobKey> removed;
   int remove_all_calls = 0;
   bool fail_submit = false;
+  bool fail_remove = false;      // remove() throws, as the HTCondor driver does after its retries
+  bool fail_remove_all = false;  // remove_all() throws likewise
+  bool fail_wait = false;        // wait_events() throws once, then clears it
   bool block_submit = false;  // submit() waits until the test clears it
   bool submit_entered = false;
 };
@@ -51,17 +56,22 @@ class ScriptedDriver final : public SchedulerDriver {
   }
   std::vector<DriverEvent> wait_events(std::chrono::milliseconds timeout) override {
     std::unique_lock lock(script_->mutex);
+    if (std::exchange(script_->fail_wait, false)) throw std::runtime_error("event log unreadable");
     script_->changed.wait_for(lock, timeout, [&] { return !script_->pending_events.empty() || woken_; });
     woken_ = false;
     return std::exchange(script_->pending_events, {});
   }
   void remove(std::span<const JobKey> jobs, std::string_view) override {
     std::lock_guard lock(script_->mutex);
+    if (script_->fail_remove)
+      throw SchedulerError("condor_rm exited with 1: ERROR: Failed to connect to local queue manager");
     script_->removed.insert(script_->removed.end(), jobs.begin(), jobs.end());
     script_->changed.notify_all();
   }
   void remove_all(std::string_view) override {
     std::lock_guard lock(script_->mutex);
+    if (script_->fail_remove_all)
+      throw SchedulerError("condor_rm exited with 1: ERROR: Failed to connect to local queue manager");
     ++script_->remove_all_calls;
   }
   void wake() override {
@@ -110,6 +120,19 @@ class EngineTest : public ::testing::Test {
     std::vector<JobRequest> all;
     for (auto& t : script_->transactions) all.insert(all.end(), t.begin(), t.end());
     return all;
+  }
+  // Waits until a job of `task` reached the driver; returns its latest attempt.
+  JobRequest wait_for_task(TaskId task) {
+    std::unique_lock lock(script_->mutex);
+    JobRequest found;
+    const bool seen = script_->changed.wait_for(lock, 5s, [&] {
+      for (auto& t : script_->transactions)
+        for (auto& job : t)
+          if (job.task == task) found = job;
+      return found.task == task && !found.task_file.empty();
+    });
+    EXPECT_TRUE(seen) << "no job of task " << task << " within 5 s";
+    return found;
   }
   void emit(DriverEvent event) {
     std::lock_guard lock(script_->mutex);
@@ -174,6 +197,73 @@ TEST_F(EngineTest, HeldJobIsRemovedAndRetriedThenFailsWithHoldReason) {
   EXPECT_NE(outcome.reason.find("HoldReasonCode 34"), std::string::npos);
   EXPECT_NE(outcome.reason.find("8.0"), std::string::npos);
   EXPECT_EQ(outcome.attempts, 2);
+}
+
+TEST_F(EngineTest, HeldJobThatCannotBeRemovedFailsItsTaskAsSchedulerErrorAndTheEngineLives) {
+  // The issue-14 reproduction: before the barrier, this terminate()d the process.
+  start({.throttle = 4, .max_retries = 2});
+  {
+    std::lock_guard lock(script_->mutex);
+    script_->fail_remove = true;
+  }
+  submit(0);
+  auto job = wait_for_jobs(1)[0];
+  DriverEvent held = event(DriverEventKind::held, job.task, 0, "7.0");
+  held.reason = "policy";
+  emit(held);
+  TaskOutcome outcome = next();
+  EXPECT_EQ(outcome.kind, OutcomeKind::failed);
+  EXPECT_TRUE(outcome.scheduler_error);
+  EXPECT_NE(outcome.reason.find("Failed to connect to local queue manager"), std::string::npos)
+      << outcome.reason;
+  {
+    std::lock_guard lock(script_->mutex);
+    script_->fail_remove = false;
+  }
+  exit_ok(wait_for_task(submit(1)));  // the engine still works
+  EXPECT_EQ(next().kind, OutcomeKind::done);
+}
+
+TEST_F(EngineTest, ShutdownJoinsItsThreadsThenThrowsWhenRemovingTheJobsFails) {
+  start({.throttle = 4});
+  submit(0);
+  wait_for_jobs(1);
+  {
+    std::lock_guard lock(script_->mutex);
+    script_->fail_remove_all = true;
+  }
+  EXPECT_THROW(engine_->shutdown(), SchedulerError);
+  EXPECT_EQ(next().kind, OutcomeKind::cancelled);
+  EXPECT_NO_THROW(engine_->shutdown());  // idempotent: stopped already
+  EXPECT_THROW(submit(1), std::logic_error);
+}
+
+TEST_F(EngineTest, DestructorDoesNotThrowWhenRemovingTheJobsFails) {
+  start({.throttle = 4});
+  submit(0);
+  wait_for_jobs(1);
+  {
+    std::lock_guard lock(script_->mutex);
+    script_->fail_remove_all = true;
+  }
+  EXPECT_NO_THROW(engine_.reset());
+}
+
+TEST_F(EngineTest, UnreadableEventsFailTheUnfinishedTasksAndTrackingGoesOn) {
+  start({.throttle = 4});
+  submit(0);
+  wait_for_jobs(1);
+  {
+    std::lock_guard lock(script_->mutex);
+    script_->fail_wait = true;
+    script_->changed.notify_all();
+  }
+  TaskOutcome outcome = next();
+  EXPECT_EQ(outcome.kind, OutcomeKind::failed);
+  EXPECT_TRUE(outcome.scheduler_error);
+  EXPECT_NE(outcome.reason.find("event log unreadable"), std::string::npos) << outcome.reason;
+  exit_ok(wait_for_task(submit(1)));
+  EXPECT_EQ(next().kind, OutcomeKind::done);
 }
 
 TEST_F(EngineTest, ExitZeroWithoutResultIsRetried) {

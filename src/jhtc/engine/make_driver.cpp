@@ -15,4 +15,12 @@ std::unique_ptr<SchedulerDriver> make_driver(std::string_view scheduler, JobTemp
                               std::string(scheduler) + "\"");
 }
 
+bool remove_lineage(const SchedulerAddress& where, std::string_view lineage,
+                    std::string_view reason) {
+  if (where.scheduler == "local") return false;  // its jobs are children of the batch's process
+  if (where.scheduler == "htcondor") return remove_htcondor_lineage(where, lineage, reason);
+  throw std::invalid_argument("scheduler must be \"htcondor\" or \"local\", not \"" +
+                              where.scheduler + "\"");
+}
+
 }  // namespace jhtc

@@ -1,4 +1,5 @@
 // How driver events move a task through its states. Runs with Engine::State::mutex held.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iterator>
@@ -52,13 +53,15 @@ void Engine::State::release_slot(TaskRecord& task) {
   dispatch_wakeup.notify_one();
 }
 
-void Engine::State::finish(TaskRecord& task, OutcomeKind kind, std::string reason) {
+void Engine::State::finish(TaskRecord& task, OutcomeKind kind, std::string reason,
+                           bool scheduler_error) {
   release_slot(task);
   // A task that never got its files has nothing to delete; the others' files
   // count until the caller says they are gone (files_removed).
   const bool had_files = task.phase != TaskPhase::waiting_for_disk;
   if (!had_files) disk.release(task.id);
-  TaskOutcome outcome{task.id, kind, std::move(reason), task.job_id, task.attempt + 1};
+  TaskOutcome outcome{task.id, kind, std::move(reason), task.job_id, task.attempt + 1,
+                      scheduler_error};
   switch (kind) {
     case OutcomeKind::done: ++stats.done; break;
     case OutcomeKind::failed: ++stats.failed; break;
@@ -70,6 +73,28 @@ void Engine::State::finish(TaskRecord& task, OutcomeKind kind, std::string reaso
   outcome_ready.notify_all();
   tasks.erase(task.id);  // `task` dangles from here on
   if (!had_files) admit_waiting();
+}
+
+void Engine::State::fail_unfinished(const std::string& reason) {
+  std::vector<TaskId> ids;
+  for (const auto& [id, task] : tasks) ids.push_back(id);
+  for (TaskId id : ids) finish(tasks.at(id), OutcomeKind::failed, reason, true);
+  ready.clear();
+  admitted.clear();
+}
+
+void Engine::State::fail_unremoved(std::span<const JobKey> jobs, const std::string& error) {
+  for (const JobKey& job : jobs) {
+    auto it = tasks.find(job.task);
+    if (it == tasks.end()) continue;
+    TaskRecord& task = it->second;
+    if (auto queued = std::find(ready.begin(), ready.end(), task.id); queued != ready.end())
+      ready.erase(queued);
+    finish(task, OutcomeKind::failed,
+           "job of attempt " + std::to_string(job.attempt + 1) +
+               " could not be removed from the scheduler: " + error,
+           true);
+  }
 }
 
 void Engine::State::hand_out(TaskRecord& task) {

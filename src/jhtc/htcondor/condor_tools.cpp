@@ -1,6 +1,7 @@
 #include "htcondor/condor_tools.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <stdexcept>
 
@@ -79,10 +80,42 @@ std::vector<ProcRange> parse_terse_output(std::string_view out) {
   return ranges;
 }
 
+std::string classad_string(std::string_view value) {
+  std::string out = "\"";
+  for (char c : value) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      throw std::invalid_argument("a ClassAd string value holds a control character");
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+void check_lineage(std::string_view lineage) {
+  bool ok = !lineage.empty() && lineage.front() != '/' && lineage.back() != '/' &&
+            lineage.find("//") == std::string_view::npos;
+  for (char c : lineage)
+    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) ||
+                std::string_view("._-/:@+").find(c) != std::string_view::npos);
+  if (!ok) {
+    std::string shown;
+    for (char c : lineage.substr(0, 200)) shown += static_cast<unsigned char>(c) < 0x20 ? '?' : c;
+    throw std::invalid_argument("lineage: \"" + shown +
+                                "\" is not a lineage; accepted: batch ids (letters, digits and "
+                                "._-:@+) joined by '/'");
+  }
+}
+
 std::string lineage_constraint(std::string_view lineage) {
+  check_lineage(lineage);
   const std::string l(lineage);
-  return "JhtcLineage =?= \"" + l + "\" || substr(JhtcLineage, 0, " +
-         std::to_string(l.size() + 1) + ") =?= \"" + l + "/\"";
+  return "JhtcLineage =?= " + classad_string(l) + " || substr(JhtcLineage, 0, " +
+         std::to_string(l.size() + 1) + ") =?= " + classad_string(l + "/");
+}
+
+std::string idle_job_constraint(std::int64_t cluster, int proc) {
+  return "ClusterId == " + std::to_string(cluster) + " && ProcId == " + std::to_string(proc) +
+         " && JobStatus == 1";
 }
 
 std::string level_constraint(std::string_view root_lineage, int level) {

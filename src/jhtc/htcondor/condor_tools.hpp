@@ -29,12 +29,24 @@ struct ProcRange {
 // The ranges in condor_submit -terse output; other lines (warnings) are ignored.
 std::vector<ProcRange> parse_terse_output(std::string_view out);
 
+// `value` as a ClassAd string literal: in double quotes, with backslash and double
+// quote escaped. Throws std::invalid_argument for control characters (which no
+// value of ours holds).
+std::string classad_string(std::string_view value);
+
+// Throws std::invalid_argument (naming the value and what is accepted) unless
+// `lineage` is batch ids joined by '/': letters, digits and ._-:@+, no empty part.
+void check_lineage(std::string_view lineage);
+
 // The condor_rm/condor_q constraint selecting the jobs of a lineage and of every
 // lineage below it: `JhtcLineage =?= "L" || substr(JhtcLineage, 0, n) =?= "L/"`.
 // =?= compares strings case-sensitively and never yields undefined; substr
-// avoids regular-expression quoting. The lineage must be a checked name
-// (letters, digits, ._-/:@+), so it needs no escaping inside the string literal.
+// avoids regular-expression quoting. The lineage is checked (check_lineage) and
+// quoted (classad_string): both, so that neither alone is load-bearing.
 std::string lineage_constraint(std::string_view lineage);
+
+// The constraint selecting one job only while it is idle (JobStatus 1).
+std::string idle_job_constraint(std::int64_t cluster, int proc);
 
 // The constraint selecting the jobs of one recursion level of one run (root
 // lineage) that hold a place in the schedd: idle, running or held. Used by

@@ -53,6 +53,30 @@ TEST(CondorTools, LineageConstraintMatchesTheLineageAndItsDescendantsOnly) {
             "JhtcLineage =?= \"jhtc-r1-L0-b1\" || substr(JhtcLineage, 0, 14) =?= \"jhtc-r1-L0-b1/\"");
 }
 
+TEST(CondorTools, HostileLineageIsRefusedNamingTheParameter) {
+  for (const char* hostile : {"x\" || true || \"", "x\\", "", "a//b", "/a", "a/", "a b",
+                              "a\nb", "a)||(true"}) {
+    try {
+      lineage_constraint(hostile);
+      ADD_FAILURE() << "accepted: " << hostile;
+    } catch (const std::invalid_argument& error) {
+      EXPECT_NE(std::string(error.what()).find("lineage:"), std::string::npos) << error.what();
+    }
+  }
+  EXPECT_NO_THROW(lineage_constraint("20261201-021500-L0-42-a1b2c3/20261201-021501-L1-7-ffffff"));
+}
+
+TEST(CondorTools, ClassAdStringEscapesQuotesAndBackslashes) {
+  EXPECT_EQ(classad_string("plain"), "\"plain\"");
+  EXPECT_EQ(classad_string("x\" || true || \""), "\"x\\\" || true || \\\"\"");
+  EXPECT_EQ(classad_string("a\\b"), "\"a\\\\b\"");
+  EXPECT_THROW(classad_string("a\nb"), std::invalid_argument);
+}
+
+TEST(CondorTools, IdleJobConstraintNamesOneJobAndIdleOnly) {
+  EXPECT_EQ(idle_job_constraint(12, 3), "ClusterId == 12 && ProcId == 3 && JobStatus == 1");
+}
+
 TEST(CondorTools, ParsesQueueAndHistoryRecords) {
   const auto records = parse_queue_records(
       "2.1 3 undefined false undefined undefined undefined probe rm (by user htc)\n"

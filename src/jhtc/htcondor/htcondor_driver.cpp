@@ -23,11 +23,14 @@
 #include <mutex>
 #include <set>
 #include <stdexcept>
+#include <thread>
 
 #include "engine/shared_capacity.hpp"
 #include "htcondor/condor_tools.hpp"
 #include "htcondor/event_translation.hpp"
+#include "htcondor/job_removal.hpp"
 #include "htcondor/submit_description.hpp"
+#include "htcondor/tool_retry.hpp"
 #include "jhtc/errors.hpp"
 #include "util/run_command.hpp"
 
@@ -89,13 +92,28 @@ bool only_jobs_gone(const util::CommandResult& r) {
 
 // Holds an exclusive flock on a file shared by the parents of one run, so that
 // counting a level's jobs and submitting more is one step across processes.
+// Waits at most `bound` (a holder stuck for longer must not stall this batch's
+// shutdown): then SchedulerError, and the dispatch fails those tasks.
 class FileLock {
  public:
-  explicit FileLock(const std::string& path) {
+  FileLock(const std::string& path, std::chrono::seconds bound) {
     if (path.empty()) return;
     fd_ = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-    if (fd_ < 0 || ::flock(fd_, LOCK_EX) != 0)
-      throw SchedulerError("level_lock: cannot lock " + path + ": " + std::strerror(errno));
+    if (fd_ < 0) throw SchedulerError("level_lock: cannot open " + path + ": " + std::strerror(errno));
+    const auto deadline = Clock::now() + bound;
+    while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      if (err != EWOULDBLOCK && err != EINTR) {
+        ::close(fd_);
+        throw SchedulerError("level_lock: cannot lock " + path + ": " + std::strerror(err));
+      }
+      if (Clock::now() >= deadline) {
+        ::close(fd_);
+        throw SchedulerError("level_lock: " + path + " was held by another process for more than " +
+                             std::to_string(bound.count()) + " s");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   }
   ~FileLock() {
     if (fd_ >= 0) ::close(fd_);  // closing releases the flock
@@ -120,10 +138,18 @@ class HTCondorDriver final : public SchedulerDriver, public SharedCapacity {
   std::vector<DriverEvent> wait_events(std::chrono::milliseconds timeout) override;
   void remove(std::span<const JobKey> jobs, std::string_view reason) override;
   void remove_all(std::string_view reason) override;
+  void remove_all_quickly(std::string_view reason) override;
+  bool remove_if_idle(JobKey job) override;
   void wake() override;
 
  private:
-  util::CommandResult run_tool(const std::string& tool, std::vector<std::string> args) const;
+  RemovalCall removal_call() const {
+    return {tool_command("condor_rm", t_), command_timeout_, retry_};
+  }
+  // Runs a condor_* tool; a transient failure is retried as retry_ says (once only
+  // with retry = false). Throws SchedulerError when the tool cannot be started.
+  RetriedResult run_tool(const std::string& tool, std::vector<std::string> args,
+                         bool retry = true) const;
   std::vector<ProcRange> submit_chunk(const SubmitText& text, std::uint64_t seq);
   std::vector<JobEvent> read_new_events();  // expects tail_mutex_
   void absorb(std::vector<JobEvent> fresh);  // expects mutex_
@@ -137,6 +163,8 @@ class HTCondorDriver final : public SchedulerDriver, public SharedCapacity {
   std::chrono::milliseconds poll_interval_;
   std::chrono::seconds reconcile_after_;
   std::chrono::seconds command_timeout_;
+  std::chrono::seconds abort_timeout_;
+  RetryPolicy retry_;
   std::size_t max_per_submission_;
   std::size_t level_cap_ = 0;  // throttle_scope="level": the run's cap for this level; 0: none
   int level_ = 0;
@@ -165,7 +193,13 @@ HTCondorDriver::HTCondorDriver(JobTemplate job_template)
       poll_interval_(option_number(t_, "poll_interval_ms", 250)),
       reconcile_after_(option_number(t_, "reconcile_after_s", 300)),
       command_timeout_(option_number(t_, "command_timeout_s", 600)),
+      abort_timeout_(option_number(t_, "abort_timeout_s", 10)),
       max_per_submission_(static_cast<std::size_t>(option_number(t_, "max_per_submission", 5000))) {
+  retry_.attempts = static_cast<int>(option_number(t_, "retry_attempts", retry_.attempts));
+  retry_.first_wait = std::chrono::milliseconds(
+      option_number(t_, "retry_first_wait_ms", retry_.first_wait.count()));
+  retry_.max_wait = std::chrono::milliseconds(
+      option_number(t_, "retry_max_wait_ms", retry_.max_wait.count()));
   if (!util::find_on_path("condor_submit"))
     throw SchedulerUnavailable("HTCondor is not available: condor_submit is not on PATH" + std::string(kLocalHint));
   if (t_.python.find('/') == std::string::npos) {
@@ -176,6 +210,7 @@ HTCondorDriver::HTCondorDriver(JobTemplate job_template)
   t_.batch_dir = std::filesystem::absolute(t_.batch_dir).lexically_normal().string();
   t_.log_dir = std::filesystem::absolute(t_.log_dir).lexically_normal().string();
   lineage_ = t_.options.count("lineage") ? t_.options.at("lineage") : t_.batch_name;
+  check_lineage(lineage_);
   const JobRequest probe_job{0, 0, "/probe"};
   build_submit_description(t_, std::span(&probe_job, 1), "");  // refuses bad values now, not at submit
   if (t_.options.count("level_cap")) {
@@ -204,11 +239,20 @@ HTCondorDriver::HTCondorDriver(JobTemplate job_template)
   log_path_ = t_.options.count("event_log") ? t_.options.at("event_log") : t_.batch_dir + "/condor.log";
 }
 
-util::CommandResult HTCondorDriver::run_tool(const std::string& tool, std::vector<std::string> args) const {
+RetriedResult HTCondorDriver::run_tool(const std::string& tool, std::vector<std::string> args,
+                                       bool retry) const {
   std::vector<std::string> argv = tool_command(tool, t_);
   argv.insert(argv.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
+  RetryPolicy policy = retry_;
+  if (!retry) policy.attempts = 1;
+  // A timed-out condor_submit may have queued its jobs: repeating it could run them twice.
+  policy.retry_timeouts = tool != "condor_submit";
+  const auto run = [this](const std::vector<std::string>& command) {
+    return util::run_command(command, {.timeout = command_timeout_});
+  };
+  const auto sleep = [](std::chrono::milliseconds wait) { std::this_thread::sleep_for(wait); };
   try {
-    return util::run_command(argv, {.timeout = command_timeout_});
+    return run_with_retry(run, argv, policy, sleep);
   } catch (const std::system_error& error) {
     throw SchedulerError(tool + " could not be run: " + error.what());
   }
@@ -221,10 +265,9 @@ std::vector<ProcRange> HTCondorDriver::submit_chunk(const SubmitText& text, std:
   sub << text.description;
   sub.close();
   if (!sub) throw SchedulerError("cannot write " + stem + ".sub");
-  const util::CommandResult result = run_tool("condor_submit", {"-terse", stem + ".sub"});
-  if (!result.succeeded())
-    throw SchedulerError("condor_submit " + result.status_text() + ": " + one_line(result.err));
-  return parse_terse_output(result.out);
+  const RetriedResult result = run_tool("condor_submit", {"-terse", stem + ".sub"});
+  if (!result.result.succeeded()) throw SchedulerError(failure_text("condor_submit", result, retry_));
+  return parse_terse_output(result.result.out);
 }
 
 void HTCondorDriver::submit(std::span<const JobRequest> jobs) {
@@ -284,10 +327,10 @@ void HTCondorDriver::submit(std::span<const JobRequest> jobs) {
 
 std::size_t HTCondorDriver::count_level_jobs() const {
   const std::string root = lineage_.substr(0, lineage_.find('/'));
-  const util::CommandResult r =
+  const RetriedResult r =
       run_tool("condor_q", {"-constraint", level_constraint(root, level_), "-af", "ProcId"});
-  if (!r.succeeded()) throw SchedulerError("condor_q (level count) " + r.status_text() + ": " + one_line(r.err));
-  return count_jobs(r.out);
+  if (!r.result.succeeded()) throw SchedulerError(failure_text("condor_q (level count)", r, retry_));
+  return count_jobs(r.result.out);
 }
 
 std::size_t HTCondorDriver::submit_up_to(std::span<const JobRequest> jobs) {
@@ -297,7 +340,7 @@ std::size_t HTCondorDriver::submit_up_to(std::span<const JobRequest> jobs) {
   }
   // The schedd's count is the truth shared by every parent of the run; the lock
   // keeps two parents from both seeing the same free room.
-  const FileLock lock(level_lock_);
+  const FileLock lock(level_lock_, command_timeout_);
   const std::size_t in_use = count_level_jobs();
   const std::size_t room = in_use >= level_cap_ ? 0 : level_cap_ - in_use;
   const std::size_t take = std::min(room, jobs.size());
@@ -369,8 +412,10 @@ void HTCondorDriver::reconcile_if_silent() {
     args.push_back("-af:j");
     for (std::string& a : queue_attributes(history)) args.push_back(std::move(a));
     try {
-      const util::CommandResult r = run_tool(history ? "condor_history" : "condor_q", args);
-      if (!r.succeeded()) continue;  // try again after the next silence
+      // Once: the tracking thread waits on this, and the next silence asks again.
+      const util::CommandResult r =
+          run_tool(history ? "condor_history" : "condor_q", args, /*retry=*/false).result;
+      if (!r.succeeded()) continue;
       for (QueueRecord& q : parse_queue_records(r.out)) records.push_back(std::move(q));
     } catch (const SchedulerError&) {
     }
@@ -416,18 +461,31 @@ void HTCondorDriver::remove(std::span<const JobKey> keys, std::string_view reaso
   }
   if (ids.empty()) return;
   ids.insert(ids.begin(), {"-reason", one_line(reason.empty() ? "removed by joblib_htcondor" : reason)});
-  const util::CommandResult r = run_tool("condor_rm", ids);
-  if (!r.succeeded() && !only_jobs_gone(r)) throw SchedulerError("condor_rm " + r.status_text() + ": " + one_line(r.err));
+  const RetriedResult r = run_tool("condor_rm", ids);
+  if (!r.result.succeeded() && !only_jobs_gone(r.result))
+    throw SchedulerError(failure_text("condor_rm", r, retry_));
 }
 
 void HTCondorDriver::remove_all(std::string_view reason) {
-  const util::CommandResult r =
-      run_tool("condor_rm", {"-reason", one_line(reason.empty() ? "removed by joblib_htcondor" : reason),
-                             "-constraint", lineage_constraint(lineage_)});
-  // condor_rm exits 1 when nothing matches: then there is nothing left to remove.
-  const bool nothing_matched = r.exit_code == 1 && r.err.find("Couldn't find/remove all jobs matching") != std::string::npos;
-  if (!r.succeeded() && !nothing_matched)
-    throw SchedulerError("condor_rm " + r.status_text() + ": " + one_line(r.err));
+  remove_lineage_jobs(removal_call(), lineage_, reason);
+}
+
+void HTCondorDriver::remove_all_quickly(std::string_view reason) {
+  RemovalCall call = removal_call();
+  call.timeout = abort_timeout_;
+  call.retry.attempts = 1;
+  remove_lineage_jobs(call, lineage_, reason);
+}
+
+bool HTCondorDriver::remove_if_idle(JobKey key) {
+  JobRef ref;
+  {
+    std::lock_guard lock(mutex_);
+    const auto it = by_key_.find({key.task, key.attempt});
+    if (it == by_key_.end() || jobs_.at(it->second).done) return false;
+    ref = it->second;
+  }
+  return remove_job_if_idle(removal_call(), ref.first, ref.second, "the parent runs this task itself");
 }
 
 void HTCondorDriver::wake() {
@@ -440,6 +498,15 @@ void HTCondorDriver::wake() {
 
 std::unique_ptr<SchedulerDriver> make_htcondor_driver(JobTemplate job_template) {
   return std::make_unique<HTCondorDriver>(std::move(job_template));
+}
+
+bool remove_htcondor_lineage(const SchedulerAddress& where, std::string_view lineage,
+                             std::string_view reason) {
+  JobTemplate address;
+  if (!where.pool.empty()) address.options["pool"] = where.pool;
+  if (!where.schedd.empty()) address.options["schedd"] = where.schedd;
+  return remove_lineage_jobs({tool_command("condor_rm", address), where.timeout, RetryPolicy{}},
+                             lineage, reason);
 }
 
 }  // namespace jhtc

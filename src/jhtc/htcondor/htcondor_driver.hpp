@@ -29,4 +29,9 @@ namespace jhtc {
 // is malformed or template.python is not found on PATH.
 std::unique_ptr<SchedulerDriver> make_htcondor_driver(JobTemplate job_template);
 
+// remove_lineage() (scheduler_driver.hpp) for HTCondor: condor_rm -constraint, with
+// the driver's retry policy.
+bool remove_htcondor_lineage(const SchedulerAddress& where, std::string_view lineage,
+                             std::string_view reason);
+
 }  // namespace jhtc

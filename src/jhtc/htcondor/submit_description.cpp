@@ -82,12 +82,16 @@ std::string option(const JobTemplate& t, const std::string& name, std::string fa
   return it == t.options.end() ? fallback : it->second;
 }
 
-// Keys the driver writes itself; overriding one would break submission or tracking.
+// Keys the driver writes itself; overriding one would break submission or tracking
+// silently: the worker's environment and import path (environment, getenv), the
+// stderr a failure reports (output, error), the event log the driver tails (log,
+// UserLog), the lineage cleanup removes by.
 bool is_reserved_key(std::string key) {
   key = lower(key);
   if (key.starts_with("+")) key = "my." + key.substr(1);
   static const char* const reserved[] = {
       "queue", "log", "log_xml", "executable", "arguments", "args", "batch_name",
+      "environment", "env", "getenv", "output", "error", "my.userlog",
       "my.jobbatchname", "my.jhtclineage", "my.jhtctask", "my.jhtcattempt", "my.jhtclevel"};
   return std::find(std::begin(reserved), std::end(reserved), key) != std::end(reserved);
 }
@@ -159,7 +163,8 @@ std::vector<std::pair<std::string, std::string>> parse_extra_directives(std::str
     if (is_reserved_key(key))
       refuse("extra_directives", "\"" + key + "\" is set by the driver and cannot be overridden",
              "any key except queue, log, log_xml, executable, arguments, args, batch_name, "
-             "JobBatchName and the Jhtc* attributes");
+             "environment, env, getenv, output, error, UserLog, JobBatchName and the Jhtc* "
+             "attributes (the worker's environment: the environment parameter)");
     if (value.empty()) refuse("extra_directives", "\"" + key + "\" has no value", accepted);
     if (has_control(value, true)) refuse("extra_directives", "a value contains a control character", accepted);
     if (std::count(value.begin(), value.end(), '"') % 2 != 0)

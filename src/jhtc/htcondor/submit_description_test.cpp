@@ -206,3 +206,25 @@ TEST(SubmitDescription, RefusesABadLevelOrEventLog) {
 
 }  // namespace
 }  // namespace jhtc::htcondor
+
+namespace jhtc::htcondor {
+namespace {
+
+TEST(SubmitDescription, DirectivesThatWouldBreakTheJobSilentlyAreRefusedByName) {
+  for (const char* key : {"environment", "Environment", "ENV", "getenv", "GetEnv", "output",
+                          "error", "log", "+UserLog", "MY.UserLog", "my.userlog", "+JhtcLineage",
+                          "MY.JhtcLineage", "+jhtclineage"}) {
+    JobTemplate t = sample_template();
+    t.options["extra_directives"] = std::string(key) + " = \"x\"";
+    const std::string refusal = refusal_for(t);
+    EXPECT_NE(refusal.find("extra_directives: \"" + std::string(key) + "\" is set by the driver"),
+              std::string::npos)
+        << key << ": " << refusal;
+  }
+  JobTemplate fine = sample_template();
+  fine.options["extra_directives"] = "+ProjectName = \"jhtc\"\nrequirements = True";
+  EXPECT_TRUE(refusal_for(fine).empty());
+}
+
+}  // namespace
+}  // namespace jhtc::htcondor

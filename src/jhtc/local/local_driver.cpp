@@ -48,6 +48,7 @@ class LocalDriver final : public SchedulerDriver {
   std::vector<DriverEvent> wait_events(std::chrono::milliseconds timeout) override;
   void remove(std::span<const JobKey> jobs, std::string_view reason) override;
   void remove_all(std::string_view reason) override;
+  bool remove_if_idle(JobKey job) override;
   void wake() override;
 
  private:
@@ -381,6 +382,19 @@ void LocalDriver::remove(std::span<const JobKey> jobs, std::string_view reason) 
       request_removal(it->second, reason);
   }
   wake();
+}
+
+bool LocalDriver::remove_if_idle(JobKey key) {
+  std::lock_guard lock(mutex_);
+  const auto removed = std::erase_if(pending_, [&](const JobRequest& job) {
+    if (job.task != key.task || job.attempt != key.attempt) return false;
+    DriverEvent event = event_for(DriverEventKind::removed, job, "local");
+    event.reason = "the parent runs this task itself";
+    events_.push_back(std::move(event));
+    return true;
+  });
+  if (removed > 0) wake();
+  return removed > 0;
 }
 
 void LocalDriver::remove_all(std::string_view reason) {

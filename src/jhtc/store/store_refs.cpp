@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "jhtc/content_store.hpp"
+#include "jhtc/owner_identity.hpp"
 #include "store/fs_util.hpp"
 #include "store/ref_writer.hpp"
 #include "store/sha256.hpp"
@@ -17,16 +18,12 @@ namespace jhtc {
 
 namespace {
 
-struct Owner {
-  std::string host;
-  long pid = 0;
-  std::uint64_t start_ticks = 0;
-};
-
-std::optional<Owner> read_owner(const std::filesystem::path& path) {
+// "host pid start_ticks [boot_id pid_namespace]": the last two since owner_identity.
+std::optional<OwnerIdentity> read_owner(const std::filesystem::path& path) {
   std::ifstream in(path);
-  Owner owner;
+  OwnerIdentity owner;
   if (!(in >> owner.host >> owner.pid >> owner.start_ticks)) return std::nullopt;
+  if (!(in >> owner.boot_id >> owner.pid_namespace)) owner.boot_id.clear(), owner.pid_namespace = 0;
   return owner;
 }
 
@@ -34,12 +31,7 @@ bool batch_is_dead(const std::filesystem::path& batch_dir, double stale_after_s)
   const auto owner_path = batch_dir / "owner";
   const auto owner = read_owner(owner_path);
   if (!owner) return store::age_seconds(batch_dir) > stale_after_s;
-  if (owner->host == store::host_name()) {
-    // kill(pid, 0) fails with EPERM for another user's live process: not ours to judge.
-    if (::kill(static_cast<pid_t>(owner->pid), 0) != 0 && errno == EPERM) return false;
-    return store::process_start_ticks(owner->pid) != owner->start_ticks;
-  }
-  return store::age_seconds(owner_path) > stale_after_s;
+  return !owner_is_alive(*owner, store::age_seconds(owner_path), stale_after_s);
 }
 
 }  // namespace
@@ -79,8 +71,9 @@ bool ContentStore::open_batch(std::string_view batch_id) {
   store::make_dirs(dir, group_mode_ ? store::kGroupDirMode : store::kPrivateDirMode);
   const auto temp = dir / store::unique_temp_name(".owner.tmp.");
   std::ostringstream text;
-  text << store::host_name() << ' ' << ::getpid() << ' '
-       << store::process_start_ticks(::getpid()) << '\n';
+  const OwnerIdentity self = this_process_identity();
+  text << self.host << ' ' << self.pid << ' ' << self.start_ticks << ' '
+       << (self.boot_id.empty() ? "-" : self.boot_id) << ' ' << self.pid_namespace << '\n';
   const std::string line = text.str();
   const std::span<const std::byte> parts[] = {std::as_bytes(std::span(line.data(), line.size()))};
   store::write_file_atomically(temp, parts, file_mode);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "jhtc/content_store.hpp"
+#include "jhtc/owner_identity.hpp"
 #include "store/fs_util.hpp"
 
 namespace fs = std::filesystem;
@@ -193,6 +194,35 @@ TEST_F(StoreRefsTest, AddRefsRefusesMissingBlobs) {
   EXPECT_EQ(store.bytes_held("b1"), 10u);
   refs = {{jhtc::sha256_digest(blob(10, 10)), 10}};
   EXPECT_THROW(store.add_refs("b1", refs), std::invalid_argument);
+}
+
+TEST_F(StoreRefsTest, OwnerInAnotherPidNamespaceIsAliveWhileItsHeartbeatIsFresh) {
+  // A batch inside a job: same host name, its own PID namespace, a pid that means
+  // nothing here (999999999 exists in no namespace of ours).
+  jhtc::ContentStore store(dir_);
+  const auto d = store.put(blob(100, 5), "nested");
+  const auto self = jhtc::this_process_identity();
+  ASSERT_FALSE(self.boot_id.empty());
+  ASSERT_NE(self.pid_namespace, 0u);
+  const auto owner = dir_ / "refs" / "nested" / "owner";
+  std::ofstream(owner) << self.host << " 999999999 77 " << self.boot_id << ' '
+                       << self.pid_namespace + 1 << '\n';
+  EXPECT_EQ(jhtc::batch_owner_state(dir_, "nested", 600s), jhtc::OwnerState::alive);
+  EXPECT_EQ(store.collect_garbage(600s).batches_removed, 0u);
+  EXPECT_TRUE(store.contains(d));
+  set_age(owner, 700s);
+  EXPECT_EQ(jhtc::batch_owner_state(dir_, "nested", 600s), jhtc::OwnerState::gone);
+}
+
+TEST_F(StoreRefsTest, OwnerOfThisNamespaceIsJudgedByItsPid) {
+  jhtc::ContentStore store(dir_);
+  store.open_batch("here");
+  EXPECT_EQ(jhtc::batch_owner_state(dir_, "here", 600s), jhtc::OwnerState::alive);
+  const auto self = jhtc::this_process_identity();
+  std::ofstream(dir_ / "refs" / "here" / "owner")
+      << self.host << " 999999999 77 " << self.boot_id << ' ' << self.pid_namespace << '\n';
+  EXPECT_EQ(jhtc::batch_owner_state(dir_, "here", 600s), jhtc::OwnerState::gone)
+      << "a fresh heartbeat does not save a pid that is gone where it was taken";
 }
 
 TEST(ProcessStartTicks, IsNonZeroForSelfAndZeroForNoProcess) {
