@@ -162,12 +162,15 @@ void Engine::State::cancel_all(const std::string& reason, bool quickly) {
     for (TaskId id : ids) finish(tasks.at(id), OutcomeKind::cancelled, reason);
     ready.clear();
     admitted.clear();
+    any_in_scheduler = any_in_scheduler || jobs_may_be_left;
   }
   if (!any_in_scheduler) return;
   if (quickly)
     driver->remove_all_quickly(reason);
   else
     driver->remove_all(reason);
+  std::lock_guard lock(mutex);
+  jobs_may_be_left = false;  // only after a removal that did not throw
 }
 
 void Engine::shutdown() {
@@ -288,8 +291,12 @@ void Engine::State::dispatch_until_stopped() {
       lock.unlock();
       try {
         driver->remove(orphans, "cancelled while being submitted");
-      } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): their tasks are
-        // cancelled already; the batch's remove_all (shutdown) removes the jobs by lineage
+      } catch (const std::exception&) {
+        // Their tasks are cancelled already; the batch's remove_all (shutdown)
+        // removes the jobs by lineage.
+        lock.lock();
+        jobs_may_be_left = true;
+        lock.unlock();
       }
       lock.lock();
     }

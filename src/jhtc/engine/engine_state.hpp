@@ -49,6 +49,9 @@ struct Engine::State {
   TaskId next_task_id = 0;
   bool stopping = false;
   std::string broken;  // set when a thread met an unexpected error: the engine cannot go on
+  // A removal failed: jobs of ended tasks may still be queued, and the next
+  // cancel_all() must call remove_all() even when no task is in the scheduler.
+  bool jobs_may_be_left = false;
   std::condition_variable tracker_pause;  // a failed wait_events() waits on it before the next
   EngineStats stats;
 

@@ -222,6 +222,11 @@ TEST_F(EngineTest, HeldJobThatCannotBeRemovedFailsItsTaskAsSchedulerErrorAndTheE
   }
   exit_ok(wait_for_task(submit(1)));  // the engine still works
   EXPECT_EQ(next().kind, OutcomeKind::done);
+  // The held job may still be queued: shutdown removes the batch's jobs although
+  // no task of the engine is in the scheduler any more.
+  engine_->shutdown();
+  std::lock_guard lock(script_->mutex);
+  EXPECT_EQ(script_->remove_all_calls, 1);
 }
 
 TEST_F(EngineTest, ShutdownJoinsItsThreadsThenThrowsWhenRemovingTheJobsFails) {

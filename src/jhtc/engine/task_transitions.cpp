@@ -84,6 +84,7 @@ void Engine::State::fail_unfinished(const std::string& reason) {
 }
 
 void Engine::State::fail_unremoved(std::span<const JobKey> jobs, const std::string& error) {
+  jobs_may_be_left = true;
   for (const JobKey& job : jobs) {
     auto it = tasks.find(job.task);
     if (it == tasks.end()) continue;
