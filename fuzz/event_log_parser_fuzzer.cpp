@@ -19,6 +19,12 @@ std::string digest(const JobEvent& e) {
                     std::to_string(e.exit_code) + ' ' + std::to_string(e.signal) + ' ' +
                     e.reason + ' ' + std::to_string(e.hold_code) + ' ' +
                     std::to_string(e.time.year) + ' ' + std::to_string(e.time.millisecond);
+  const jhtc::JobUsage& u = e.usage;
+  for (const auto& figure : {u.wall_s, u.cpu_user_s, u.cpu_sys_s, e.total_remote_user_s})
+    out += ' ' + (figure ? std::to_string(*figure) : "-");
+  for (const auto& figure : {u.memory_mb, u.disk_kb, u.alloc_cpus, u.alloc_memory_mb,
+                             u.request_memory_mb, e.resident_set_kb, e.proportional_set_kb})
+    out += ' ' + (figure ? std::to_string(*figure) : "-");
   for (const std::string& line : e.body) out += '\n' + line;
   return out;
 }

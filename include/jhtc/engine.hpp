@@ -22,6 +22,9 @@
 // than its cost) ends as `refused`, with the figures in its reason.
 //
 // Thread-safety: every public member may be called from any thread.
+// A job held for exceeding its memory is retried asking for more (see
+// EngineConfig::memory_retry_factor), outside max_retries.
+//
 // Failure: submit() after shutdown throws std::logic_error; a driver failure to
 // submit fails the affected tasks (their outcome carries the driver's message).
 // No exception leaves the engine's threads: a driver call that fails there (after
@@ -49,6 +52,14 @@ struct EngineConfig {
   std::chrono::milliseconds event_timeout{500};  // tracking loop's longest sleep
   std::chrono::milliseconds coalesce{20};        // wait this long for a burst of submits
   std::uint64_t disk_budget = 0;  // bytes the batch may hold in the shared dir; 0: no limit
+  // Memory holds (the driver's DriverEvent::memory_exceeded): the job is retried
+  // asking for memory_retry_factor times its last request, at most
+  // max_request_memory_mb; these retries do not count against max_retries. A hold
+  // at the ceiling fails the task, naming the peak and the ceiling. Without a
+  // request (request_memory_mb 0) or a ceiling (0), a memory hold is an ordinary retry.
+  std::int64_t request_memory_mb = 0;    // the batch's request (the job template's)
+  double memory_retry_factor = 2;        // > 1
+  std::int64_t max_request_memory_mb = 0;
 };
 
 // What a task adds to the shared directory.
@@ -70,6 +81,17 @@ struct TaskOutcome {
   // failed because the scheduler could not be driven (a condor_* call failed after
   // its retries), not because the job failed; Python raises SchedulerError.
   bool scheduler_error = false;
+  JobUsage usage;       // what the last job used, as the scheduler reported it
+  int memory_holds = 0; // jobs of this task held for exceeding their memory
+};
+
+// Why a task runs again; the figures the journal keeps with task_retried.
+struct RetryNote {
+  std::string reason;
+  JobUsage usage;                      // what the ended job used
+  int hold_code = 0;                   // after a hold: the scheduler's codes
+  int hold_subcode = 0;
+  std::int64_t request_memory_mb = 0;  // > 0: the retry asks for this much memory
 };
 
 struct EngineStats {
@@ -85,10 +107,10 @@ struct EngineStats {
 class EngineObserver {
  public:
   virtual ~EngineObserver() = default;
-  virtual void on_queued(TaskId) {}
+  virtual void on_queued(TaskId, int /*calls*/) {}
   virtual void on_submitted(TaskId, const std::string& /*job_id*/) {}
   virtual void on_running(TaskId, const std::string& /*job_id*/) {}
-  virtual void on_retried(TaskId, const std::string& /*reason*/) {}
+  virtual void on_retried(TaskId, const RetryNote&) {}
   virtual void on_finished(const TaskOutcome&) {}
 };
 
@@ -101,14 +123,16 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   // Queues a task. `result_file` is where the worker writes its result; an exit
-  // code 0 without it counts as an infrastructure failure (retried).
-  TaskId submit(std::string task_file, std::string result_file);
+  // code 0 without it counts as an infrastructure failure (retried). `calls`: how
+  // many user calls the task runs (joblib groups them), for the journal.
+  TaskId submit(std::string task_file, std::string result_file, int calls = 1);
 
   // Queues a task whose files are not written yet; `estimate` is what writing them
   // will add to the shared directory. The task waits until the disk budget admits
   // it; take_admitted() then names it, and the caller writes its files and calls
   // staged(). Without a budget every task is admitted at once.
-  TaskId submit_deferred(std::string task_file, std::string result_file, DiskCost estimate);
+  TaskId submit_deferred(std::string task_file, std::string result_file, DiskCost estimate,
+                         int calls = 1);
 
   // Deferred tasks admitted since the last call: each is handed out once.
   std::vector<TaskId> take_admitted();

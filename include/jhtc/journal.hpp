@@ -6,10 +6,17 @@
 // Each line is one event, flux-core style:
 //   {"ts":1714560000.123456,"name":"task_done","context":{"task":17}}
 //
-//   batch_started  {batch, parent, root, level, throttle, host, pid, scheduler}
-//   task_queued    {task}             task_submitted {task, job}   task_running {task, job}
-//   task_done      {task}             task_failed    {task, reason, job}
-//   task_retried   {task, reason}     task_cancelled {task}
+//   batch_started  {batch, parent, root, level, throttle, host, pid, scheduler,
+//                   request_cpus, request_memory_mb, request_gpus}
+//   task_queued    {task, calls}      task_submitted {task, job}   task_running {task, job}
+//   task_done      {task, usage}      task_failed    {task, reason, job, usage}
+//   task_retried   {task, reason, usage, hold_code, hold_subcode, request_memory_mb}
+//   task_cancelled {task}
+//
+// "usage" is an object with the figures the scheduler reported (any of wall_s,
+// cpu_user_s, cpu_sys_s, memory_mb, disk_kb, alloc_cpus, alloc_memory_mb,
+// request_memory_mb); hold_code/hold_subcode follow a hold, request_memory_mb a
+// retry that asks for more memory. Every field after task is optional for readers.
 //   bytes_held     {bytes}            (absolute: what the batch holds in the shared dir now)
 //   batch_finished {state}
 //
@@ -39,6 +46,9 @@ struct BatchInfo {
   int level = 0;                // recursion level, 0 for the root
   std::size_t throttle = 0;     // the batch's throttle (most tasks in the scheduler)
   std::string scheduler;        // "htcondor", "local", ...
+  double request_cpus = 0;            // the level's requests; 0: not given
+  std::int64_t request_memory_mb = 0;
+  int request_gpus = 0;
 };
 
 // Appends the events of one batch to its journal.
@@ -58,12 +68,14 @@ class JournalWriter {
   JournalWriter(const JournalWriter&) = delete;
   JournalWriter& operator=(const JournalWriter&) = delete;
 
-  void task_queued(TaskId task);
+  void task_queued(TaskId task, int calls = 1);
   void task_submitted(TaskId task, std::string_view job_id);
   void task_running(TaskId task, std::string_view job_id);
-  void task_done(TaskId task);
-  void task_failed(TaskId task, std::string_view reason, std::string_view job_id = {});
-  void task_retried(TaskId task, std::string_view reason);
+  void task_done(TaskId task, const JobUsage& usage = {});
+  void task_failed(TaskId task, std::string_view reason, std::string_view job_id = {},
+                   const JobUsage& usage = {});
+  void task_retried(TaskId task, const RetryNote& note);
+  void task_retried(TaskId task, std::string_view reason) { task_retried(task, RetryNote{std::string(reason)}); }
   void task_cancelled(TaskId task);
   void bytes_held(std::uint64_t bytes);
   // Writes batch_finished once; later calls do nothing. `state`: "done", "failed",

@@ -7,10 +7,12 @@
 // removes jobs, and the caller's thread may cancel everything).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -30,6 +32,7 @@ struct JobTemplate {
   double cpus = 1;
   std::int64_t memory_mb = 0;            // 0: leave to the scheduler's default
   std::int64_t disk_mb = 0;              // 0: leave to the scheduler's default
+  int gpus = 0;                          // 0: no GPU asked for
   int priority = 0;                      // higher runs first (children above parents)
   std::map<std::string, std::string> environment;  // extra environment of the worker
   // Scheduler-specific settings, by name. HTCondor: pool, schedd, universe,
@@ -47,6 +50,40 @@ struct JobRequest {
   TaskId task = 0;
   int attempt = 0;          // 0 for the first run, incremented on each retry
   std::string task_file;    // absolute path, passed to the worker
+  std::int64_t memory_mb = 0;  // this job's memory request; 0: the template's
+};
+
+// What one job used, as far as the scheduler reports it; a figure it did not
+// report stays empty. HTCondor: the terminated event's usage table and the image
+// size updates; local: wait4's rusage and the wall clock.
+struct JobUsage {
+  std::optional<double> wall_s;                  // from start to end of the run
+  std::optional<double> cpu_user_s;
+  std::optional<double> cpu_sys_s;
+  std::optional<std::int64_t> memory_mb;         // peak (resident set)
+  std::optional<std::int64_t> disk_kb;
+  std::optional<std::int64_t> alloc_cpus;        // what the slot gave the job
+  std::optional<std::int64_t> alloc_memory_mb;
+  std::optional<std::int64_t> request_memory_mb; // what the job asked for
+
+  bool empty() const {
+    return !wall_s && !cpu_user_s && !cpu_sys_s && !memory_mb && !disk_kb && !alloc_cpus &&
+           !alloc_memory_mb && !request_memory_mb;
+  }
+  // Takes the figures `later` reports; the peak memory is the larger of both.
+  void merge(const JobUsage& later) {
+    const auto take = [](auto& mine, const auto& theirs) {
+      if (theirs) mine = theirs;
+    };
+    take(wall_s, later.wall_s);
+    take(cpu_user_s, later.cpu_user_s);
+    take(cpu_sys_s, later.cpu_sys_s);
+    if (later.memory_mb) memory_mb = std::max(memory_mb.value_or(0), *later.memory_mb);
+    take(disk_kb, later.disk_kb);
+    take(alloc_cpus, later.alloc_cpus);
+    take(alloc_memory_mb, later.alloc_memory_mb);
+    take(request_memory_mb, later.request_memory_mb);
+  }
 };
 
 enum class DriverEventKind {
@@ -68,7 +105,9 @@ struct DriverEvent {
   int signal = 0;
   int hold_code = 0;
   int hold_subcode = 0;
+  bool memory_exceeded = false;  // held: the scheduler's codes say the job outgrew its memory
   std::string reason;
+  JobUsage usage;  // held, evicted, exited: what the job used up to then
 };
 
 // An event about one attempt's job; the kind-specific fields keep their defaults.

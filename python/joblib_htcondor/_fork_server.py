@@ -11,7 +11,8 @@ one line per message, fields separated by tabs:
 
     driver -> zygote   JOB  TASKFILE  STDOUT_PATH  STDERR_PATH
     zygote -> driver   started  JOB  PID           (the child leads its own process group)
-                       exited   JOB  WAIT_STATUS   (as waitpid returns it)
+                       exited   JOB  WAIT_STATUS  USER_S  SYS_S  MAXRSS_KB
+                                (wait4's status and rusage of the child)
                        failed   JOB  MESSAGE       (the child could not be forked)
 
 The zygote exits when the driver closes the socket. This module imports only
@@ -157,8 +158,9 @@ class _Server:
         job, pid = self.children.pop(pidfd)
         self.selector.unregister(pidfd)
         os.close(pidfd)
-        _, status = os.waitpid(pid, 0)
-        self.report("exited", job, status)
+        _, status, usage = os.wait4(pid, 0)
+        self.report("exited", job, status, f"{usage.ru_utime:.3f}", f"{usage.ru_stime:.3f}",
+                    usage.ru_maxrss)
 
     def loop(self) -> int:
         while True:

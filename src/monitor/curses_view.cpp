@@ -29,8 +29,11 @@ const char* const kHelp[] = {
     "  ?           this help",
     "  q           quit (Esc closes a window)",
     "",
-    "Top rows: one per recursion level. Bottom: elapsed time since the root",
-    "started, throughput, estimated time left, shared-directory usage.",
+    "Top rows: one per recursion level: Calls (what the user wrote) and Jobs",
+    "(joblib's groups of calls, one job each); then what the jobs used:",
+    "core-hours, CPU hours, peak and median memory against request_mem, and",
+    "jobs held for exceeding their memory. Bottom: elapsed time since the",
+    "root started, throughput, estimated time left, shared-directory usage.",
     "",
     "Press any key to close this help.",
 };
@@ -122,8 +125,12 @@ void View::draw() {
 void View::draw_run(int height, int width) {
   const RunSummary& summary = tail_->summary();
   int y = 2;
-  auto table = level_table(summary.levels());
+  const auto levels = summary.levels();
+  auto table = level_table(levels);
   for (std::size_t i = 0; i < table.size(); ++i) put(y++, 1, table[i], width, i == 0 ? A_BOLD : A_NORMAL);
+  auto usage = usage_table(levels);
+  for (std::size_t i = 0; i < usage.size(); ++i) put(y++, 1, usage[i], width, i == 0 ? A_BOLD : A_NORMAL);
+  for (const std::string& hint : usage_hints(levels)) put(y++, 1, hint, width, A_BOLD);
   ++y;
   const auto& failures = summary.failures();
   std::size_t shown_failures = std::min(failures.size(), kFailureRows);

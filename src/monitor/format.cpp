@@ -1,5 +1,6 @@
 #include "format.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <functional>
@@ -65,17 +66,67 @@ std::string progress_bar(std::size_t done, std::size_t total, int width) {
 
 std::vector<std::string> level_table(const std::vector<LevelSummary>& levels) {
   std::vector<std::string> lines;
-  char buf[160];
-  std::snprintf(buf, sizeof buf, "%-6s %8s %9s %9s %9s %9s %9s %9s %9s", "Level", "Batches", "Total",
-                "Queued", "Submitted", "Running", "Done", "Failed", "Throttle");
+  char buf[200];
+  std::snprintf(buf, sizeof buf, "%-6s %7s %8s %8s %8s %9s %8s %8s %7s %8s", "Level", "Batches",
+                "Calls", "Jobs", "Queued", "Submitted", "Running", "Done", "Failed", "Throttle");
   lines.emplace_back(buf);
   for (const LevelSummary& l : levels) {
     const TaskCounts& c = l.counts;
-    std::snprintf(buf, sizeof buf, "L%-5d %8zu %9zu %9zu %9zu %9zu %9zu %9zu %9zu", l.level, l.batches,
-                  c.total, c.queued, c.submitted, c.running, c.done, c.failed, l.throttle);
+    std::snprintf(buf, sizeof buf, "L%-5d %7zu %8zu %8zu %8zu %9zu %8zu %8zu %7zu %8zu", l.level,
+                  l.batches, c.calls, c.total, c.queued, c.submitted, c.running, c.done, c.failed,
+                  l.throttle);
     lines.emplace_back(buf);
   }
   return lines;
+}
+
+namespace {
+
+std::string megabytes(std::int64_t mb) {
+  if (mb <= 0) return "-";
+  char buf[32];
+  if (mb >= 10 * 1024) std::snprintf(buf, sizeof buf, "%.1f GB", static_cast<double>(mb) / 1024);
+  else std::snprintf(buf, sizeof buf, "%lld MB", static_cast<long long>(mb));
+  return buf;
+}
+
+}  // namespace
+
+std::vector<std::string> usage_table(const std::vector<LevelSummary>& levels) {
+  std::vector<std::string> lines;
+  char buf[200];
+  std::snprintf(buf, sizeof buf, "%-6s %9s %9s %10s %10s %11s %9s %9s", "Usage", "Core-h", "CPU-h",
+                "Peak mem", "Median mem", "request_mem", "Measured", "Mem holds");
+  lines.emplace_back(buf);
+  for (const LevelSummary& l : levels) {
+    const UsageTotals& u = l.usage;
+    std::snprintf(buf, sizeof buf, "L%-5d %9.3f %9.3f %10s %10s %11s %9zu %9zu", l.level,
+                  u.core_hours, u.cpu_hours, megabytes(u.peak_memory_mb).c_str(),
+                  megabytes(u.median_memory_mb()).c_str(), megabytes(u.request_memory_mb).c_str(),
+                  u.jobs_measured, u.held_for_memory);
+    lines.emplace_back(buf);
+  }
+  return lines;
+}
+
+std::vector<std::string> usage_hints(const std::vector<LevelSummary>& levels) {
+  std::vector<std::string> hints;
+  for (const LevelSummary& l : levels) {
+    const UsageTotals& u = l.usage;
+    const std::string level = "L" + std::to_string(l.level);
+    if (u.held_for_memory > 0) {
+      hints.push_back("Hint: " + level + ": " + std::to_string(u.held_for_memory) +
+                      " job(s) held for exceeding request_mem (" + megabytes(u.request_memory_mb) +
+                      ", peak " + megabytes(u.peak_memory_mb) +
+                      "): a larger request_mem saves the retries");
+    } else if (u.request_memory_mb > 0 && !u.memory_mb.empty() &&
+               u.peak_memory_mb * 4 < u.request_memory_mb) {
+      hints.push_back("Hint: " + level + ": jobs used at most " + megabytes(u.peak_memory_mb) +
+                      " of the " + megabytes(u.request_memory_mb) +
+                      " they asked for (under a quarter): a smaller request_mem lets more run at once");
+    }
+  }
+  return hints;
 }
 
 std::string batch_line(const BatchSummary& b, int depth, char marker, int width) {
@@ -94,9 +145,17 @@ std::string batch_line(const BatchSummary& b, int depth, char marker, int width)
 std::vector<std::string> footer_lines(const RunFigures& f, const DiskUsage& disk) {
   std::string eta = f.eta_s < 0 ? std::string("unknown") : format_duration(f.eta_s);
   std::string first = "Elapsed " + format_duration(f.elapsed_s) + "   Throughput " +
-                      format_rate(f.throughput_per_s) + "   ETA " + eta + "   Tasks " +
+                      format_rate(f.throughput_per_s) + "   ETA " + eta + "   Calls " +
+                      std::to_string(f.counts.calls_finished) + "/" +
+                      std::to_string(f.counts.calls) + "   Jobs " +
                       std::to_string(f.counts.finished()) + "/" + std::to_string(f.counts.total) +
                       " finished";
+  if (f.usage.jobs_measured > 0) {
+    char used[96];
+    std::snprintf(used, sizeof used, "   Core-h %.3f   Peak mem %s", f.usage.core_hours,
+                  megabytes(f.usage.peak_memory_mb).c_str());
+    first += used;
+  }
   std::string second = "Shared dir: run holds " + format_bytes(f.bytes_held);
   if (disk.known && disk.total > 0) {
     char pct[16];
@@ -121,7 +180,11 @@ std::string summary_text(const RunSummary& summary, const DiskUsage& disk, doubl
   RunFigures figures = summary.figures(now);
   std::string out = "Root batch " + summary.root_batch_id() + "  started " +
                     format_clock(figures.start_ts) + "  state " + figures.state + "\n\n";
-  for (const auto& line : level_table(summary.levels())) out += line + "\n";
+  const auto levels = summary.levels();
+  for (const auto& line : level_table(levels)) out += line + "\n";
+  out += "\n";
+  for (const auto& line : usage_table(levels)) out += line + "\n";
+  for (const auto& line : usage_hints(levels)) out += line + "\n";
   out += "\nBatches\n";
   std::function<void(const BatchSummary&, int)> add_batch = [&](const BatchSummary& b, int depth) {
     auto kids = summary.children(b);

@@ -25,6 +25,14 @@ std::string progress_bar(std::size_t done, std::size_t total, int width);  // "[
 // The per-level table: a header line, then one "L<n> ..." line per level.
 std::vector<std::string> level_table(const std::vector<LevelSummary>& levels);
 
+// The usage table: a header line, then one line per level: core-hours, CPU hours,
+// peak and median memory against request_mem, jobs held for memory.
+std::vector<std::string> usage_table(const std::vector<LevelSummary>& levels);
+
+// Advice from the usage figures: jobs that used under a quarter of the memory
+// they asked for, jobs held for memory. Empty when there is nothing to say.
+std::vector<std::string> usage_hints(const std::vector<LevelSummary>& levels);
+
 // One tree line for a batch: indentation, marker, id, counts and progress bar.
 std::string batch_line(const BatchSummary& batch, int depth, char marker, int width);
 

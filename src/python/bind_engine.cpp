@@ -29,9 +29,26 @@ void bind_job_template(nb::module_& m) {
       .def_rw("cpus", &jhtc::JobTemplate::cpus)
       .def_rw("memory_mb", &jhtc::JobTemplate::memory_mb)
       .def_rw("disk_mb", &jhtc::JobTemplate::disk_mb)
+      .def_rw("gpus", &jhtc::JobTemplate::gpus)
       .def_rw("priority", &jhtc::JobTemplate::priority)
       .def_rw("environment", &jhtc::JobTemplate::environment)
       .def_rw("options", &jhtc::JobTemplate::options);
+}
+
+nb::dict usage_as_dict(const jhtc::JobUsage& u) {
+  nb::dict d;
+  const auto put = [&d](const char* key, const auto& figure) {
+    if (figure) d[key] = *figure;
+  };
+  put("wall_s", u.wall_s);
+  put("cpu_user_s", u.cpu_user_s);
+  put("cpu_sys_s", u.cpu_sys_s);
+  put("memory_mb", u.memory_mb);
+  put("disk_kb", u.disk_kb);
+  put("alloc_cpus", u.alloc_cpus);
+  put("alloc_memory_mb", u.alloc_memory_mb);
+  put("request_memory_mb", u.request_memory_mb);
+  return d;
 }
 
 void bind_outcome(nb::module_& m) {
@@ -48,6 +65,9 @@ void bind_outcome(nb::module_& m) {
       .def_ro("attempts", &jhtc::TaskOutcome::attempts)
       .def_ro("scheduler_error", &jhtc::TaskOutcome::scheduler_error,
               "Failed because a scheduler call failed after its retries (not the job).");
+      .def_ro("memory_holds", &jhtc::TaskOutcome::memory_holds)
+      .def_prop_ro("usage", [](const jhtc::TaskOutcome& o) { return usage_as_dict(o.usage); },
+                   "What the last job used: the figures the scheduler reported, by name.");
 }
 
 nb::dict stats_as_dict(const jhtc::EngineStats& s) {
@@ -88,13 +108,17 @@ void bind_engine(nb::module_& m) {
           "__init__",
           [](jhtc::Engine* self, const std::string& scheduler, jhtc::JobTemplate job_template,
              std::size_t throttle, bool count_running, int max_retries, double coalesce_s,
-             std::shared_ptr<jhtc::JournalWriter> journal, std::uint64_t disk_budget) {
+             std::shared_ptr<jhtc::JournalWriter> journal, std::uint64_t disk_budget,
+             double memory_retry_factor, std::int64_t max_request_memory_mb) {
             jhtc::EngineConfig config;
             config.throttle = throttle;
             config.count_running = count_running;
             config.max_retries = max_retries;
             config.coalesce = std::chrono::milliseconds(static_cast<long>(coalesce_s * 1000));
             config.disk_budget = disk_budget;
+            config.request_memory_mb = job_template.memory_mb;
+            config.memory_retry_factor = memory_retry_factor;
+            config.max_request_memory_mb = max_request_memory_mb;
             nb::gil_scoped_release release;
             auto driver = jhtc::make_driver(scheduler, std::move(job_template));
             auto observer = journal ? jhtc::make_journal_observer(journal) : nullptr;
@@ -102,17 +126,17 @@ void bind_engine(nb::module_& m) {
           },
           "scheduler"_a, "job_template"_a, "throttle"_a, "count_running"_a = true,
           "max_retries"_a = 2, "coalesce_s"_a = 0.02, "journal"_a.none() = nb::none(),
-          "disk_budget"_a = 0)
-      .def("submit", &jhtc::Engine::submit, "task_file"_a, "result_file"_a,
+          "disk_budget"_a = 0, "memory_retry_factor"_a = 2.0, "max_request_memory_mb"_a = 0)
+      .def("submit", &jhtc::Engine::submit, "task_file"_a, "result_file"_a, "calls"_a = 1,
            nb::call_guard<nb::gil_scoped_release>())
       .def(
           "submit_deferred",
           [](jhtc::Engine& engine, std::string task_file, std::string result_file,
-             std::uint64_t files, std::uint64_t blobs) {
+             std::uint64_t files, std::uint64_t blobs, int calls) {
             return engine.submit_deferred(std::move(task_file), std::move(result_file),
-                                          {.files = files, .blobs = blobs});
+                                          {.files = files, .blobs = blobs}, calls);
           },
-          "task_file"_a, "result_file"_a, "files"_a, "blobs"_a,
+          "task_file"_a, "result_file"_a, "files"_a, "blobs"_a, "calls"_a = 1,
           nb::call_guard<nb::gil_scoped_release>(),
           "Queues a task whose files are written once the disk budget admits it.")
       .def("take_admitted", &jhtc::Engine::take_admitted,

@@ -7,6 +7,7 @@
 #include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/string_view.h>
+#include <nanobind/stl/optional.h>
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
@@ -29,9 +30,12 @@ using Release = nb::call_guard<nb::gil_scoped_release>;
 
 std::shared_ptr<JournalWriter> make_writer(const std::string& journal_dir, std::string batch_id,
                                            std::string parent_batch_id, std::string root_batch_id,
-                                           int level, std::size_t throttle, std::string scheduler) {
+                                           int level, std::size_t throttle, std::string scheduler,
+                                           double request_cpus, std::int64_t request_memory_mb,
+                                           int request_gpus) {
   jhtc::BatchInfo info{std::move(batch_id), std::move(parent_batch_id), std::move(root_batch_id),
-                       level, throttle, std::move(scheduler)};
+                       level, throttle, std::move(scheduler), request_cpus, request_memory_mb,
+                       request_gpus};
   try {
     nb::gil_scoped_release release;  // creating directories on a shared filesystem may be slow
     return std::make_shared<JournalWriter>(journal_dir, std::move(info));
@@ -41,6 +45,25 @@ std::shared_ptr<JournalWriter> make_writer(const std::string& journal_dir, std::
     Py_XDECREF(args);
     throw nb::python_error();
   }
+}
+
+// A usage dict ({"memory_mb": 600, "wall_s": 2.5, ...}) as jhtc::JobUsage; unknown
+// keys raise KeyError (they would silently vanish from the journal otherwise).
+jhtc::JobUsage usage_from_dict(const nb::dict& d) {
+  jhtc::JobUsage u;
+  for (const auto& [key, value] : d) {
+    const std::string name = nb::cast<std::string>(key);
+    if (name == "wall_s") u.wall_s = nb::cast<double>(value);
+    else if (name == "cpu_user_s") u.cpu_user_s = nb::cast<double>(value);
+    else if (name == "cpu_sys_s") u.cpu_sys_s = nb::cast<double>(value);
+    else if (name == "memory_mb") u.memory_mb = nb::cast<std::int64_t>(value);
+    else if (name == "disk_kb") u.disk_kb = nb::cast<std::int64_t>(value);
+    else if (name == "alloc_cpus") u.alloc_cpus = nb::cast<std::int64_t>(value);
+    else if (name == "alloc_memory_mb") u.alloc_memory_mb = nb::cast<std::int64_t>(value);
+    else if (name == "request_memory_mb") u.request_memory_mb = nb::cast<std::int64_t>(value);
+    else throw nb::key_error(("usage: unknown figure " + name).c_str());
+  }
+  return u;
 }
 
 // Events as (ts, name, context) with context values as text (see jhtc::JournalEvent).
@@ -60,14 +83,40 @@ void bind_writer(nb::module_& m) {
                             "Appends the metadata journal of one batch: "
                             "<journal_dir>/<root_batch_id>/<batch_id>.jsonl. Writes batch_started at once.")
       .def(nb::new_(&make_writer), "journal_dir"_a, "batch_id"_a, "parent_batch_id"_a, "root_batch_id"_a,
-           "level"_a, "throttle"_a, "scheduler"_a,
+           "level"_a, "throttle"_a, "scheduler"_a, "request_cpus"_a = 0.0,
+           "request_memory_mb"_a = 0, "request_gpus"_a = 0,
            "Raises ValueError for an id that is not a plain file name, OSError when the file cannot be created.")
-      .def("task_queued", &JournalWriter::task_queued, "task"_a, Release())
+      .def("task_queued", &JournalWriter::task_queued, "task"_a, "calls"_a = 1, Release())
       .def("task_submitted", &JournalWriter::task_submitted, "task"_a, "job_id"_a, Release())
       .def("task_running", &JournalWriter::task_running, "task"_a, "job_id"_a, Release())
-      .def("task_done", &JournalWriter::task_done, "task"_a, Release())
-      .def("task_failed", &JournalWriter::task_failed, "task"_a, "reason"_a, "job_id"_a = "", Release())
-      .def("task_retried", &JournalWriter::task_retried, "task"_a, "reason"_a, Release())
+      .def(
+          "task_done",
+          [](JournalWriter& w, TaskId task, const nb::dict& usage) {
+            const jhtc::JobUsage u = usage_from_dict(usage);
+            nb::gil_scoped_release release;
+            w.task_done(task, u);
+          },
+          "task"_a, "usage"_a = nb::dict())
+      .def(
+          "task_failed",
+          [](JournalWriter& w, TaskId task, std::string_view reason, std::string_view job_id,
+             const nb::dict& usage) {
+            const jhtc::JobUsage u = usage_from_dict(usage);
+            nb::gil_scoped_release release;
+            w.task_failed(task, reason, job_id, u);
+          },
+          "task"_a, "reason"_a, "job_id"_a = "", "usage"_a = nb::dict())
+      .def(
+          "task_retried",
+          [](JournalWriter& w, TaskId task, std::string reason, const nb::dict& usage,
+             int hold_code, int hold_subcode, std::int64_t request_memory_mb) {
+            const jhtc::RetryNote note{std::move(reason), usage_from_dict(usage), hold_code,
+                                       hold_subcode, request_memory_mb};
+            nb::gil_scoped_release release;
+            w.task_retried(task, note);
+          },
+          "task"_a, "reason"_a, "usage"_a = nb::dict(), "hold_code"_a = 0, "hold_subcode"_a = 0,
+          "request_memory_mb"_a = 0)
       .def("task_cancelled", &JournalWriter::task_cancelled, "task"_a, Release())
       .def("bytes_held", &JournalWriter::bytes_held, "n"_a, Release(),
            "Records what the batch holds in the shared directory now (absolute, in bytes).")

@@ -23,10 +23,10 @@ UI = [sys.executable, "-m", "joblib_htcondor.ui"]
 LISTING_READY = r"(?s)(?=.*Open root batch)(?=.*new-run)(?=.*old-run)"
 
 # What simulate_two_level_run writes, per level:
-# (batches, total, queued, submitted, running, done, failed, throttle)
+# (batches, calls, jobs, queued, submitted, running, done, failed, throttle)
 EXPECTED_LEVELS = {
-    "L0": (1, 5, 1, 1, 1, 2, 0, 26),
-    "L1": (3, 24, 6, 3, 3, 9, 3, 60),
+    "L0": (1, 10, 5, 1, 1, 1, 2, 0, 26),  # joblib grouped 2 calls into each job
+    "L1": (3, 24, 24, 6, 3, 3, 9, 3, 60),
 }
 
 
@@ -35,20 +35,25 @@ def simulate_two_level_run(journal_dir: str, root: str) -> None:
     (throttle 60)."""
     top = _core.JournalWriter(journal_dir, root, "", root, 0, 26, "local")
     for task in range(5):
-        top.task_queued(task)
+        top.task_queued(task, calls=2)
     for task in range(4):  # 4 submitted ...
         top.task_submitted(task, f"10.{task}")
     for task in range(3):  # ... 3 of them running ...
         top.task_running(task, f"10.{task}")
-        child = _core.JournalWriter(journal_dir, f"{root}-c{task}", root, root, 1, 60, "local")
+        child = _core.JournalWriter(journal_dir, f"{root}-c{task}", root, root, 1, 60, "local",
+                                    request_cpus=1, request_memory_mb=256)
         for sub in range(8):
             child.task_queued(sub)
         for sub in range(6):
             child.task_submitted(sub, f"2{task}.{sub}")
         for sub in range(5):
             child.task_running(sub, f"2{task}.{sub}")
+        # 3 jobs of half an hour on 2 CPUs peaking at 100-102 MB; one held at 300 MB
+        child.task_retried(7, "held", usage={"memory_mb": 300}, hold_code=21, hold_subcode=102,
+                           request_memory_mb=512)
         for sub in range(3):
-            child.task_done(sub)
+            child.task_done(sub, usage={"wall_s": 1800.0, "cpu_user_s": 1700.0,
+                                        "alloc_cpus": 2, "memory_mb": 100 + sub})
         child.task_failed(3, f"Job was held: memory usage exceeded request_memory (c{task})")
         child.bytes_held(512 * 1024)
     top.task_done(0)  # ... and 2 of those done
@@ -76,7 +81,7 @@ def shared_dir(tmp_path):
 def level_rows(screen: str) -> dict[str, tuple[int, ...]]:
     rows = {}
     for line in screen.splitlines():
-        m = re.match(r"\s*(L\d+)((?:\s+\d+){8})\s*$", line)
+        m = re.match(r"\s*(L\d+)((?:\s+\d+){9})\s*$", line)
         if m:
             rows[m.group(1)] = tuple(int(n) for n in m.group(2).split())
     return rows
@@ -144,6 +149,20 @@ def test_open_lists_roots_and_enter_shows_the_level_rows(tmux_ui):
     assert "run holds 2.5 MiB" in screen  # 1 MiB + 3 x 512 KiB
     assert re.search(r"filesystem .* used of .* \(\d+%\)", screen)
     assert re.search(r"Elapsed \d\d:\d\d:\d\d\s+Throughput", screen)
+    assert re.search(r"Calls 16/34\s+Jobs 14/29 finished", screen), screen
+
+
+def test_usage_rows_and_hint_show_what_jobs_used(tmux_ui):
+    tmux_ui.wait_for("Press O")
+    tmux_ui.send("O")
+    tmux_ui.wait_for(LISTING_READY)
+    tmux_ui.send("Enter")
+    screen = tmux_ui.wait_for(r"root new-run")
+    usage = next(line for line in screen.splitlines() if re.match(r"\s*L1\s+\d+\.\d{3}", line))
+    # 9 jobs x 0.5 h x 2 allocated CPUs; CPU 9 x 1700 s; peak 300 MB (the held job)
+    figures = r"\s*L1\s+9\.000\s+4\.250\s+300 MB\s+102 MB\s+256 MB\s+12\s+3\s*$"
+    assert re.match(figures, usage), usage
+    assert "Hint: L1: 3 job(s) held for exceeding request_mem (256 MB, peak 300 MB)" in screen
 
 
 def test_tree_expands_and_collapses_under_the_cursor(tmux_ui):
@@ -185,8 +204,8 @@ def test_screen_follows_a_journal_being_written(tmux_ui, shared_dir):
                                1, 60, "local")
     for task in range(10):
         late.task_queued(task)
-    screen = tmux_ui.wait_for(r"L1\s+4\s+34\s+16\s")
-    assert level_rows(screen).get("L1") == (4, 34, 16, 3, 3, 9, 3, 60), screen
+    screen = tmux_ui.wait_for(r"L1\s+4\s+34\s+34\s+16\s")
+    assert level_rows(screen).get("L1") == (4, 34, 34, 16, 3, 3, 9, 3, 60), screen
 
 
 def test_summary_prints_the_same_figures_as_plain_text(shared_dir):
@@ -201,7 +220,7 @@ def test_summary_prints_the_same_figures_as_plain_text(shared_dir):
                          capture_output=True, text=True, timeout=30)
     assert old.returncode == 0, old.stderr
     assert "state done" in old.stdout
-    assert level_rows(old.stdout) == {"L0": (1, 7, 0, 0, 0, 7, 0, 4)}
+    assert level_rows(old.stdout) == {"L0": (1, 7, 7, 0, 0, 0, 7, 0, 4)}
 
 
 def test_summary_of_unknown_root_or_empty_dir_fails(shared_dir, tmp_path_factory):
@@ -250,7 +269,8 @@ def test_stays_responsive_with_100k_tasks_in_1000_batches(tmp_path):
     session = Tmux([*UI, "--path", str(tmp_path), "--root", "big"])
     try:
         screen = session.wait_for(r"up to date", timeout=30)
-        assert level_rows(screen).get("L1") == (1000, 100000, 0, 0, 50000, 50000, 0, 60), screen
+        want = (1000, 100000, 100000, 0, 0, 50000, 50000, 0, 60)
+        assert level_rows(screen).get("L1") == want, screen
         time.sleep(2.5)  # a few live refreshes after catching up
         refresh_ms = int(re.search(r"refresh (\d+) ms", session.screen()).group(1))
         print(f"refresh with 100k tasks in 1000 batches: {refresh_ms} ms")

@@ -15,6 +15,10 @@ Engine::Engine(EngineConfig config, std::unique_ptr<SchedulerDriver> driver,
     : state_(std::make_unique<State>()) {
   if (config.throttle == 0) throw std::invalid_argument("throttle must be at least 1");
   if (config.max_retries < 0) throw std::invalid_argument("max_retries must be >= 0");
+  if (config.request_memory_mb < 0 || config.max_request_memory_mb < 0)
+    throw std::invalid_argument("request_memory_mb and max_request_memory_mb must be >= 0");
+  if (config.max_request_memory_mb > 0 && !(config.memory_retry_factor > 1))
+    throw std::invalid_argument("memory_retry_factor must be a number > 1");
   if (!driver) throw std::invalid_argument("Engine needs a scheduler driver");
   state_->config = config;
   state_->disk = DiskBudget(config.disk_budget);
@@ -33,7 +37,7 @@ Engine::~Engine() {
 }
 
 TaskId Engine::State::add_task(std::string task_file, std::string result_file, TaskPhase phase,
-                               const char* caller) {
+                               const char* caller, int calls) {
   if (stopping) throw std::logic_error(std::string(caller) + " after shutdown");
   if (!broken.empty()) throw SchedulerError(std::string(caller) + ": " + broken);
   TaskRecord task;
@@ -43,24 +47,24 @@ TaskId Engine::State::add_task(std::string task_file, std::string result_file, T
   task.phase = phase;
   const TaskId id = task.id;
   tasks.emplace(id, std::move(task));
-  if (observer) observer->on_queued(id);
+  if (observer) observer->on_queued(id, calls);
   return id;
 }
 
-TaskId Engine::submit(std::string task_file, std::string result_file) {
+TaskId Engine::submit(std::string task_file, std::string result_file, int calls) {
   std::lock_guard lock(state_->mutex);
   const TaskId id = state_->add_task(std::move(task_file), std::move(result_file),
-                                     TaskPhase::queued, "Engine::submit");
+                                     TaskPhase::queued, "Engine::submit", calls);
   state_->ready.push_back(id);
   state_->dispatch_wakeup.notify_one();
   return id;
 }
 
 TaskId Engine::submit_deferred(std::string task_file, std::string result_file,
-                               DiskCost estimate) {
+                               DiskCost estimate, int calls) {
   std::lock_guard lock(state_->mutex);
   const TaskId id = state_->add_task(std::move(task_file), std::move(result_file),
-                                     TaskPhase::waiting_for_disk, "Engine::submit_deferred");
+                                     TaskPhase::waiting_for_disk, "Engine::submit_deferred", calls);
   if (state_->disk.request(id, estimate)) {
     state_->hand_out(state_->tasks.at(id));
   } else {
@@ -250,7 +254,7 @@ void Engine::State::dispatch_until_stopped() {
       task.phase = TaskPhase::submitting;
       task.holds_slot = true;
       ++slots_in_use;
-      jobs.push_back({task.id, task.attempt, task.task_file});
+      jobs.push_back({task.id, task.attempt, task.task_file, task.memory_mb});
     }
     if (jobs.empty()) continue;
     ++stats.transactions;

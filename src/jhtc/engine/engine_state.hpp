@@ -26,6 +26,10 @@ struct TaskRecord {
   TaskPhase phase = TaskPhase::queued;
   bool holds_slot = false;  // counted against the throttle
   std::string job_id;
+  int failures = 0;            // retries spent on ordinary failures (max_retries)
+  std::int64_t memory_mb = 0;  // the next job's memory request; 0: the batch's
+  int memory_holds = 0;
+  JobUsage last_usage;         // what the last ended job used
 };
 
 // How long a dispatch waits before asking a full shared cap again.
@@ -61,7 +65,7 @@ struct Engine::State {
   // Each of these expects `mutex` held.
   // A new unfinished task in `phase`; throws std::logic_error (naming `caller`) after shutdown.
   TaskId add_task(std::string task_file, std::string result_file, TaskPhase phase,
-                  const char* caller);
+                  const char* caller, int calls);
   std::size_t free_slots() const;
   void release_slot(TaskRecord& task);
   void finish(TaskRecord& task, OutcomeKind kind, std::string reason,
@@ -72,7 +76,12 @@ struct Engine::State {
   // (the scheduler did not answer for the whole retry bound; the caller hears it).
   void fail_unremoved(std::span<const JobKey> jobs, const std::string& error);
   // Requeues the task for another attempt, or fails it when its retries are spent.
-  void retry_or_fail(TaskRecord& task, const std::string& reason);
+  void retry_or_fail(TaskRecord& task, RetryNote note);
+  // A memory hold: requeues asking for more memory, or fails at the ceiling.
+  void retry_with_more_memory(TaskRecord& task, const DriverEvent& hold);
+  void requeue(TaskRecord& task, RetryNote note);
+  // The event's usage, with the task's memory request when the driver left it out.
+  JobUsage usage_with_request(const DriverEvent& event, const TaskRecord& task) const;
   void handle(const DriverEvent& event, std::vector<JobKey>& to_remove);
   void requeue_untaken(std::span<const JobRequest> untaken);
   // An admitted deferred task goes to staging, for take_admitted() to hand out.

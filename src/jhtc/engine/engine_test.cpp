@@ -500,3 +500,88 @@ TEST_F(EngineTest, WithdrawEndsOneTaskAndRemovesItsJob) {
 
 }  // namespace
 }  // namespace jhtc
+
+namespace jhtc {
+namespace {
+
+DriverEvent memory_hold(const JobRequest& job, std::int64_t peak_mb) {
+  DriverEvent held = event(DriverEventKind::held, job.task, job.attempt,
+                           "9." + std::to_string(job.attempt));
+  held.reason = "memory usage exceeded request_memory";
+  held.hold_code = 21;
+  held.hold_subcode = 102;
+  held.memory_exceeded = true;
+  held.usage.memory_mb = peak_mb;
+  return held;
+}
+
+TEST_F(EngineTest, MemoryHoldIsRetriedAskingForMoreOutsideMaxRetries) {
+  start({.throttle = 4, .max_retries = 0, .request_memory_mb = 256, .memory_retry_factor = 2,
+         .max_request_memory_mb = 1024});
+  submit(0);
+  auto first = wait_for_jobs(1)[0];
+  EXPECT_EQ(first.memory_mb, 0) << "the first job asks for the batch's request";
+  emit(memory_hold(first, 300));
+  auto second = wait_for_jobs(2)[1];
+  EXPECT_EQ(second.memory_mb, 512);
+  emit(memory_hold(second, 600));
+  auto third = wait_for_jobs(3)[2];
+  EXPECT_EQ(third.memory_mb, 1024) << "doubling is capped at the ceiling";
+  exit_ok(third);
+  TaskOutcome outcome = next();
+  EXPECT_EQ(outcome.kind, OutcomeKind::done) << outcome.reason;  // max_retries = 0 was not spent
+  EXPECT_EQ(outcome.memory_holds, 2);
+  EXPECT_EQ(outcome.usage.request_memory_mb, 1024);
+}
+
+TEST_F(EngineTest, MemoryHoldAtTheCeilingFailsNamingThePeakAndTheCeiling) {
+  start({.throttle = 4, .max_retries = 5, .request_memory_mb = 256, .memory_retry_factor = 4,
+         .max_request_memory_mb = 512});
+  submit(0);
+  emit(memory_hold(wait_for_jobs(1)[0], 300));
+  auto second = wait_for_jobs(2)[1];
+  EXPECT_EQ(second.memory_mb, 512);
+  emit(memory_hold(second, 700));
+  TaskOutcome outcome = next();
+  EXPECT_EQ(outcome.kind, OutcomeKind::failed);
+  EXPECT_NE(outcome.reason.find("700 MB at its peak"), std::string::npos) << outcome.reason;
+  EXPECT_NE(outcome.reason.find("max_request_mem"), std::string::npos) << outcome.reason;
+  EXPECT_NE(outcome.reason.find("is 512 MB"), std::string::npos) << outcome.reason;
+  EXPECT_EQ(outcome.usage.memory_mb, 700);
+  EXPECT_EQ(wait_for_jobs(2).size(), 2u) << "no retry past the ceiling";
+}
+
+TEST_F(EngineTest, MemoryHoldWithoutARequestIsAnOrdinaryRetry) {
+  start({.throttle = 4, .max_retries = 0, .max_request_memory_mb = 1024});
+  submit(0);
+  emit(memory_hold(wait_for_jobs(1)[0], 300));
+  TaskOutcome outcome = next();
+  EXPECT_EQ(outcome.kind, OutcomeKind::failed);
+  EXPECT_NE(outcome.reason.find("gave up after 1 attempt"), std::string::npos) << outcome.reason;
+}
+
+TEST_F(EngineTest, OutcomeCarriesTheUsageTheDriverReported) {
+  start({.throttle = 4, .request_memory_mb = 128});
+  submit(0);
+  auto job = wait_for_jobs(1)[0];
+  write_result(job.task);
+  DriverEvent exited = event(DriverEventKind::exited, job.task, 0, "1.0", 0);
+  exited.usage.wall_s = 2.5;
+  exited.usage.cpu_user_s = 2.0;
+  exited.usage.memory_mb = 90;
+  emit(exited);
+  TaskOutcome outcome = next();
+  EXPECT_EQ(outcome.usage.wall_s, 2.5);
+  EXPECT_EQ(outcome.usage.cpu_user_s, 2.0);
+  EXPECT_EQ(outcome.usage.memory_mb, 90);
+  EXPECT_EQ(outcome.usage.request_memory_mb, 128) << "the engine adds the request it made";
+}
+
+TEST_F(EngineTest, MemoryRetryFactorMustExceedOne) {
+  EngineConfig config{.throttle = 1, .max_request_memory_mb = 100};
+  config.memory_retry_factor = 1;
+  EXPECT_THROW(start(config), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace jhtc

@@ -1,5 +1,6 @@
 // How driver events move a task through its states. Runs with Engine::State::mutex held.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iterator>
@@ -42,6 +43,13 @@ std::string describe_bytes(std::uint64_t bytes) {
 
 }  // namespace
 
+JobUsage Engine::State::usage_with_request(const DriverEvent& event, const TaskRecord& task) const {
+  JobUsage usage = event.usage;
+  const std::int64_t asked = task.memory_mb > 0 ? task.memory_mb : config.request_memory_mb;
+  if (!usage.request_memory_mb && asked > 0) usage.request_memory_mb = asked;
+  return usage;
+}
+
 std::size_t Engine::State::free_slots() const {
   return slots_in_use >= config.throttle ? 0 : config.throttle - slots_in_use;
 }
@@ -60,8 +68,8 @@ void Engine::State::finish(TaskRecord& task, OutcomeKind kind, std::string reaso
   // count until the caller says they are gone (files_removed).
   const bool had_files = task.phase != TaskPhase::waiting_for_disk;
   if (!had_files) disk.release(task.id);
-  TaskOutcome outcome{task.id, kind, std::move(reason), task.job_id, task.attempt + 1,
-                      scheduler_error};
+  TaskOutcome outcome{task.id,         kind,           std::move(reason), task.job_id,
+                      task.attempt + 1, scheduler_error, task.last_usage,  task.memory_holds};
   switch (kind) {
     case OutcomeKind::done: ++stats.done; break;
     case OutcomeKind::failed: ++stats.failed; break;
@@ -122,21 +130,50 @@ void Engine::State::admit_or_refuse() {
   }
 }
 
-void Engine::State::retry_or_fail(TaskRecord& task, const std::string& reason) {
-  if (task.attempt >= config.max_retries) {
+void Engine::State::retry_or_fail(TaskRecord& task, RetryNote note) {
+  if (task.failures >= config.max_retries) {
     const int attempts = task.attempt + 1;
     finish(task, OutcomeKind::failed,
-           reason + " (gave up after " + std::to_string(attempts) +
+           note.reason + " (gave up after " + std::to_string(attempts) +
                (attempts == 1 ? " attempt)" : " attempts)"));
     return;
   }
+  ++task.failures;
+  requeue(task, std::move(note));
+}
+
+void Engine::State::retry_with_more_memory(TaskRecord& task, const DriverEvent& hold) {
+  const std::int64_t asked = task.memory_mb > 0 ? task.memory_mb : config.request_memory_mb;
+  const std::int64_t ceiling = config.max_request_memory_mb;
+  const std::string peak = hold.usage.memory_mb
+                               ? std::to_string(*hold.usage.memory_mb) + " MB at its peak"
+                               : "an unreported peak";
+  if (asked >= ceiling) {
+    finish(task, OutcomeKind::failed,
+           describe_hold(hold) + ": the job needs more memory than the ceiling allows: it used " +
+               peak + ", asking for " + std::to_string(asked) +
+               " MB, and max_request_mem (the most a memory retry may ask for) is " +
+               std::to_string(ceiling) + " MB");
+    return;
+  }
+  const auto raised = static_cast<std::int64_t>(std::ceil(static_cast<double>(asked) *
+                                                          config.memory_retry_factor));
+  task.memory_mb = std::min(std::max(raised, asked + 1), ceiling);
+  ++task.memory_holds;
+  requeue(task, RetryNote{describe_hold(hold) + "; it used " + peak + ", asking for " +
+                              std::to_string(asked) + " MB: retried asking for " +
+                              std::to_string(task.memory_mb) + " MB",
+                          task.last_usage, hold.hold_code, hold.hold_subcode, task.memory_mb});
+}
+
+void Engine::State::requeue(TaskRecord& task, RetryNote note) {
   release_slot(task);
   ++task.attempt;
   ++stats.retries;
   task.phase = TaskPhase::queued;
   task.job_id.clear();
   ready.push_front(task.id);  // a retried task was waiting longest: it goes first
-  if (observer) observer->on_retried(task.id, reason);
+  if (observer) observer->on_retried(task.id, note);
   dispatch_wakeup.notify_one();
 }
 
@@ -164,19 +201,30 @@ void Engine::State::handle(const DriverEvent& event, std::vector<JobKey>& to_rem
       break;
     case DriverEventKind::held:
       to_remove.push_back({task.id, task.attempt});
-      retry_or_fail(task, describe_hold(event));
+      task.last_usage = usage_with_request(event, task);
+      if (event.memory_exceeded && config.request_memory_mb > 0 &&
+          config.max_request_memory_mb > 0) {
+        retry_with_more_memory(task, event);
+      } else {
+        retry_or_fail(task, RetryNote{describe_hold(event), task.last_usage, event.hold_code,
+                                      event.hold_subcode, 0});
+      }
       break;
     case DriverEventKind::exited:
+      task.last_usage = usage_with_request(event, task);
       if (event.signal == 0 && event.exit_code == 0) {
         std::error_code ignored;
         if (std::filesystem::exists(task.result_file, ignored)) {
           finish(task, OutcomeKind::done, {});
         } else {
-          retry_or_fail(task, "job " + event.job_id + " exited 0 without writing its result " +
-                                  task.result_file);
+          retry_or_fail(task, RetryNote{"job " + event.job_id +
+                                            " exited 0 without writing its result " +
+                                            task.result_file,
+                                        task.last_usage});
         }
       } else {
-        retry_or_fail(task, "job " + event.job_id + ": " + describe_exit(event));
+        retry_or_fail(task, RetryNote{"job " + event.job_id + ": " + describe_exit(event),
+                                      task.last_usage});
       }
       break;
     case DriverEventKind::removed:

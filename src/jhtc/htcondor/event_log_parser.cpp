@@ -286,6 +286,7 @@ void EventLogParser::finish_event(const Sink& sink) {
     ++malformed_;
     return;
   }
+  decode_usage(event);
   ++events_;
   sink(std::move(event));
 }

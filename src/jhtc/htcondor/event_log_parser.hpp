@@ -30,6 +30,8 @@
 #include <string_view>
 #include <vector>
 
+#include "jhtc/scheduler_driver.hpp"
+
 namespace jhtc::htcondor {
 
 // Event codes this project acts on; any other code passes through unchanged.
@@ -38,6 +40,7 @@ enum EventCode : int {
   kExecuting = 1,
   kEvicted = 4,
   kTerminated = 5,
+  kImageSize = 6,
   kAborted = 9,
   kHeld = 12,
   kReleased = 13,
@@ -93,6 +96,15 @@ struct JobEvent {
   std::string reason;   // 009, 012, 013: the reason line, trimmed
   int hold_code = 0;    // 012
   int hold_subcode = 0; // 012
+  // 005: the usage table (Run Remote Usage user/sys, Memory (MB), Disk (KB),
+  // Cpus, TimeExecute (s): usage, request and allocated columns); 006: memory_mb
+  // (MemoryUsage of job). Figures the event does not carry stay empty.
+  JobUsage usage;
+  std::optional<double> total_remote_user_s;        // 005 Total Remote Usage
+  std::optional<double> total_remote_sys_s;
+  std::optional<std::int64_t> image_size_kb;        // 006 header
+  std::optional<std::int64_t> resident_set_kb;      // 006 ResidentSetSize of job (KB)
+  std::optional<std::int64_t> proportional_set_kb;  // 006 ProportionalSetSize of job (KB)
 
   std::string job_id() const;  // "CLUSTER.PROC"
 };
@@ -142,5 +154,9 @@ std::optional<JobEvent> parse_header(std::string_view line, CivilDate today);
 // Fills exit_code/signal/reason/hold codes from the body. False when an event of
 // a code that must carry them (005) does not.
 bool decode_body(JobEvent& event);
+
+// Fills the usage figures of a 005 or 006 event from its body and header text.
+// Lines it does not recognise are left alone (a figure stays empty); never fails.
+void decode_usage(JobEvent& event);
 
 }  // namespace jhtc::htcondor

@@ -281,3 +281,85 @@ TEST(EventLogParser, ParsesEveryRecordedPoolLogCleanly) {
 
 }  // namespace
 }  // namespace jhtc::htcondor
+
+namespace jhtc::htcondor {
+namespace {
+
+// The usage table as HTCondor 23.9 writes it: right-aligned columns, blank cells.
+constexpr std::string_view kTerminatedWithUsage =
+    "005 (123.000.000) 2026-03-05 10:00:10 Job terminated.\n"
+    "\t(1) Normal termination (return value 0)\n"
+    "\t\tUsr 0 00:01:02, Sys 0 00:00:03  -  Run Remote Usage\n"
+    "\t\tUsr 0 00:00:00, Sys 0 00:00:00  -  Run Local Usage\n"
+    "\t\tUsr 1 00:00:05, Sys 0 00:00:07  -  Total Remote Usage\n"
+    "\t\tUsr 0 00:00:00, Sys 0 00:00:00  -  Total Local Usage\n"
+    "\t0  -  Run Bytes Sent By Job\n"
+    "\tPartitionable Resources :    Usage  Request Allocated \n"
+    "\t   Cpus                 :     0.97        2         2 \n"
+    "\t   Disk (KB)            :      150      150      2048 \n"
+    "\t   GPUs                 :                           0 \n"
+    "\t   Memory (MB)          :      601      256       256 \n"
+    "\t   TimeExecute (s)      :       64                    \n"
+    "\tJob terminated of its own accord at 2026-03-05T10:00:10Z with exit-code 0.\n"
+    "...\n";
+
+TEST(EventLogParser, ReadsTheUsageTableOfATerminatedEvent) {
+  const auto events = parse_whole(std::string(kTerminatedWithUsage));
+  ASSERT_EQ(events.size(), 1u);
+  const JobUsage& u = events[0].usage;
+  EXPECT_EQ(u.cpu_user_s, 62.0);
+  EXPECT_EQ(u.cpu_sys_s, 3.0);
+  EXPECT_EQ(events[0].total_remote_user_s, 86405.0);
+  EXPECT_EQ(events[0].total_remote_sys_s, 7.0);
+  EXPECT_EQ(u.memory_mb, 601);
+  EXPECT_EQ(u.request_memory_mb, 256);
+  EXPECT_EQ(u.alloc_memory_mb, 256);
+  EXPECT_EQ(u.alloc_cpus, 2);
+  EXPECT_EQ(u.disk_kb, 150);
+  EXPECT_EQ(u.wall_s, 64.0) << "TimeExecute's only figure is in the Usage column";
+  expect_chunking_invariant(std::string(kTerminatedWithUsage));
+}
+
+TEST(EventLogParser, ReadsImageSizeUpdates) {
+  const std::string bytes =
+      "006 (123.000.000) 2026-03-05 10:00:05 Image size of job updated: 615000\n"
+      "\t601  -  MemoryUsage of job (MB)\n"
+      "\t614400  -  ResidentSetSize of job (KB)\n"
+      "\t600100  -  ProportionalSetSize of job (KB)\n"
+      "...\n";
+  const auto events = parse_whole(bytes);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].usage.memory_mb, 601);
+  EXPECT_EQ(events[0].image_size_kb, 615000);
+  EXPECT_EQ(events[0].resident_set_kb, 614400);
+  EXPECT_EQ(events[0].proportional_set_kb, 600100);
+}
+
+TEST(EventLogParser, AMangledUsageTableLeavesFiguresEmptyNotWrong) {
+  std::string bytes(kTerminatedWithUsage);
+  bytes.replace(bytes.find("     601"), 8, "     six");
+  bytes.replace(bytes.find("Usr 0 00:01:02"), 14, "Usr x 00:01:02");
+  const auto events = parse_whole(bytes);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].exit_code, 0) << "the event itself still counts";
+  EXPECT_FALSE(events[0].usage.memory_mb);
+  EXPECT_FALSE(events[0].usage.cpu_user_s);
+}
+
+// The recorded pool logs carry the table too: every terminated job has its figures.
+TEST(EventLogParser, EveryRecordedTerminationHasUsage) {
+  const auto events = parse_whole(read_sample("eventlogs/lifecycle_default.log"));
+  int terminated = 0;
+  for (const JobEvent& e : events) {
+    if (e.code == kImageSize) EXPECT_TRUE(e.usage.memory_mb.has_value()) << describe(e);
+    if (e.code != kTerminated) continue;
+    ++terminated;
+    EXPECT_TRUE(e.usage.cpu_user_s && e.usage.wall_s && e.usage.memory_mb && e.usage.alloc_cpus &&
+                e.usage.alloc_memory_mb && e.usage.disk_kb)
+        << describe(e);
+  }
+  EXPECT_GE(terminated, 3);
+}
+
+}  // namespace
+}  // namespace jhtc::htcondor

@@ -3,6 +3,15 @@
 #include <string>
 
 namespace jhtc::htcondor {
+
+bool is_memory_hold(int hold_code, int hold_subcode) {
+  constexpr int kStartdHeldJob = 21, kSystemPolicy = 26, kJobOutOfResources = 34;
+  constexpr int kSubcodeMemory = 102, kSubcodeDisk = 104;
+  if (hold_code == kJobOutOfResources) return hold_subcode != kSubcodeDisk;
+  return (hold_code == kStartdHeldJob || hold_code == kSystemPolicy) &&
+         hold_subcode == kSubcodeMemory;
+}
+
 std::optional<DriverEvent> translate_log_event(const JobEvent& event, JobKey key) {
   DriverEvent e = make_driver_event(DriverEventKind::submitted, key, event.job_id());
   switch (event.code) {
@@ -13,6 +22,7 @@ std::optional<DriverEvent> translate_log_event(const JobEvent& event, JobKey key
       e.kind = DriverEventKind::exited;
       e.exit_code = event.exit_code;
       e.signal = event.signal;
+      e.usage = event.usage;
       break;
     case kAborted:
       e.kind = DriverEventKind::removed;
@@ -23,6 +33,7 @@ std::optional<DriverEvent> translate_log_event(const JobEvent& event, JobKey key
       e.reason = event.reason;
       e.hold_code = event.hold_code;
       e.hold_subcode = event.hold_subcode;
+      e.memory_exceeded = is_memory_hold(event.hold_code, event.hold_subcode);
       break;
     case kReleased: e.kind = DriverEventKind::released; break;
     default: return std::nullopt;
@@ -53,6 +64,7 @@ std::optional<DriverEvent> translate_queue_record(const QueueRecord& r, JobKey k
       e.reason = r.reason;
       e.hold_code = r.hold_code;
       e.hold_subcode = r.hold_subcode;
+      e.memory_exceeded = is_memory_hold(r.hold_code, r.hold_subcode);
       return e;
     default:
       return std::nullopt;

@@ -112,3 +112,40 @@ TEST(EventTranslation, RecordedPoolLogsEndEveryJobOnce) {
 
 }  // namespace
 }  // namespace jhtc::htcondor
+
+namespace jhtc::htcondor {
+namespace {
+
+TEST(EventTranslation, MemoryHoldsAreKnownByTheirCodesAlone) {
+  EXPECT_TRUE(is_memory_hold(34, 0));     // cgroup OOM (23.x)
+  EXPECT_TRUE(is_memory_hold(34, 102));   // cgroup OOM, memory subcode
+  EXPECT_FALSE(is_memory_hold(34, 104));  // out of disk
+  EXPECT_TRUE(is_memory_hold(21, 102));   // startd Hold_If_Memory_Exceeded
+  EXPECT_TRUE(is_memory_hold(26, 102));   // the same rule as SYSTEM_PERIODIC_HOLD
+  EXPECT_FALSE(is_memory_hold(21, 101));  // Hold_If_Cpus_Exceeded
+  EXPECT_FALSE(is_memory_hold(1, 102));   // condor_hold -subcode 102 by a person
+  EXPECT_FALSE(is_memory_hold(3, 0));
+}
+
+TEST(EventTranslation, HeldAndTerminatedCarryTheirFigures) {
+  JobEvent held;
+  held.code = kHeld;
+  held.hold_code = 21;
+  held.hold_subcode = 102;
+  held.reason = "whatever the admin wrote";
+  EXPECT_TRUE(translate_log_event(held, {1, 0})->memory_exceeded);
+  held.hold_code = 1;
+  EXPECT_FALSE(translate_log_event(held, {1, 0})->memory_exceeded);
+
+  JobEvent done;
+  done.code = kTerminated;
+  done.exit_code = 0;
+  done.usage.memory_mb = 42;
+  done.usage.wall_s = 3;
+  const auto exited = translate_log_event(done, {1, 0});
+  EXPECT_EQ(exited->usage.memory_mb, 42);
+  EXPECT_EQ(exited->usage.wall_s, 3.0);
+}
+
+}  // namespace
+}  // namespace jhtc::htcondor

@@ -45,8 +45,10 @@ constexpr std::string_view kLocalHint = "; to run on this machine instead, use s
 
 struct JobState {
   JobKey key;
+  std::int64_t request_memory_mb = 0;  // what this job asked for; 0: nothing
   bool held = false;
   bool done = false;
+  JobUsage usage;  // what the log said so far (image-size updates: the peak memory)
 };
 
 std::int64_t option_number(const JobTemplate& t, const std::string& name, std::int64_t fallback) {
@@ -316,7 +318,8 @@ void HTCondorDriver::submit(std::span<const JobRequest> jobs) {
   for (const ProcRange& r : ranges) {
     for (int proc = r.first; proc <= r.last; ++proc, ++index) {
       const JobKey key{jobs[index].task, jobs[index].attempt};
-      jobs_[{r.cluster, proc}] = JobState{key};
+      const std::int64_t memory = jobs[index].memory_mb > 0 ? jobs[index].memory_mb : t_.memory_mb;
+      jobs_[{r.cluster, proc}] = JobState{key, memory};
       by_key_[{key.task, key.attempt}] = {r.cluster, proc};
     }
   }
@@ -390,7 +393,15 @@ void HTCondorDriver::absorb(std::vector<JobEvent> fresh) {
       if (submits_in_flight_ > 0 && !abandoned_clusters_.count(e.cluster)) stash_.push_back(std::move(e));
       continue;  // not ours (or rolled back)
     }
-    if (auto event = translate_log_event(e, it->second.key)) apply(*event, it->second);
+    JobState& job = it->second;
+    if (e.code == kImageSize) job.usage.merge(e.usage);
+    if (auto event = translate_log_event(e, job.key)) {
+      job.usage.merge(event->usage);  // the terminated event's table
+      event->usage = job.usage;       // a hold or an eviction reports the peak so far
+      if (!event->usage.request_memory_mb && job.request_memory_mb > 0)
+        event->usage.request_memory_mb = job.request_memory_mb;
+      apply(*event, job);
+    }
   }
 }
 
@@ -424,7 +435,10 @@ void HTCondorDriver::reconcile_if_silent() {
   for (const QueueRecord& r : records) {
     const auto it = jobs_.find({r.cluster, r.proc});
     if (it == jobs_.end()) continue;
-    if (auto event = translate_queue_record(r, it->second.key, it->second.held)) apply(*event, it->second);
+    if (auto event = translate_queue_record(r, it->second.key, it->second.held)) {
+      event->usage = it->second.usage;
+      apply(*event, it->second);
+    }
   }
   if (!pending_.empty()) cv_.notify_all();
 }

@@ -113,12 +113,17 @@ std::string trimmed(std::string_view s) {
   return std::string(s.substr(first, s.find_last_not_of(" \t") - first + 1));
 }
 
-void append_items(std::string& out, std::span<const JobRequest> jobs) {
+// With a memory request, each job's own (a retry after a memory hold asks for
+// more) travels in the items: `task,attempt,request_mb,task_file`.
+void append_items(std::string& out, std::span<const JobRequest> jobs, std::int64_t memory_mb) {
   for (const JobRequest& job : jobs) {
     check_verbatim("task_file", job.task_file);
     if (job.task_file.front() != '/') refuse("task_file", "\"" + job.task_file + "\" is relative", "an absolute path");
     if (job.attempt < 0) refuse("attempt", "is negative", "0 or more");
-    out += std::to_string(job.task) + "," + std::to_string(job.attempt) + "," + job.task_file + "\n";
+    if (job.memory_mb < 0) refuse("memory_mb", "is negative", "0 (the batch's request) or more");
+    out += std::to_string(job.task) + "," + std::to_string(job.attempt) + ",";
+    if (memory_mb > 0) out += std::to_string(job.memory_mb > 0 ? job.memory_mb : memory_mb) + ",";
+    out += job.task_file + "\n";
   }
 }
 
@@ -190,6 +195,10 @@ SubmitText build_submit_description(const JobTemplate& t, std::span<const JobReq
   if (t.python.front() != '/') refuse("python", "\"" + t.python + "\" is not an absolute path", "an absolute path (the driver resolves names on PATH)");
   if (!std::isfinite(t.cpus) || t.cpus < 0) refuse("cpus", "is negative or not a number", "a number >= 0");
   if (t.memory_mb < 0 || t.disk_mb < 0) refuse("memory_mb/disk_mb", "is negative", "0 (scheduler default) or more");
+  if (t.gpus < 0) refuse("request_gpus", "is negative", "0 (no GPU) or more");
+  for (const JobRequest& job : jobs)
+    if (job.memory_mb > 0 && t.memory_mb == 0)
+      refuse("memory_mb", "a job asks for memory but the batch does not", "a per-job request only with the batch's memory_mb");
 
   std::string d = "# Written by joblib_htcondor for batch " + t.batch_name + "\n";
   d += "universe = " + universe + "\n";
@@ -203,7 +212,8 @@ SubmitText build_submit_description(const JobTemplate& t, std::span<const JobReq
   d += "output = " + t.log_dir + "/$(task_id).$(attempt).out\n";
   d += "error = " + t.log_dir + "/$(task_id).$(attempt).err\n";
   if (t.cpus > 0) d += "request_cpus = " + std::to_string(static_cast<long long>(std::ceil(t.cpus))) + "\n";
-  if (t.memory_mb > 0) d += "request_memory = " + std::to_string(t.memory_mb) + "\n";       // MiB
+  if (t.memory_mb > 0) d += "request_memory = $(request_mb)\n";  // MiB, per job (see the items)
+  if (t.gpus > 0) d += "request_gpus = " + std::to_string(t.gpus) + "\n";  // only levels that ask
   if (t.disk_mb > 0) d += "request_disk = " + std::to_string(t.disk_mb * 1024) + "\n";      // KiB
   d += "priority = " + std::to_string(t.priority) + "\n";
   d += "batch_name = " + t.batch_name + "\n";
@@ -223,15 +233,16 @@ SubmitText build_submit_description(const JobTemplate& t, std::span<const JobReq
     d += key + " = " + value + "\n";
 
   SubmitText text;
+  const std::string variables = t.memory_mb > 0 ? "task_id,attempt,request_mb,task_file" : "task_id,attempt,task_file";
   if (item_file.empty()) {
-    d += "queue task_id,attempt,task_file from (\n";
-    append_items(d, jobs);
+    d += "queue " + variables + " from (\n";
+    append_items(d, jobs, t.memory_mb);
     d += ")\n";
   } else {
     check_verbatim("item_file", item_file);
     if (item_file.back() == '|') refuse("item_file", "ends with | (run as a command)", "a file path");
-    append_items(text.items, jobs);
-    d += "queue task_id,attempt,task_file from " + item_file + "\n";
+    append_items(text.items, jobs, t.memory_mb);
+    d += "queue " + variables + " from " + item_file + "\n";
   }
   text.description = std::move(d);
   return text;

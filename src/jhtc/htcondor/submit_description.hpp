@@ -23,10 +23,12 @@ namespace jhtc::htcondor {
 
 struct SubmitText {
   std::string description;  // the submit file
-  std::string items;        // the item file: one `task,attempt,task_file` line per job
+  std::string items;        // the item file: one `task,attempt[,request_mb],task_file` line per job
 };
 
-// Builds the submit file for `jobs`. With a non-empty `item_file` the
+// Builds the submit file for `jobs`. With a memory request in the template,
+// each job's request (JobRequest::memory_mb, or the template's) is an item
+// column, so a retry may ask for more than its batch. With a non-empty `item_file` the
 // description reads its items from that path (write `items` there); with an
 // empty one the items are inline (`from ( ... )`) and `items` is empty.
 // Options read from template.options: universe (default vanilla), lineage

@@ -49,8 +49,8 @@ std::string refusal_for(const JobTemplate& t, std::vector<JobRequest> jobs = sam
 TEST(SubmitDescription, QueuesEveryJobOfTheBatchFromTheItemFile) {
   const auto jobs = sample_jobs();
   const SubmitText text = build_submit_description(sample_template(), jobs, "/shared/run1/b3/items.txt");
-  EXPECT_TRUE(has_line(text.description, "queue task_id,attempt,task_file from /shared/run1/b3/items.txt"));
-  EXPECT_EQ(text.items, "7,0,/shared/run1/b3/tasks/7.task\n8,2,/shared/run1/b3/tasks/8.task\n");
+  EXPECT_TRUE(has_line(text.description, "queue task_id,attempt,request_mb,task_file from /shared/run1/b3/items.txt"));
+  EXPECT_EQ(text.items, "7,0,512,/shared/run1/b3/tasks/7.task\n8,2,512,/shared/run1/b3/tasks/8.task\n");
   // exactly one queue statement: one cluster, one transaction
   EXPECT_EQ(text.description.find("\nqueue"), text.description.rfind("\nqueue"));
 }
@@ -59,9 +59,9 @@ TEST(SubmitDescription, InlineItemsWhenNoItemFileIsGiven) {
   const auto jobs = sample_jobs();
   const SubmitText text = build_submit_description(sample_template(), jobs, "");
   EXPECT_TRUE(text.items.empty());
-  EXPECT_NE(text.description.find("queue task_id,attempt,task_file from (\n"
-                                  "7,0,/shared/run1/b3/tasks/7.task\n"
-                                  "8,2,/shared/run1/b3/tasks/8.task\n)\n"),
+  EXPECT_NE(text.description.find("queue task_id,attempt,request_mb,task_file from (\n"
+                                  "7,0,512,/shared/run1/b3/tasks/7.task\n"
+                                  "8,2,512,/shared/run1/b3/tasks/8.task\n)\n"),
             std::string::npos);
 }
 
@@ -78,13 +78,36 @@ TEST(SubmitDescription, WritesTheJobDescription) {
            "log = /shared/run1/b3/condor.log",
            "output = /shared/run1/b3/logs/$(task_id).$(attempt).out",
            "error = /shared/run1/b3/logs/$(task_id).$(attempt).err", "request_cpus = 2",
-           "request_memory = 512", "priority = 5", "batch_name = jhtc-run1-L0-b3",
+           "request_memory = $(request_mb)", "priority = 5", "batch_name = jhtc-run1-L0-b3",
            "+JhtcLineage = \"jhtc-run1-L0-b1/jhtc-run1-L1-b3\"", "+JhtcTask = $(task_id)",
            "+JhtcAttempt = $(attempt)", "getenv = CONDOR_CONFIG, PATH", "initialdir = /shared/run1"}) {
     EXPECT_TRUE(has_line(d, line)) << line << "\n---\n" << d;
   }
   EXPECT_EQ(d.find("request_disk"), std::string::npos);  // 0: left to the scheduler
+  EXPECT_EQ(d.find("request_gpus"), std::string::npos);  // 0: no GPU, not even "= 0"
   EXPECT_EQ(d.find("environment"), std::string::npos);
+}
+
+TEST(SubmitDescription, EachJobCarriesItsOwnMemoryRequest) {
+  std::vector<JobRequest> jobs = sample_jobs();
+  jobs[1].memory_mb = 2048;  // a retry after a memory hold asks for more than its batch
+  const SubmitText text = build_submit_description(sample_template(), jobs, "/x/items");
+  EXPECT_EQ(text.items, "7,0,512,/shared/run1/b3/tasks/7.task\n8,2,2048,/shared/run1/b3/tasks/8.task\n");
+  JobTemplate no_memory = sample_template();
+  no_memory.memory_mb = 0;
+  EXPECT_NE(refusal_for(no_memory, jobs).find("memory_mb: a job asks for memory"), std::string::npos);
+  jobs[1].memory_mb = 0;
+  const SubmitText plain = build_submit_description(no_memory, jobs, "/x/items");
+  EXPECT_TRUE(has_line(plain.description, "queue task_id,attempt,task_file from /x/items"));
+  EXPECT_EQ(plain.description.find("request_memory"), std::string::npos);
+}
+
+TEST(SubmitDescription, AsksForGpusOnlyWhenTheLevelDoes) {
+  JobTemplate t = sample_template();
+  t.gpus = 2;
+  EXPECT_TRUE(has_line(build_submit_description(t, sample_jobs(), "").description, "request_gpus = 2"));
+  t.gpus = -1;
+  EXPECT_NE(refusal_for(t).find("request_gpus: is negative"), std::string::npos);
 }
 
 TEST(SubmitDescription, LineageDefaultsToTheBatchNameAndDiskIsInKiB) {

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cmath>
+#include <cstdio>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -13,6 +15,7 @@
 
 #include "jhtc/journal.hpp"
 #include "journal/json_text.hpp"
+#include "journal/usage_json.hpp"
 
 namespace jhtc {
 
@@ -36,6 +39,19 @@ class Context {
     text_ += std::to_string(value);
     return *this;
   }
+  Context& add(std::string_view key, double value) {
+    start_member(key);
+    char number[64];
+    std::snprintf(number, sizeof number, "%.3f", value);
+    text_ += number;
+    return *this;
+  }
+  Context& add_object(std::string_view key, const std::string& object_json) {
+    start_member(key);
+    text_ += object_json;
+    return *this;
+  }
+  bool empty() const { return text_.size() == 1; }
   std::string str() const { return text_ + "}"; }
 
  private:
@@ -61,6 +77,10 @@ std::string host_name() {
   char name[256] = {};
   if (gethostname(name, sizeof name - 1) != 0) return "";
   return name;
+}
+
+void add_usage(Context& context, const JobUsage& usage) {
+  if (const std::string json = encode_usage(usage); !json.empty()) context.add_object("usage", json);
 }
 
 }  // namespace
@@ -102,6 +122,10 @@ JournalWriter::JournalWriter(const std::string& journal_dir, BatchInfo info)
                               .add("host", host_name())
                               .add("pid", std::int64_t{::getpid()})
                               .add("scheduler", info_.scheduler)
+                              .add("request_cpus", std::int64_t{static_cast<std::int64_t>(
+                                                       std::ceil(info_.request_cpus))})
+                              .add("request_memory_mb", info_.request_memory_mb)
+                              .add("request_gpus", std::int64_t{info_.request_gpus})
                               .str());
 }
 
@@ -126,8 +150,9 @@ void JournalWriter::append(std::string_view name, const std::string& context_jso
   }
 }
 
-void JournalWriter::task_queued(TaskId task) {
-  append("task_queued", Context().add("task", std::uint64_t{task}).str());
+void JournalWriter::task_queued(TaskId task, int calls) {
+  append("task_queued",
+         Context().add("task", std::uint64_t{task}).add("calls", std::int64_t{calls}).str());
 }
 
 void JournalWriter::task_submitted(TaskId task, std::string_view job_id) {
@@ -138,19 +163,32 @@ void JournalWriter::task_running(TaskId task, std::string_view job_id) {
   append("task_running", Context().add("task", std::uint64_t{task}).add("job", job_id).str());
 }
 
-void JournalWriter::task_done(TaskId task) {
-  append("task_done", Context().add("task", std::uint64_t{task}).str());
+void JournalWriter::task_done(TaskId task, const JobUsage& usage) {
+  Context context;
+  context.add("task", std::uint64_t{task});
+  add_usage(context, usage);
+  append("task_done", context.str());
 }
 
-void JournalWriter::task_failed(TaskId task, std::string_view reason, std::string_view job_id) {
+void JournalWriter::task_failed(TaskId task, std::string_view reason, std::string_view job_id,
+                                const JobUsage& usage) {
   Context context;
   context.add("task", std::uint64_t{task}).add("reason", reason);
   if (!job_id.empty()) context.add("job", job_id);
+  add_usage(context, usage);
   append("task_failed", context.str());
 }
 
-void JournalWriter::task_retried(TaskId task, std::string_view reason) {
-  append("task_retried", Context().add("task", std::uint64_t{task}).add("reason", reason).str());
+void JournalWriter::task_retried(TaskId task, const RetryNote& note) {
+  Context context;
+  context.add("task", std::uint64_t{task}).add("reason", note.reason);
+  add_usage(context, note.usage);
+  if (note.hold_code != 0 || note.hold_subcode != 0) {
+    context.add("hold_code", std::int64_t{note.hold_code});
+    context.add("hold_subcode", std::int64_t{note.hold_subcode});
+  }
+  if (note.request_memory_mb > 0) context.add("request_memory_mb", note.request_memory_mb);
+  append("task_retried", context.str());
 }
 
 void JournalWriter::task_cancelled(TaskId task) {

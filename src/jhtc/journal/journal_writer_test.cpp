@@ -174,10 +174,10 @@ TEST(JournalObserver, EngineCallbacksBecomeJournalEvents) {
   TempDir dir;
   auto writer = std::make_shared<JournalWriter>(dir.path(), batch_info("r", "", "r", 0, 1));
   auto observer = make_journal_observer(writer);
-  observer->on_queued(1);
+  observer->on_queued(1, 1);
   observer->on_submitted(1, "7.0");
   observer->on_running(1, "7.0");
-  observer->on_retried(1, "evicted");
+  observer->on_retried(1, RetryNote{"evicted"});
   observer->on_finished(TaskOutcome{1, OutcomeKind::failed, "SIGKILL", "7.1", 2});
   observer->on_finished(TaskOutcome{2, OutcomeKind::done, "", "8.0", 1});
   observer->on_finished(TaskOutcome{3, OutcomeKind::cancelled, "", "", 0});
@@ -193,6 +193,67 @@ TEST(JournalObserver, EngineCallbacksBecomeJournalEvents) {
 
 TEST(JournalObserver, NullWriterThrowsInvalidArgument) {
   EXPECT_THROW(make_journal_observer(nullptr), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace jhtc
+
+#include "journal/usage_json.hpp"
+
+namespace jhtc {
+namespace {
+
+TEST(JournalWriter, WritesTheAgreedUsageFields) {
+  TempDir dir;
+  BatchInfo info = batch_info("r", "", "r", 0, 2);
+  info.request_cpus = 1.5;
+  info.request_memory_mb = 256;
+  info.request_gpus = 1;
+  JournalWriter writer(dir.path(), info);
+  writer.task_queued(3, 4);
+  JobUsage used;
+  used.wall_s = 2.5;
+  used.cpu_user_s = 2.0;
+  used.cpu_sys_s = 0.25;
+  used.memory_mb = 601;
+  used.disk_kb = 150;
+  used.alloc_cpus = 2;
+  used.alloc_memory_mb = 512;
+  used.request_memory_mb = 512;
+  writer.task_retried(3, RetryNote{"held for memory", used, 21, 102, 1024});
+  writer.task_done(3, used);
+  writer.task_failed(4, "no", "1.0", used);
+  writer.task_done(5);
+  const auto events = read_events(writer.path());
+  ASSERT_EQ(events.size(), 6u);
+  EXPECT_EQ(events[0].integer("request_cpus"), 2);  // rounded up: what HTCondor asks for
+  EXPECT_EQ(events[0].integer("request_memory_mb"), 256);
+  EXPECT_EQ(events[0].integer("request_gpus"), 1);
+  EXPECT_EQ(events[1].integer("calls"), 4);
+  EXPECT_EQ(events[2].integer("hold_code"), 21);
+  EXPECT_EQ(events[2].integer("hold_subcode"), 102);
+  EXPECT_EQ(events[2].integer("request_memory_mb"), 1024);
+  for (int i : {2, 3, 4}) {
+    const JobUsage back = decode_usage(events[i].text("usage"));
+    EXPECT_EQ(back.wall_s, 2.5) << events[i].text("usage");
+    EXPECT_EQ(back.cpu_user_s, 2.0);
+    EXPECT_EQ(back.cpu_sys_s, 0.25);
+    EXPECT_EQ(back.memory_mb, 601);
+    EXPECT_EQ(back.disk_kb, 150);
+    EXPECT_EQ(back.alloc_cpus, 2);
+    EXPECT_EQ(back.alloc_memory_mb, 512);
+    EXPECT_EQ(back.request_memory_mb, 512);
+  }
+  EXPECT_EQ(events[5].find("usage"), nullptr) << "no figures, no usage object";
+}
+
+TEST(UsageJson, DecodingIgnoresWhatItDoesNotKnow) {
+  const JobUsage u = decode_usage(R"({"memory_mb":12,"future":"x","wall_s":"nan","disk_kb":3})");
+  EXPECT_EQ(u.memory_mb, 12);
+  EXPECT_EQ(u.disk_kb, 3);
+  EXPECT_FALSE(u.wall_s);
+  EXPECT_TRUE(decode_usage("not json").empty());
+  EXPECT_TRUE(decode_usage("{}").empty());
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "journal/usage_json.hpp"
+
 namespace jhtc {
 
 void TaskCounts::add(const TaskCounts& other) {
@@ -12,6 +14,26 @@ void TaskCounts::add(const TaskCounts& other) {
   done += other.done;
   failed += other.failed;
   cancelled += other.cancelled;
+  calls += other.calls;
+  calls_finished += other.calls_finished;
+}
+
+void UsageTotals::add(const UsageTotals& other) {
+  core_hours += other.core_hours;
+  cpu_hours += other.cpu_hours;
+  peak_memory_mb = std::max(peak_memory_mb, other.peak_memory_mb);
+  memory_mb.insert(memory_mb.end(), other.memory_mb.begin(), other.memory_mb.end());
+  request_memory_mb = std::max(request_memory_mb, other.request_memory_mb);
+  held_for_memory += other.held_for_memory;
+  jobs_measured += other.jobs_measured;
+}
+
+std::int64_t UsageTotals::median_memory_mb() const {
+  if (memory_mb.empty()) return 0;
+  std::vector<std::int32_t> sorted = memory_mb;
+  const auto middle = sorted.begin() + static_cast<std::ptrdiff_t>(sorted.size() / 2);
+  std::nth_element(sorted.begin(), middle, sorted.end());
+  return *middle;
 }
 
 RunSummary::BatchRecord& RunSummary::record(std::string_view batch_id) {
@@ -72,6 +94,9 @@ void RunSummary::apply_started(BatchRecord& rec, const JournalEvent& event) {
   batch.level = static_cast<int>(event.integer("level").value_or(0));
   batch.throttle = static_cast<std::size_t>(std::max<std::int64_t>(0, event.integer("throttle").value_or(0)));
   batch.pid = event.integer("pid").value_or(0);
+  batch.request_cpus = static_cast<double>(event.integer("request_cpus").value_or(0));
+  batch.usage.request_memory_mb =
+      std::max(batch.usage.request_memory_mb, event.integer("request_memory_mb").value_or(0));
   if (!batch.parent_batch_id.empty() && batch.parent_batch_id != batch.batch_id) {
     std::string self = batch.batch_id;
     std::string parent = batch.parent_batch_id;
@@ -89,7 +114,13 @@ void RunSummary::apply_task(BatchRecord& rec, const JournalEvent& event) {
   TaskId task = static_cast<TaskId>(*task_number);
   const std::string& name = event.name;
   if (name == "task_queued" || name == "task_retried") {
-    if (name == "task_retried") ++rec.summary.retries;
+    if (name == "task_retried") {
+      ++rec.summary.retries;
+      add_usage(rec, event);
+      if (event.integer("request_memory_mb").value_or(0) > 0) ++rec.summary.usage.held_for_memory;
+    } else if (const auto calls = event.integer("calls"); calls && *calls > 1 && !rec.tasks.count(task)) {
+      rec.calls[task] = static_cast<std::uint32_t>(std::min<std::int64_t>(*calls, 1 << 30));
+    }
     move_task(rec, task, TaskState::queued);
   } else if (name == "task_submitted") {
     move_task(rec, task, TaskState::submitted);
@@ -97,10 +128,12 @@ void RunSummary::apply_task(BatchRecord& rec, const JournalEvent& event) {
     move_task(rec, task, TaskState::running);
   } else if (name == "task_done") {
     move_task(rec, task, TaskState::done);
+    add_usage(rec, event);
   } else if (name == "task_cancelled") {
     move_task(rec, task, TaskState::cancelled);
   } else if (name == "task_failed") {
     move_task(rec, task, TaskState::failed);
+    add_usage(rec, event);
     if (!failures_.empty() && event.ts < failures_.back().ts) failures_sorted_ = false;
     failures_.push_back({rec.summary.batch_id, task, event.ts, event.text("reason")});
   } else {
@@ -117,15 +150,44 @@ static std::size_t& slot(TaskCounts& counts, int state) {
 // Finished tasks stay finished: a late event of an earlier attempt must not revive them.
 void RunSummary::move_task(BatchRecord& rec, TaskId task, TaskState to) {
   TaskCounts& counts = rec.summary.counts;
+  const auto calls_it = rec.calls.find(task);
+  const std::size_t calls = calls_it == rec.calls.end() ? 1 : calls_it->second;
   auto [it, inserted] = rec.tasks.try_emplace(task, to);
   if (inserted) {
     ++counts.total;
+    counts.calls += calls;
   } else {
     if (it->second >= TaskState::done) return;
     --slot(counts, static_cast<int>(it->second));
     it->second = to;
   }
   ++slot(counts, static_cast<int>(to));
+  if (to >= TaskState::done) counts.calls_finished += calls;
+}
+
+// One ended job's figures (a retried job ended too: its usage counts).
+void RunSummary::add_usage(BatchRecord& rec, const JournalEvent& event) {
+  const std::string* text = event.find("usage");
+  if (!text) return;
+  const JobUsage u = decode_usage(*text);
+  UsageTotals& totals = rec.summary.usage;
+  if (u.empty()) return;
+  ++totals.jobs_measured;
+  if (u.wall_s) {
+    const double cpus = u.alloc_cpus ? static_cast<double>(*u.alloc_cpus)
+                        : rec.summary.request_cpus > 0 ? rec.summary.request_cpus
+                                                       : 1.0;
+    totals.core_hours += *u.wall_s * cpus / 3600;
+  }
+  totals.cpu_hours += (u.cpu_user_s.value_or(0) + u.cpu_sys_s.value_or(0)) / 3600;
+  if (u.memory_mb && *u.memory_mb >= 0) {
+    totals.peak_memory_mb = std::max(totals.peak_memory_mb, *u.memory_mb);
+    totals.memory_mb.push_back(static_cast<std::int32_t>(std::min<std::int64_t>(*u.memory_mb, 1 << 30)));
+  }
+  // request_mem is the level's setting (batch_started); a usage figure stands in
+  // only for journals without it (a retry's raised request is not the setting).
+  if (u.request_memory_mb && totals.request_memory_mb == 0)
+    totals.request_memory_mb = *u.request_memory_mb;
 }
 
 const std::vector<TaskFailure>& RunSummary::failures() const {
@@ -179,6 +241,7 @@ std::vector<LevelSummary> RunSummary::levels() const {
     level.batches_finished += b.finished ? 1 : 0;
     level.throttle = std::max(level.throttle, b.throttle);
     level.counts.add(b.counts);
+    level.usage.add(b.usage);
   }
   std::vector<LevelSummary> out;
   for (auto& [level, summary] : by_level) out.push_back(summary);
@@ -194,6 +257,7 @@ RunFigures RunSummary::figures(double now) const {
   f.elapsed_s = f.start_ts > 0 ? std::max(0.0, end - f.start_ts) : 0;
   for (const auto& [id, rec] : batches_) {
     f.counts.add(rec.summary.counts);
+    f.usage.add(rec.summary.usage);
     f.bytes_held += rec.summary.bytes_held;
   }
   f.batches = batches_.size();

@@ -19,11 +19,27 @@
 
 namespace jhtc {
 
+// Tasks are jobs: each joblib task runs as one job (and again when retried); calls
+// are what the user wrote, which joblib groups into tasks.
 struct TaskCounts {
   std::size_t total = 0, queued = 0, submitted = 0, running = 0, done = 0, failed = 0,
               cancelled = 0;
+  std::size_t calls = 0, calls_finished = 0;  // user calls, and those of finished tasks
   std::size_t finished() const { return done + failed + cancelled; }
   void add(const TaskCounts& other);
+};
+
+// What the jobs used, from the usage figures of task_done/failed/retried.
+struct UsageTotals {
+  double core_hours = 0;  // wall time x CPUs of each ended job (allocated, else requested)
+  double cpu_hours = 0;   // user + system CPU time
+  std::int64_t peak_memory_mb = 0;
+  std::vector<std::int32_t> memory_mb;  // each measured job's peak, for the median
+  std::int64_t request_memory_mb = 0;   // the largest request seen (batch_started, usage)
+  std::size_t held_for_memory = 0;      // retries that raised the memory request
+  std::size_t jobs_measured = 0;        // ended jobs that reported usage
+  void add(const UsageTotals& other);
+  std::int64_t median_memory_mb() const;  // 0 when nothing was measured
 };
 
 struct TaskFailure {
@@ -46,6 +62,8 @@ struct BatchSummary {
   TaskCounts counts;
   std::size_t retries = 0;
   std::uint64_t bytes_held = 0;
+  double request_cpus = 0;  // batch_started's; 0: not given (old journals)
+  UsageTotals usage;
   std::vector<std::string> children;  // in the order their batch_started arrived
 };
 
@@ -54,6 +72,7 @@ struct LevelSummary {
   std::size_t batches = 0, batches_finished = 0;
   std::size_t throttle = 0;  // the largest throttle of the level's batches
   TaskCounts counts;
+  UsageTotals usage;
 };
 
 struct RunFigures {
@@ -64,6 +83,7 @@ struct RunFigures {
   double eta_s = -1;           // time left at that throughput; -1 when unknown
   std::uint64_t bytes_held = 0;
   TaskCounts counts;
+  UsageTotals usage;
   std::size_t batches = 0;
 };
 
@@ -97,12 +117,14 @@ class RunSummary {
   struct BatchRecord {
     BatchSummary summary;
     std::unordered_map<TaskId, TaskState> tasks;
+    std::unordered_map<TaskId, std::uint32_t> calls;  // only tasks of more than one call
   };
 
   BatchRecord& record(std::string_view batch_id);
   void apply_started(BatchRecord& record, const JournalEvent& event);
   void apply_task(BatchRecord& record, const JournalEvent& event);
   static void move_task(BatchRecord& record, TaskId task, TaskState to);
+  static void add_usage(BatchRecord& record, const JournalEvent& event);
   std::vector<const BatchSummary*> sorted(const std::vector<std::string>& ids) const;
 
   std::string root_batch_id_;

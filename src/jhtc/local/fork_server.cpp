@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
@@ -114,7 +115,9 @@ std::vector<ForkServerReport> ForkServer::read_reports() {
 void ForkServer::parse_line(const std::string& line, std::vector<ForkServerReport>& out) {
   const auto fields = split_tabs(line);
   ForkServerReport report;
-  bool ok = fields.size() == 3 && parse_number(fields[1], report.job);
+  // exited carries wait4's rusage after the status: user and system seconds, max RSS.
+  const bool with_usage = fields.size() == 6 && fields[0] == "exited";
+  bool ok = (fields.size() == 3 || with_usage) && parse_number(fields[1], report.job);
   if (ok && fields[0] == "started") {
     report.kind = ForkServerReport::Kind::started;
     ok = parse_number(fields[2], report.pid) && report.pid > 0;
@@ -123,6 +126,11 @@ void ForkServer::parse_line(const std::string& line, std::vector<ForkServerRepor
     report.kind = ForkServerReport::Kind::exited;
     ok = parse_number(fields[2], status);
     report.status = decode_wait_status(status);
+    if (ok && with_usage) {
+      report.status.user_s = std::strtod(std::string(fields[3]).c_str(), nullptr);
+      report.status.sys_s = std::strtod(std::string(fields[4]).c_str(), nullptr);
+      ok = parse_number(fields[5], report.status.maxrss_kb);
+    }
   } else if (ok && fields[0] == "failed") {
     report.kind = ForkServerReport::Kind::failed;
     report.message = fields[2];

@@ -34,6 +34,7 @@ struct RunningJob {
   local::SpawnedProcess process;  // forked jobs: pid -1 until started, pidfd always -1
   std::uint64_t fork_job = 0;     // != 0: run by the fork server under this number
   bool removing = false;
+  Clock::time_point started_at = Clock::now();  // for the wall time of the run
   Clock::time_point kill_at{};
   std::string removal_reason;
 };
@@ -80,6 +81,17 @@ class LocalDriver final : public SchedulerDriver {
 
 void warn(const std::string& message) {
   std::fprintf(stderr, "joblib_htcondor local scheduler: warning: %s\n", message.c_str());
+}
+
+// What wait4 said about the job's process, and the wall clock since it started.
+JobUsage usage_of(const RunningJob& job, const local::ExitStatus& status) {
+  JobUsage usage;
+  usage.wall_s = std::chrono::duration<double>(Clock::now() - job.started_at).count();
+  if (status.user_s >= 0) usage.cpu_user_s = status.user_s;
+  if (status.sys_s >= 0) usage.cpu_sys_s = status.sys_s;
+  if (status.maxrss_kb >= 0) usage.memory_mb = (status.maxrss_kb + 1023) / 1024;
+  if (job.request.memory_mb > 0) usage.request_memory_mb = job.request.memory_mb;
+  return usage;
 }
 
 DriverEvent event_for(DriverEventKind kind, const JobRequest& job, std::string job_id) {
@@ -224,6 +236,7 @@ void LocalDriver::handle_fork_reports() {
     switch (report.kind) {
       case local::ForkServerReport::Kind::started:
         job.process.pid = report.pid;
+        job.started_at = Clock::now();
         events_.push_back(event_for(DriverEventKind::running, job.request,
                                     std::to_string(report.pid)));
         if (job.removing) {  // removed before it started: end it now
@@ -342,6 +355,7 @@ void LocalDriver::finish(TaskId task, const local::ExitStatus& status) {
     event = event_for(DriverEventKind::exited, job.request, job_id);
     event.exit_code = status.exit_code;
     event.signal = status.signal;
+    event.usage = usage_of(job, status);
   }
   events_.push_back(std::move(event));
   running_.erase(it);

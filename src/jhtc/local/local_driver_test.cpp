@@ -103,6 +103,21 @@ TEST_P(LocalDriverTest, ReportsExitCodesOfEachJob) {
   EXPECT_EQ(count(events, DriverEventKind::submitted), 2u);
 }
 
+TEST_P(LocalDriverTest, ReportsWhatEachJobUsedFromWait4) {
+  // 100 MB touched and some CPU spent; exec: the job's process is python itself.
+  start("exec python3 -c 'b = bytearray(100 * 2**20); sum(range(3 * 10**6))'");
+  submit({{0, 0, "x", 300}});
+  auto events = collect([](auto& e) { return count(e, DriverEventKind::exited) == 1; });
+  ASSERT_EQ(count(events, DriverEventKind::exited), 1u);
+  const JobUsage& u = events.back().usage;
+  ASSERT_TRUE(u.memory_mb && u.cpu_user_s && u.cpu_sys_s && u.wall_s);
+  EXPECT_GE(*u.memory_mb, 100);  // ru_maxrss
+  EXPECT_LT(*u.memory_mb, 1000);
+  EXPECT_GT(*u.cpu_user_s + *u.cpu_sys_s, 0.0);
+  EXPECT_GE(*u.wall_s, *u.cpu_user_s * 0.5) << "wall clock from start to exit";
+  EXPECT_EQ(u.request_memory_mb, 300);
+}
+
 TEST_P(LocalDriverTest, ReportsTheSignalThatKilledAWorker) {
   start("kill -9 $$");
   submit({{0, 0, "x"}});

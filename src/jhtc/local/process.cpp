@@ -1,5 +1,7 @@
 #include "local/process.hpp"
 
+#include <sys/resource.h>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -92,14 +94,19 @@ SpawnedProcess spawn_process(const std::vector<std::string>& argv,
 
 ExitStatus reap_process(SpawnedProcess& process) {
   int status = 0;
+  struct rusage usage {};
   pid_t rc;
   do {
-    rc = waitpid(process.pid, &status, 0);
+    rc = wait4(process.pid, &status, 0, &usage);
   } while (rc < 0 && errno == EINTR);
   if (process.pidfd >= 0) close(process.pidfd);
   process.pidfd = -1;
   if (rc < 0) return {};  // already reaped elsewhere: unknown status
-  return decode_wait_status(status);
+  ExitStatus result = decode_wait_status(status);
+  result.user_s = static_cast<double>(usage.ru_utime.tv_sec) + usage.ru_utime.tv_usec / 1e6;
+  result.sys_s = static_cast<double>(usage.ru_stime.tv_sec) + usage.ru_stime.tv_usec / 1e6;
+  result.maxrss_kb = usage.ru_maxrss;  // Linux: kilobytes
+  return result;
 }
 
 ExitStatus decode_wait_status(int status) {

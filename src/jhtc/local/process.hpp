@@ -26,12 +26,16 @@ SpawnedProcess spawn_process(const std::vector<std::string>& argv,
 struct ExitStatus {
   int exit_code = -1;  // >= 0 when the process exited
   int signal = 0;      // > 0 when a signal ended it
+  // wait4's rusage of the process (and its waited-for children); negative: unknown
+  double user_s = -1;
+  double sys_s = -1;
+  long maxrss_kb = -1;
 };
 
 // Decodes a status as waitpid() returns it.
 ExitStatus decode_wait_status(int status);
 
-// Reaps an exited process and closes its pidfd.
+// Reaps an exited process (wait4: with its rusage) and closes its pidfd.
 ExitStatus reap_process(SpawnedProcess& process);
 
 // Sends `signal` to the process's whole group.
