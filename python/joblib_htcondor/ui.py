@@ -5,10 +5,15 @@ itself with the compiled ``jhtc-monitor`` (ncurses) shipped in
 ``joblib_htcondor/bin``; every argument is passed on (``--summary`` prints the
 figures once as plain text, ``--help`` lists the rest). The journals are written
 by runs with ``export_metadata=True`` under ``<shared_data_dir>/journal``.
+
+``--report FILE`` writes the run report, one self-contained HTML file, instead
+(``python -m joblib_htcondor.ui --path DIR --report run.html [--root ID]``); it
+needs the ``report`` extra (matplotlib). ``jhtc-monitor --report`` comes here.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import sys
@@ -16,6 +21,8 @@ from pathlib import Path
 
 #: Names a ``jhtc-monitor`` to run instead of the packaged one (a development build).
 MONITOR_ENV = "JHTC_MONITOR"
+#: The interpreter ``jhtc-monitor --report`` hands the report to (set when we exec it).
+PYTHON_ENV = "JHTC_PYTHON"
 
 
 def monitor_executable() -> Path:
@@ -47,9 +54,53 @@ def monitor_executable() -> Path:
     )
 
 
+def _journal_dir(path: str) -> str:
+    """``--path`` names the shared data directory (journals in its journal/) or a journal dir."""
+    nested = Path(path) / "journal"
+    return str(nested) if nested.is_dir() else path
+
+
+def write_report_main(argv: list[str]) -> int:
+    """``--path DIR --report FILE [--root ID]``: write the HTML report; 0 on success."""
+    parser = argparse.ArgumentParser(
+        prog="python -m joblib_htcondor.ui",
+        description="Write the report of one run as a self-contained HTML file.")
+    parser.add_argument("--path", required=True,
+                        help="the shared data directory (journals in DIR/journal) or a journal "
+                             "directory")
+    parser.add_argument("--report", required=True, metavar="FILE", help="the HTML file to write")
+    parser.add_argument("--root", default="", metavar="ID",
+                        help="the run's root batch id (default: the run that started last)")
+    args = parser.parse_args(argv)
+    if not Path(args.path).is_dir():
+        print(f"joblib_htcondor.ui: --path {args.path!r} is not a directory", file=sys.stderr)
+        return 2
+    from ._report import ReportDependencyError, write_report
+
+    try:
+        report = write_report(_journal_dir(args.path), args.report, args.root)
+    except ReportDependencyError as err:
+        print(f"joblib_htcondor.ui: {err}", file=sys.stderr)
+        return 2
+    except ValueError as err:  # no such run
+        print(f"joblib_htcondor.ui: --path {args.path!r}: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"joblib_htcondor.ui: --report {args.report!r}: {err}", file=sys.stderr)
+        return 2
+    header = report["header"]
+    print(f"wrote {args.report}: run {header['root_batch_id']} ({header['state']}), "
+          f"{header['tasks']} tasks, {header['jobs']} jobs, {len(report['failures'])} "
+          "failure rows")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Exec ``jhtc-monitor`` with ``argv``; returns only when it cannot be started."""
+    """Exec ``jhtc-monitor`` with ``argv`` (returns only when it cannot be started), or
+    write the HTML report when ``--report`` is among the arguments."""
     args = sys.argv[1:] if argv is None else list(argv)
+    if any(a == "--report" or a.startswith("--report=") for a in args):
+        return write_report_main(args)
     try:
         exe = monitor_executable()
     except FileNotFoundError as err:
@@ -57,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sys.stdout.flush()
     sys.stderr.flush()
+    os.environ.setdefault(PYTHON_ENV, sys.executable)  # where its --report comes back to
     os.execv(exe, [str(exe), *args])
     return 0  # not reached: execv replaces the process or raises OSError
 

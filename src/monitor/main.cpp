@@ -1,5 +1,5 @@
 // jhtc-monitor: follows the metadata journals of joblib_htcondor runs.
-//   jhtc-monitor --path SHARED_DIR [--root ID] [--refresh SECONDS] [--summary]
+//   jhtc-monitor --path SHARED_DIR [--root ID] [--refresh SECONDS] [--summary] [--report FILE]
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -7,19 +7,22 @@
 
 #include "curses_view.hpp"
 #include "format.hpp"
+#include "report_delegate.hpp"
 #include "run_catalog.hpp"
 
 namespace {
 
 constexpr const char* kUsage =
-    "usage: jhtc-monitor --path DIR [--root ID] [--refresh SECONDS] [--summary]\n"
+    "usage: jhtc-monitor --path DIR [--root ID] [--refresh SECONDS] [--summary] [--report FILE]\n"
     "  --path DIR       the shared data directory (journals in DIR/journal) or a journal directory\n"
     "  --root ID        open this root batch (default: choose with O; --summary: the newest)\n"
     "  --refresh SECS   how often to re-read the journals (default 1)\n"
-    "  --summary        print the figures once as plain text and exit (no terminal needed)\n";
+    "  --summary        print the figures once as plain text and exit (no terminal needed)\n"
+    "  --report FILE    write the run report (--root, default the newest) as one HTML file;\n"
+    "                   drawn by python -m joblib_htcondor.ui (needs joblib-htcondor[report])\n";
 
 struct Args {
-  std::string path, root;
+  std::string path, root, report;
   double refresh_s = 1.0;
   bool summary = false;
 };
@@ -31,7 +34,7 @@ bool parse_args(int argc, char** argv, Args& args) {
     auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
     if (arg == "--summary") {
       args.summary = true;
-    } else if (arg == "--path" || arg == "--root" || arg == "--refresh") {
+    } else if (arg == "--path" || arg == "--root" || arg == "--refresh" || arg == "--report") {
       const char* v = value();
       if (!v) {
         std::cerr << "jhtc-monitor: " << arg << " needs a value\n" << kUsage;
@@ -40,6 +43,7 @@ bool parse_args(int argc, char** argv, Args& args) {
       if (arg == "--path") args.path = v;
       if (arg == "--root") args.root = v;
       if (arg == "--refresh") args.refresh_s = std::atof(v);
+      if (arg == "--report") args.report = v;
     } else if (arg == "-h" || arg == "--help") {
       std::cout << kUsage;
       std::exit(0);
@@ -94,6 +98,7 @@ int main(int argc, char** argv) {
   Args args;
   if (!parse_args(argc, argv, args)) return 2;
   jhtc::monitor::RunCatalog catalog(jhtc::monitor::resolve_journal_dir(args.path));
+  if (!args.report.empty()) return jhtc::monitor::exec_report(args.path, args.report, args.root);
   if (args.summary) return print_summary(catalog, args);
   return jhtc::monitor::run_curses(catalog, {args.path, args.root, args.refresh_s});
 }

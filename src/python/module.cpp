@@ -7,6 +7,7 @@ void bind_errors(nb::module_& m);
 void bind_engine(nb::module_& m);
 void bind_store(nb::module_& m);
 void bind_journal(nb::module_& m);
+void bind_report(nb::module_& m);
 
 NB_MODULE(_core, m) {
   m.doc() = "C++ core of joblib_htcondor: engine, scheduler drivers, store, journal.";
@@ -18,4 +19,5 @@ NB_MODULE(_core, m) {
   bind_engine(m);
   bind_store(m);
   bind_journal(m);
+  bind_report(m);
 }

@@ -80,6 +80,7 @@ std::size_t RunTail::read_file(const std::string& path, const std::string& batch
     budget -= static_cast<std::size_t>(got);
     for (const JournalEvent& event : file.reader.feed(std::string_view(buffer.data(), got))) {
       summary_.apply(batch_id, event);
+      if (listener_) listener_(batch_id, event);
       ++applied;
     }
   }

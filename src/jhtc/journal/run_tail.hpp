@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <string>
@@ -39,6 +40,10 @@ class RunTail {
   std::size_t poll(std::size_t max_bytes = std::numeric_limits<std::size_t>::max());
   bool caught_up() const { return caught_up_; }  // the last poll read everything there was
 
+  // Also hands every event applied to `listener` (the run report folds them too).
+  using EventListener = std::function<void(const std::string& batch_id, const JournalEvent&)>;
+  void set_event_listener(EventListener listener) { listener_ = std::move(listener); }
+
   const RunSummary& summary() const { return summary_; }
   std::size_t files() const { return files_.size(); }
   std::uint64_t bytes_read() const { return bytes_read_; }
@@ -58,6 +63,7 @@ class RunTail {
   std::string store_dir_;
   std::chrono::steady_clock::time_point last_owner_check_{};
   RunSummary summary_;
+  EventListener listener_;
   std::map<std::string, File> files_;  // by batch id
   std::uint64_t bytes_read_ = 0;
   bool caught_up_ = false;
