@@ -11,7 +11,6 @@
 #include "htcondor/htcondor_driver.hpp"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -27,6 +26,7 @@
 #include "engine/shared_capacity.hpp"
 #include "htcondor/condor_tools.hpp"
 #include "htcondor/event_translation.hpp"
+#include "htcondor/level_lock.hpp"
 #include "htcondor/submit_description.hpp"
 #include "jhtc/errors.hpp"
 #include "util/run_command.hpp"
@@ -87,26 +87,6 @@ bool only_jobs_gone(const util::CommandResult& r) {
   return any;
 }
 
-// Holds an exclusive flock on a file shared by the parents of one run, so that
-// counting a level's jobs and submitting more is one step across processes.
-class FileLock {
- public:
-  explicit FileLock(const std::string& path) {
-    if (path.empty()) return;
-    fd_ = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-    if (fd_ < 0 || ::flock(fd_, LOCK_EX) != 0)
-      throw SchedulerError("level_lock: cannot lock " + path + ": " + std::strerror(errno));
-  }
-  ~FileLock() {
-    if (fd_ >= 0) ::close(fd_);  // closing releases the flock
-  }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-
- private:
-  int fd_ = -1;
-};
-
 class HTCondorDriver final : public SchedulerDriver, public SharedCapacity {
  public:
   explicit HTCondorDriver(JobTemplate job_template);
@@ -130,6 +110,7 @@ class HTCondorDriver final : public SchedulerDriver, public SharedCapacity {
   void apply(const DriverEvent& event, JobState& job);  // expects mutex_
   void reconcile_if_silent();                // expects tail_mutex_
   std::size_t count_level_jobs() const;
+  LevelLock take_level_lock() const;
 
   JobTemplate t_;
   std::string lineage_;
@@ -282,6 +263,16 @@ void HTCondorDriver::submit(std::span<const JobRequest> jobs) {
   cv_.notify_all();  // the stash may now translate
 }
 
+// Shared by every parent of the run, on whichever node: see level_lock.hpp for why
+// not a plain flock.
+LevelLock HTCondorDriver::take_level_lock() const {
+  try {
+    return LevelLock(level_lock_);
+  } catch (const std::system_error& e) {
+    throw SchedulerError(e.what());
+  }
+}
+
 std::size_t HTCondorDriver::count_level_jobs() const {
   const std::string root = lineage_.substr(0, lineage_.find('/'));
   const util::CommandResult r =
@@ -297,7 +288,7 @@ std::size_t HTCondorDriver::submit_up_to(std::span<const JobRequest> jobs) {
   }
   // The schedd's count is the truth shared by every parent of the run; the lock
   // keeps two parents from both seeing the same free room.
-  const FileLock lock(level_lock_);
+  const LevelLock lock = take_level_lock();
   const std::size_t in_use = count_level_jobs();
   const std::size_t room = in_use >= level_cap_ ? 0 : level_cap_ - in_use;
   const std::size_t take = std::min(room, jobs.size());
