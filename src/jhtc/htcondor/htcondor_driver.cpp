@@ -11,7 +11,6 @@
 #include "htcondor/htcondor_driver.hpp"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -29,6 +28,7 @@
 #include "htcondor/condor_tools.hpp"
 #include "htcondor/event_translation.hpp"
 #include "htcondor/job_removal.hpp"
+#include "htcondor/level_lock.hpp"
 #include "htcondor/submit_description.hpp"
 #include "htcondor/tool_retry.hpp"
 #include "jhtc/errors.hpp"
@@ -92,41 +92,6 @@ bool only_jobs_gone(const util::CommandResult& r) {
   return any;
 }
 
-// Holds an exclusive flock on a file shared by the parents of one run, so that
-// counting a level's jobs and submitting more is one step across processes.
-// Waits at most `bound` (a holder stuck for longer must not stall this batch's
-// shutdown): then SchedulerError, and the dispatch fails those tasks.
-class FileLock {
- public:
-  FileLock(const std::string& path, std::chrono::seconds bound) {
-    if (path.empty()) return;
-    fd_ = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-    if (fd_ < 0) throw SchedulerError("level_lock: cannot open " + path + ": " + std::strerror(errno));
-    const auto deadline = Clock::now() + bound;
-    while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      const int err = errno;
-      if (err != EWOULDBLOCK && err != EINTR) {
-        ::close(fd_);
-        throw SchedulerError("level_lock: cannot lock " + path + ": " + std::strerror(err));
-      }
-      if (Clock::now() >= deadline) {
-        ::close(fd_);
-        throw SchedulerError("level_lock: " + path + " was held by another process for more than " +
-                             std::to_string(bound.count()) + " s");
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  }
-  ~FileLock() {
-    if (fd_ >= 0) ::close(fd_);  // closing releases the flock
-  }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-
- private:
-  int fd_ = -1;
-};
-
 class HTCondorDriver final : public SchedulerDriver, public SharedCapacity {
  public:
   explicit HTCondorDriver(JobTemplate job_template);
@@ -158,6 +123,7 @@ class HTCondorDriver final : public SchedulerDriver, public SharedCapacity {
   void apply(const DriverEvent& event, JobState& job);  // expects mutex_
   void reconcile_if_silent();                // expects tail_mutex_
   std::size_t count_level_jobs() const;
+  LevelLock take_level_lock() const;
 
   JobTemplate t_;
   std::string lineage_;
@@ -328,6 +294,16 @@ void HTCondorDriver::submit(std::span<const JobRequest> jobs) {
   cv_.notify_all();  // the stash may now translate
 }
 
+// Shared by every parent of the run, on whichever node: see level_lock.hpp for why
+// not a plain flock.
+LevelLock HTCondorDriver::take_level_lock() const {
+  try {
+    return LevelLock(level_lock_, command_timeout_);
+  } catch (const std::system_error& e) {
+    throw SchedulerError(e.what());
+  }
+}
+
 std::size_t HTCondorDriver::count_level_jobs() const {
   const std::string root = lineage_.substr(0, lineage_.find('/'));
   const RetriedResult r =
@@ -343,7 +319,7 @@ std::size_t HTCondorDriver::submit_up_to(std::span<const JobRequest> jobs) {
   }
   // The schedd's count is the truth shared by every parent of the run; the lock
   // keeps two parents from both seeing the same free room.
-  const FileLock lock(level_lock_, command_timeout_);
+  const LevelLock lock = take_level_lock();
   const std::size_t in_use = count_level_jobs();
   const std::size_t room = in_use >= level_cap_ ? 0 : level_cap_ - in_use;
   const std::size_t take = std::min(room, jobs.size());
