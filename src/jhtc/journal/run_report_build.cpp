@@ -138,17 +138,17 @@ double nice_width(double raw) {
   return 10 * power;
 }
 
-struct JobUsage {
+struct UsedAgainstAsked {
   report::Usage usage;
   double request_memory_mb;
   double cores;
 };
 
-ResourceUse resource_use(const std::vector<JobUsage>& jobs, std::size_t memory_bins) {
+ResourceUse resource_use(const std::vector<UsedAgainstAsked>& jobs, std::size_t memory_bins) {
   ResourceUse use;
   std::set<std::int64_t> requests;
   double top = 0;
-  for (const JobUsage& job : jobs) {
+  for (const UsedAgainstAsked& job : jobs) {
     const report::Usage& u = job.usage;
     if (!u.any()) continue;
     ++use.jobs;
@@ -172,7 +172,7 @@ ResourceUse resource_use(const std::vector<JobUsage>& jobs, std::size_t memory_b
   use.memory_bin_mb = nice_width(top * 1.05 / static_cast<double>(memory_bins));
   use.memory_counts.assign(static_cast<std::size_t>(std::ceil(top * 1.05 / use.memory_bin_mb)) + 1,
                            0);
-  for (const JobUsage& job : jobs) {
+  for (const UsedAgainstAsked& job : jobs) {
     if (job.usage.memory_mb < 0) continue;
     auto index = static_cast<std::size_t>(job.usage.memory_mb / use.memory_bin_mb);
     ++use.memory_counts[std::min(index, use.memory_counts.size() - 1)];
@@ -237,7 +237,7 @@ RunReport RunReportBuilder::build(const RunSummary& summary, double now,
   std::map<const BatchFold*, std::size_t> batch_index;
   std::map<int, LevelReport> levels;
   std::map<int, std::vector<Step>> steps;
-  std::map<int, std::vector<JobUsage>> usage;
+  std::map<int, std::vector<UsedAgainstAsked>> usage;
   for (const auto& [batch, info] : batches) {
     batch_index[batch] = out.batches.size();
     out.batches.push_back(batch->id);
