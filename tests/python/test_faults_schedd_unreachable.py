@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -132,3 +133,18 @@ def test_planted_hostile_lineage_removes_no_job_of_the_user(testbed_shared_dir):
         assert status in ("1", "2"), f"the bystander {job_id} is gone (status {status!r})"
     finally:
         condor("condor_rm", job_id, check=False)
+
+
+@pytest.mark.htcondor
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("key", ["getenv", "Environment", "+UserLog", "MY.JhtcLineage", "error"])
+def test_extra_directive_that_would_break_the_job_is_refused_naming_it(testbed_shared_dir, key):
+    from joblib import Parallel, delayed, parallel_config
+
+    shared = testbed_shared_dir / "data"
+    with parallel_config(backend="htcondor", scheduler="htcondor", shared_data_dir=str(shared),
+                         extra_directives={key: '"x"'}):
+        with pytest.raises(ValueError,
+                           match=re.escape(f'extra_directives: "{key}" is set by the driver')):
+            Parallel(n_jobs=2)(delayed(abs)(-i) for i in range(2))
+    assert jobs_of(shared) == []

@@ -198,6 +198,43 @@ TEST_F(Pool, RemoveAllReachesDescendantLineagesOnly) {
   stranger_driver->remove_all("cleanup");
 }
 
+TEST_F(Pool, RemoveIfIdleRemovesAnIdleJobAndLeavesARunningOne) {
+  JobTemplate never = t_;  // a job no slot matches stays idle
+  never.batch_name = t_.batch_name + "-idle";
+  never.batch_dir = (root_ / "idle").string();
+  never.options["extra_directives"] = "requirements = False";
+  auto idle_driver = make_htcondor_driver(never);
+  driver_ = make_htcondor_driver(t_);
+  idle_driver->submit(make_jobs(1, {{1, "sleep"}}));
+  driver_->submit(make_jobs(1, {{1, "sleep"}}));
+  std::vector<DriverEvent> events;
+  collect(events, 60s, [&] { return count(events, DriverEventKind::running) == 1; });
+  ASSERT_EQ(count(events, DriverEventKind::running), 1) << "the running job never started";
+  EXPECT_FALSE(driver_->remove_if_idle({1, 0})) << "a running job was removed";
+  EXPECT_TRUE(idle_driver->remove_if_idle({1, 0}));
+  std::vector<DriverEvent> idle_events;
+  const auto deadline = Clock::now() + 60s;
+  while (count(idle_events, DriverEventKind::removed) == 0 && Clock::now() < deadline)
+    for (DriverEvent& e : idle_driver->wait_events(1s)) idle_events.push_back(e);
+  EXPECT_EQ(count(idle_events, DriverEventKind::removed), 1);
+  EXPECT_FALSE(idle_driver->remove_if_idle({1, 0})) << "gone: nothing to remove";
+  EXPECT_FALSE(driver_->remove_if_idle({7, 0})) << "never submitted";
+}
+
+TEST_F(Pool, RemoveLineageWithAHostileValueRemovesNothing) {
+  driver_ = make_htcondor_driver(t_);
+  driver_->submit(make_jobs(1, {{1, "sleep"}}));
+  const SchedulerAddress here{"htcondor", "", "", 30s};
+  EXPECT_THROW(remove_lineage(here, "x\" || true || \"", "hostile"), std::invalid_argument);
+  EXPECT_FALSE(remove_lineage(here, t_.batch_name + "-nobody", "no such lineage"));
+  std::vector<DriverEvent> events;
+  for (DriverEvent& e : driver_->wait_events(2s)) events.push_back(e);
+  EXPECT_EQ(count(events, DriverEventKind::removed), 0) << "a job outside the lineage was removed";
+  EXPECT_TRUE(remove_lineage(here, t_.batch_name, "the pool test is done"));
+  collect(events, 60s, [&] { return count(events, DriverEventKind::removed) == 1; });
+  EXPECT_EQ(count(events, DriverEventKind::removed), 1);
+}
+
 TEST_F(Pool, TwoThousandJobsGoInOneCallAndAreAllTracked) {
   t_.worker_args = {"-c", "sleep 300", "worker"};  // so that removal, not completion, ends them
   driver_ = make_htcondor_driver(t_);

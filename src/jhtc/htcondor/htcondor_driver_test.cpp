@@ -55,6 +55,7 @@ case " $* " in *" -totals "*) echo "Total for all users: 0 jobs";; *) cat "$FAKE
 for a; do printf '[%s]' "$a" >> "$FAKE/rm.args"; done; echo >> "$FAKE/rm.args"
 if [ -e "$FAKE/rm_gone" ]; then echo; echo "Job 10.0 not found" >&2; exit 1; fi
 if [ -e "$FAKE/rm_denied" ]; then echo "Job 10.0 not found"; echo "Permission denied" >&2; exit 1; fi
+if [ -e "$FAKE/rm_unreachable" ]; then echo; echo "ERROR: Failed to connect to local queue manager" >&2; exit 1; fi
 )SH", true);
     old_path_ = getenv("PATH");
     setenv("PATH", ((root_ / "bin").string() + ":" + old_path_).c_str(), 1);
@@ -209,6 +210,29 @@ TEST_F(FakeCondor, RemovingJobsThatAreGoneIsNotAnErrorButOtherFailuresAre) {
     EXPECT_NE(std::string(error.what()).find("Permission denied"), std::string::npos);
   }
   EXPECT_THROW(driver->remove_all("x"), SchedulerError);
+}
+
+TEST_F(FakeCondor, UnreachableScheddIsRetriedWithinTheBoundThenQuoted) {
+  t_.options["retry_attempts"] = "3";
+  t_.options["retry_first_wait_ms"] = "10";
+  auto driver = make_htcondor_driver(t_);
+  write_file(root_ / "rm_unreachable", "");
+  try {
+    driver->remove_all("cancelled");
+    ADD_FAILURE() << "remove_all succeeded against an unreachable schedd";
+  } catch (const SchedulerError& error) {
+    EXPECT_NE(std::string(error.what()).find("condor_rm exited with 1 (3 attempts"), std::string::npos)
+        << error.what();
+    EXPECT_NE(std::string(error.what()).find("Failed to connect to local queue manager"), std::string::npos);
+  }
+  std::istringstream calls(read_file(root_ / "rm.args"));
+  EXPECT_EQ(std::count(std::istreambuf_iterator<char>(calls), {}, '\n'), 3) << "three calls in all";
+  fs::remove(root_ / "rm.args");
+  EXPECT_THROW(driver->remove_all_quickly("SIGINT"), SchedulerError);
+  std::istringstream quick(read_file(root_ / "rm.args"));
+  EXPECT_EQ(std::count(std::istreambuf_iterator<char>(quick), {}, '\n'), 1) << "no retry when aborting";
+  fs::remove(root_ / "rm_unreachable");
+  EXPECT_NO_THROW(driver->remove_all("the schedd is back"));
 }
 
 TEST_F(FakeCondor, RemoveAllSelectsTheLineageAndItsDescendants) {

@@ -43,7 +43,7 @@ bool looks_transient(const util::CommandResult& result, bool retry_timeouts) {
   if (result.timed_out) return retry_timeouts;
   // The words HTCondor's tools print when the daemon is down, restarting or overloaded.
   static constexpr std::array<std::string_view, 8> kUnreachable = {
-      "failed to connect",  "can't connect",       "cannot connect", "connection refused",
+      "failed to connect",    "can't connect",      "cannot connect",    "connection refused",
       "connection timed out", "can't find address", "unable to contact", "communication error"};
   const std::string text = lower(result.err + "\n" + result.out);
   return std::any_of(kUnreachable.begin(), kUnreachable.end(),
@@ -57,8 +57,7 @@ RetriedResult run_with_retry(const ToolRunner& run, const std::vector<std::strin
   while (true) {
     retried.result = run(argv);
     ++retried.attempts;
-    if (retried.attempts >= attempts ||
-        !looks_transient(retried.result, policy.retry_timeouts))
+    if (retried.attempts >= attempts || !looks_transient(retried.result, policy.retry_timeouts))
       return retried;
     sleep(wait_before(retried.attempts, policy));
   }
@@ -73,8 +72,8 @@ std::string failure_text(const std::string& what, const RetriedResult& retried,
     text += " (" + std::to_string(retried.attempts) + " attempts, " +
             std::to_string(waited.count()) + " s of waiting between them)";
   }
-  const std::string words = one_line(retried.result.err.empty() ? retried.result.out
-                                                                : retried.result.err);
+  const std::string words =
+      one_line(retried.result.err.empty() ? retried.result.out : retried.result.err);
   return words.empty() ? text : text + ": " + words;
 }
 

@@ -18,9 +18,9 @@
 namespace jhtc::htcondor {
 
 struct RetryPolicy {
-  int attempts = 5;                             // calls in all, >= 1
-  std::chrono::milliseconds first_wait{1000};   // before the second call
-  std::chrono::milliseconds max_wait{8000};     // no wait is longer
+  int attempts = 5;                            // calls in all, >= 1
+  std::chrono::milliseconds first_wait{1000};  // before the second call
+  std::chrono::milliseconds max_wait{8000};    // no wait is longer
   bool retry_timeouts = true;  // false for condor_submit: a timed-out submission may
                                // have reached the queue, and a retry would duplicate it
 

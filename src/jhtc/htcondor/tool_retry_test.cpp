@@ -21,7 +21,8 @@ util::CommandResult ok() {
   return r;
 }
 
-const util::CommandResult kScheddDown = failed("\nERROR: Failed to connect to local queue manager\n");
+const util::CommandResult kScheddDown =
+    failed("\nERROR: Failed to connect to local queue manager\n");
 
 struct Recorder {
   std::vector<util::CommandResult> answers;  // one per call; the last repeats
@@ -73,7 +74,8 @@ TEST(ToolRetry, DefaultBoundIsFiveCallsAndFifteenSecondsOfWaiting) {
 
 TEST(ToolRetry, RecoversWhenTheSchedulerAnswersAgain) {
   Recorder rec{{kScheddDown, kScheddDown, ok()}};
-  const RetriedResult got = run_with_retry(rec.runner(), {"condor_q"}, RetryPolicy{}, rec.sleeper());
+  const RetriedResult got =
+      run_with_retry(rec.runner(), {"condor_q"}, RetryPolicy{}, rec.sleeper());
   EXPECT_TRUE(got.result.succeeded());
   EXPECT_EQ(got.attempts, 3);
   EXPECT_EQ(rec.waits.size(), 2u);
@@ -81,7 +83,8 @@ TEST(ToolRetry, RecoversWhenTheSchedulerAnswersAgain) {
 
 TEST(ToolRetry, RefusalIsReturnedAtOnce) {
   Recorder rec{{failed("Permission denied")}};
-  const RetriedResult got = run_with_retry(rec.runner(), {"condor_rm"}, RetryPolicy{}, rec.sleeper());
+  const RetriedResult got =
+      run_with_retry(rec.runner(), {"condor_rm"}, RetryPolicy{}, rec.sleeper());
   EXPECT_EQ(got.attempts, 1);
   EXPECT_TRUE(rec.waits.empty());
 }

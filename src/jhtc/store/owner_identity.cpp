@@ -36,7 +36,8 @@ bool pid_is_alive(long pid, std::uint64_t start_ticks) {
 
 OwnerIdentity this_process_identity() {
   const long pid = ::getpid();
-  return {store::host_name(), pid, store::process_start_ticks(pid), read_boot_id(), read_pid_namespace()};
+  return {store::host_name(), pid, store::process_start_ticks(pid), read_boot_id(),
+          read_pid_namespace()};
 }
 
 bool owner_is_alive(const OwnerIdentity& owner, double heartbeat_age_s, double stale_after_s) {
