@@ -31,7 +31,9 @@ class HTCondorBackend(AutoBatchingMixin, ParallelBackendBase):
     supports_retrieve_callback = True
     supports_timeout = True
     supports_return_generator = True
-    supports_inner_max_num_threads = False
+    # Each job's OpenMP/BLAS thread pools are capped at inner_max_num_threads, or
+    # by default at the job's request_cpus (see _batch.thread_cap).
+    supports_inner_max_num_threads = True
     supports_sharedmem = False
     uses_threads = False
     default_n_jobs = -1
@@ -77,7 +79,8 @@ class HTCondorBackend(AutoBatchingMixin, ParallelBackendBase):
             # joblib then runs the calls itself and never calls terminate(): a batch
             # made here would leak its engine threads (the worker aborted at exit).
             return 1
-        self._batch = Batch(self.params, self.level, self.parent_lineage, n_jobs)
+        self._batch = Batch(self.params, self.level, self.parent_lineage, n_jobs,
+                            inner_max_num_threads=self.inner_max_num_threads)
         return n_jobs
 
     def compute_batch_size(self):

@@ -18,6 +18,7 @@ The whole batch directory is removed when the batch ends, however it ends.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import secrets
 import shutil
@@ -76,6 +77,23 @@ def default_throttle(params: BackendParams, level: int) -> int:
     return default_htcondor_throttle(params, level)
 
 
+#: The thread-count variables of OpenMP, MKL, OpenBLAS, BLIS and their kin (joblib's own list).
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+               "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def thread_cap(params: BackendParams, level: int, inner_max_num_threads: int | None) -> int:
+    """Threads each job's numerical libraries may start: joblib's
+    ``inner_max_num_threads`` when given, else the CPUs the job asks for."""
+    if inner_max_num_threads is not None:
+        if isinstance(inner_max_num_threads, bool) or not isinstance(inner_max_num_threads, int) \
+                or inner_max_num_threads < 1:
+            raise ValueError(f"inner_max_num_threads must be a positive int, "
+                             f"not {inner_max_num_threads!r}")
+        return inner_max_num_threads
+    return max(1, math.ceil(params.value_for_level("request_cpus", level)))
+
+
 def caller_sys_path() -> str:
     """This process's import path, so that a worker on a shared filesystem can
     import the modules that the caller's functions were pickled by reference from."""
@@ -115,9 +133,11 @@ class TaskFuture:
 class Batch:
     """Runs the tasks of one batch through the engine; thread-safe ``submit``."""
 
-    def __init__(self, params: BackendParams, level: int, parent_lineage: str, n_jobs: int):
+    def __init__(self, params: BackendParams, level: int, parent_lineage: str, n_jobs: int,
+                 inner_max_num_threads: int | None = None):
         self.params = params
         self.level = level
+        self.threads = thread_cap(params, level, inner_max_num_threads)
         self.batch_id = new_batch_id(level)
         self.lineage = f"{parent_lineage}/{self.batch_id}" if parent_lineage else self.batch_id
         shared = make_private_dir(Path(params.shared_data_dir).absolute(), "shared_data_dir")
@@ -180,7 +200,9 @@ class Batch:
             p.scheduler, self._job_template(shared), self.throttle,
             count_running=not p.delete_task_file_on_load, max_retries=p.max_retries,
             journal=self.journal, coalesce_s=COALESCE_S[p.scheduler],
-            disk_budget=self.disk_budget)
+            disk_budget=self.disk_budget,
+            memory_retry_factor=p.value_for_level("memory_retry_factor", self.level),
+            max_request_memory_mb=p.value_for_level("max_request_memory", self.level))
 
     def _throttle(self, n_jobs: int) -> int:
         throttle = self.params.value_for_level("throttle", self.level)
@@ -206,9 +228,13 @@ class Batch:
 
     def _open_journal(self, shared: Path) -> _core.JournalWriter:
         parent = self.lineage.split("/")[-2] if "/" in self.lineage else ""
-        return _core.JournalWriter(str(shared / "journal"), self.batch_id, parent,
-                                   self.root_batch_id, self.level, self.throttle,
-                                   self.params.scheduler)
+        p, level = self.params, self.level
+        return _core.JournalWriter(
+            str(shared / "journal"), self.batch_id, parent, self.root_batch_id, level,
+            self.throttle, p.scheduler,
+            request_cpus=float(p.value_for_level("request_cpus", level)),
+            request_memory_mb=p.value_for_level("request_memory", level) or 0,
+            request_gpus=p.value_for_level("request_gpus", level))
 
     def _finish_journal(self, state: str) -> None:
         if self.journal is not None and not self.journal.finished:
@@ -226,6 +252,7 @@ class Batch:
         template.cpus = float(p.value_for_level("request_cpus", level))
         template.memory_mb = p.value_for_level("request_memory", level) or 0
         template.disk_mb = p.value_for_level("request_disk", level) or 0
+        template.gpus = p.value_for_level("request_gpus", level)
         template.priority = level  # children before their waiting parents
         template.environment = {
             "JOBLIB_HTCONDOR_SHARED_DIR": str(shared),
@@ -235,6 +262,9 @@ class Batch:
             "JOBLIB_HTCONDOR_SYS_PATH": caller_sys_path(),
             # heavy packages the caller uses: the local scheduler's fork server imports them once
             "JOBLIB_HTCONDOR_PRELOAD": ",".join(m for m in PRELOADED if m in sys.modules),
+            # read by the thread pools when they start (the worker, or the local
+            # scheduler's fork server, imports numpy after these are set)
+            **{name: str(self.threads) for name in THREAD_VARS},
         }
         options = {"lineage": self.lineage, "poll_interval_ms": str(int(p.poll_interval * 1000)),
                    "universe": p.universe}
@@ -269,12 +299,13 @@ class Batch:
         # Pickled now, written when the disk budget admits it (at once without one).
         # The calls without joblib's BatchedCalls: a worker then imports joblib only
         # if the task itself needs it (see _task).
-        prepared = self.codec.prepare({"func": TaskCalls.from_joblib(func),
-                                       "context_func": self.params.context_func},
+        calls = TaskCalls.from_joblib(func)
+        prepared = self.codec.prepare({"func": calls, "context_func": self.params.context_func},
                                       measure=self.disk_budget > 0)
         with self._lock:  # the collector must find the future when the outcome comes
             task_id = self.engine.submit_deferred(task_path, result_path_for(task_path),
-                                                  prepared.estimate_files, prepared.estimate_blobs)
+                                                  prepared.estimate_files, prepared.estimate_blobs,
+                                                  calls=max(1, len(calls)))
             future = TaskFuture(task_id, callback)
             self._futures[task_id] = future
             self._task_paths[task_id] = task_path

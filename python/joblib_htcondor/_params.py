@@ -69,6 +69,14 @@ def _non_negative_int(value: Any, name: str) -> int:
     return value
 
 
+def _retry_factor(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 1 \
+            or not math.isfinite(value):
+        raise ValueError(f"{name} must be a number > 1 (how much more memory a job held for "
+                         f"exceeding its memory asks for when retried), not {value!r}")
+    return float(value)
+
+
 def _bool(value: Any, name: str) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"{name} must be True or False, not {value!r}")
@@ -185,6 +193,9 @@ class BackendParams:
     resume: bool = False
     run_inline_after: float = 120.0  # seconds; math.inf: never
     max_shared_disk: tuple = ()  # MB per level; (): no limit
+    request_gpus: tuple = (0,)
+    memory_retry_factor: tuple = (2.0,)
+    max_request_memory: tuple = (64 * 1024,)  # MB per level: the ceiling of memory retries
 
     def value_for_level(self, name: str, level: int):
         """The per-level value of ``name`` at recursion ``level``; None when unset."""
@@ -221,6 +232,10 @@ _CHECKS: dict = {
     "run_inline_after": (_inline_after, "run_inline_after"),
     "max_shared_disk": (
         lambda v, n: () if v is None else _per_level(v, n, parse_size_mb), "max_shared_disk"),
+    "request_gpus": (lambda v, n: _per_level(v, n, _non_negative_int), "request_gpus"),
+    "memory_retry_factor": (lambda v, n: _per_level(v, n, _retry_factor), "memory_retry_factor"),
+    "max_request_mem": (lambda v, n: _per_level(v, n, parse_size_mb), "max_request_memory"),
+    "max_request_memory": (lambda v, n: _per_level(v, n, parse_size_mb), "max_request_memory"),
 }
 VALID_NAMES = tuple(sorted(_CHECKS))
 
@@ -234,6 +249,8 @@ def parse_params(kwargs: dict) -> BackendParams:
             f"valid parameters: {', '.join(VALID_NAMES)}")
     if "request_mem" in kwargs and "request_memory" in kwargs:
         raise TypeError("give request_mem or its alias request_memory, not both")
+    if "max_request_mem" in kwargs and "max_request_memory" in kwargs:
+        raise TypeError("give max_request_mem or its alias max_request_memory, not both")
     values = {}
     for name, value in kwargs.items():
         check, field_name = _CHECKS[name]
@@ -244,4 +261,19 @@ def parse_params(kwargs: dict) -> BackendParams:
         values["scheduler"] = _scheduler(os.environ[SCHEDULER_ENV], SCHEDULER_ENV)
     known = {f.name for f in fields(BackendParams)}
     assert set(values) <= known, set(values) - known
-    return BackendParams(**values)
+    params = BackendParams(**values)
+    _check_memory_ceiling(params)
+    return params
+
+
+def _check_memory_ceiling(params: BackendParams) -> None:
+    """A memory retry never asks for more than max_request_mem: below request_mem,
+    no job of that level could even start asking for what it asks."""
+    levels = max(len(params.request_memory), len(params.max_request_memory))
+    for level in range(levels):
+        asked = params.value_for_level("request_memory", level)
+        ceiling = params.value_for_level("max_request_memory", level)
+        if asked is not None and asked > ceiling:
+            raise ValueError(
+                f"max_request_mem ({ceiling} MB at level {level}) must be at least request_mem "
+                f"({asked} MB at level {level}): it is the most a memory retry may ask for")

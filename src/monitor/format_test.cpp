@@ -132,10 +132,10 @@ TEST(Format, CallsTheUserWroteAndJobsAreCountedApart) {
   EXPECT_NE(footer.find("Jobs 75/75 finished"), std::string::npos) << footer;
 }
 
-RunSummary usage_run(const std::string& request_mb, const std::vector<int>& peaks, bool held) {
+RunSummary usage_run(const std::string& job_memory_mb, const std::vector<int>& peaks, bool held) {
   RunSummary s("root");
   s.apply("root", event(1000, "batch_started", {{"parent", ""}, {"level", "0"}, {"throttle", "4"},
-                                                {"request_cpus", "2"}, {"request_memory_mb", request_mb}}));
+                                                {"request_cpus", "2"}, {"request_memory_mb", job_memory_mb}}));
   int task = 0;
   for (int peak : peaks) {
     const std::string id = std::to_string(task++);

@@ -54,9 +54,10 @@ def test_monitor_follows_a_real_two_level_run(testbed_shared_dir):
         assert not runner.is_alive(), "the run did not finish"
         expected_inner = sum(j * j for j in range(INNER_TASKS))
         assert results["scores"] == [expected_inner] * OUTER_TASKS
-        # (batches, total, queued, submitted, running, done, failed, throttle)
-        want = {"L0": (1, OUTER_TASKS, 0, 0, 0, OUTER_TASKS, 0, THROTTLE[0]),
-                "L1": (OUTER_TASKS, OUTER_TASKS * INNER_TASKS, 0, 0, 0,
+        # (batches, calls, jobs, queued, submitted, running, done, failed, throttle);
+        # batch_size=1: one call per job
+        want = {"L0": (1, OUTER_TASKS, OUTER_TASKS, 0, 0, 0, OUTER_TASKS, 0, THROTTLE[0]),
+                "L1": (OUTER_TASKS, OUTER_TASKS * INNER_TASKS, OUTER_TASKS * INNER_TASKS, 0, 0, 0,
                        OUTER_TASKS * INNER_TASKS, 0, THROTTLE[1])}
         # Both rows final at once: the UI refreshes every second, one row may lag.
         final_rows = "".join(

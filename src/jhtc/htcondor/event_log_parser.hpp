@@ -96,7 +96,7 @@ struct JobEvent {
   std::string reason;   // 009, 012, 013: the reason line, trimmed
   int hold_code = 0;    // 012
   int hold_subcode = 0; // 012
-  // 005: the usage table (Run Remote Usage user/sys, Memory (MB), Disk (KB),
+  // 005 (and 004): the usage table (Run Remote Usage user/sys, Memory (MB), Disk (KB),
   // Cpus, TimeExecute (s): usage, request and allocated columns); 006: memory_mb
   // (MemoryUsage of job). Figures the event does not carry stay empty.
   JobUsage usage;
@@ -155,7 +155,7 @@ std::optional<JobEvent> parse_header(std::string_view line, CivilDate today);
 // a code that must carry them (005) does not.
 bool decode_body(JobEvent& event);
 
-// Fills the usage figures of a 005 or 006 event from its body and header text.
+// Fills the usage figures of a 004, 005 or 006 event from its body and header text.
 // Lines it does not recognise are left alone (a figure stays empty); never fails.
 void decode_usage(JobEvent& event);
 

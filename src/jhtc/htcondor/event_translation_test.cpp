@@ -149,3 +149,37 @@ TEST(EventTranslation, HeldAndTerminatedCarryTheirFigures) {
 
 }  // namespace
 }  // namespace jhtc::htcondor
+
+namespace jhtc::htcondor {
+namespace {
+
+// Recorded on the testbed with its Hold_If_Memory_Exceeded policy (README.txt there).
+TEST(EventTranslation, TheRecordedPolicyHoldIsAMemoryHoldWithItsPeak) {
+  const auto events = parse_file(std::filesystem::path(JHTC_TEST_DATA_DIR) / "eventlogs/usage_memory_hold.log");
+  std::map<std::int64_t, std::int64_t> peak;  // cluster -> largest MemoryUsage of its 006 events
+  int holds = 0, terminated = 0;
+  for (const JobEvent& e : events) {
+    if (e.code == kImageSize) peak[e.cluster] = std::max(peak[e.cluster], e.usage.memory_mb.value_or(0));
+    const auto d = translate_log_event(e, {1, 0});
+    if (!d) continue;
+    if (d->kind == DriverEventKind::held) {
+      ++holds;
+      EXPECT_TRUE(d->memory_exceeded) << d->reason;
+      EXPECT_EQ(d->hold_code, 21);
+      EXPECT_EQ(d->hold_subcode, 102);
+      EXPECT_GE(peak[e.cluster], 600) << "the 006 update before the hold carries the peak";
+    }
+    if (d->kind == DriverEventKind::exited) {
+      ++terminated;
+      EXPECT_EQ(d->usage.request_memory_mb, 256);
+      EXPECT_EQ(d->usage.alloc_memory_mb, 256);
+      EXPECT_GE(d->usage.wall_s.value_or(0), 6.0);
+      EXPECT_GT(d->usage.memory_mb.value_or(0), 0);
+    }
+  }
+  EXPECT_EQ(holds, 1);
+  EXPECT_EQ(terminated, 1);
+}
+
+}  // namespace
+}  // namespace jhtc::htcondor

@@ -1,4 +1,4 @@
-// The usage figures of HTCondor's terminated (005) and image-size (006) events.
+// The usage figures of HTCondor's terminated (005), evicted (004) and image-size (006) events.
 //
 //   005 ...                                          006 ... Image size of job updated: 5268
 //       Usr 0 00:00:01, Sys 0 00:00:00  -  Run Remote Usage      4  -  MemoryUsage of job (MB)
@@ -164,7 +164,8 @@ void decode_image_size(JobEvent& event) {
 }  // namespace
 
 void decode_usage(JobEvent& event) {
-  if (event.code == kTerminated) decode_terminated_usage(event);
+  // An eviction (004) carries the same table for the run it ended.
+  if (event.code == kTerminated || event.code == kEvicted) decode_terminated_usage(event);
   else if (event.code == kImageSize) decode_image_size(event);
 }
 

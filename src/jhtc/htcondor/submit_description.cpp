@@ -114,7 +114,7 @@ std::string trimmed(std::string_view s) {
 }
 
 // With a memory request, each job's own (a retry after a memory hold asks for
-// more) travels in the items: `task,attempt,request_mb,task_file`.
+// more) travels in the items: `task,attempt,job_memory_mb,task_file`.
 void append_items(std::string& out, std::span<const JobRequest> jobs, std::int64_t memory_mb) {
   for (const JobRequest& job : jobs) {
     check_verbatim("task_file", job.task_file);
@@ -212,7 +212,9 @@ SubmitText build_submit_description(const JobTemplate& t, std::span<const JobReq
   d += "output = " + t.log_dir + "/$(task_id).$(attempt).out\n";
   d += "error = " + t.log_dir + "/$(task_id).$(attempt).err\n";
   if (t.cpus > 0) d += "request_cpus = " + std::to_string(static_cast<long long>(std::ceil(t.cpus))) + "\n";
-  if (t.memory_mb > 0) d += "request_memory = $(request_mb)\n";  // MiB, per job (see the items)
+  // MiB, per job (see the items). The variable must not start with request_:
+  // condor_submit reads request_X as a request for a custom resource X.
+  if (t.memory_mb > 0) d += "request_memory = $(job_memory_mb)\n";
   if (t.gpus > 0) d += "request_gpus = " + std::to_string(t.gpus) + "\n";  // only levels that ask
   if (t.disk_mb > 0) d += "request_disk = " + std::to_string(t.disk_mb * 1024) + "\n";      // KiB
   d += "priority = " + std::to_string(t.priority) + "\n";
@@ -233,7 +235,7 @@ SubmitText build_submit_description(const JobTemplate& t, std::span<const JobReq
     d += key + " = " + value + "\n";
 
   SubmitText text;
-  const std::string variables = t.memory_mb > 0 ? "task_id,attempt,request_mb,task_file" : "task_id,attempt,task_file";
+  const std::string variables = t.memory_mb > 0 ? "task_id,attempt,job_memory_mb,task_file" : "task_id,attempt,task_file";
   if (item_file.empty()) {
     d += "queue " + variables + " from (\n";
     append_items(d, jobs, t.memory_mb);

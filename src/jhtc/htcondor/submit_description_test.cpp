@@ -49,7 +49,7 @@ std::string refusal_for(const JobTemplate& t, std::vector<JobRequest> jobs = sam
 TEST(SubmitDescription, QueuesEveryJobOfTheBatchFromTheItemFile) {
   const auto jobs = sample_jobs();
   const SubmitText text = build_submit_description(sample_template(), jobs, "/shared/run1/b3/items.txt");
-  EXPECT_TRUE(has_line(text.description, "queue task_id,attempt,request_mb,task_file from /shared/run1/b3/items.txt"));
+  EXPECT_TRUE(has_line(text.description, "queue task_id,attempt,job_memory_mb,task_file from /shared/run1/b3/items.txt"));
   EXPECT_EQ(text.items, "7,0,512,/shared/run1/b3/tasks/7.task\n8,2,512,/shared/run1/b3/tasks/8.task\n");
   // exactly one queue statement: one cluster, one transaction
   EXPECT_EQ(text.description.find("\nqueue"), text.description.rfind("\nqueue"));
@@ -59,7 +59,7 @@ TEST(SubmitDescription, InlineItemsWhenNoItemFileIsGiven) {
   const auto jobs = sample_jobs();
   const SubmitText text = build_submit_description(sample_template(), jobs, "");
   EXPECT_TRUE(text.items.empty());
-  EXPECT_NE(text.description.find("queue task_id,attempt,request_mb,task_file from (\n"
+  EXPECT_NE(text.description.find("queue task_id,attempt,job_memory_mb,task_file from (\n"
                                   "7,0,512,/shared/run1/b3/tasks/7.task\n"
                                   "8,2,512,/shared/run1/b3/tasks/8.task\n)\n"),
             std::string::npos);
@@ -78,7 +78,7 @@ TEST(SubmitDescription, WritesTheJobDescription) {
            "log = /shared/run1/b3/condor.log",
            "output = /shared/run1/b3/logs/$(task_id).$(attempt).out",
            "error = /shared/run1/b3/logs/$(task_id).$(attempt).err", "request_cpus = 2",
-           "request_memory = $(request_mb)", "priority = 5", "batch_name = jhtc-run1-L0-b3",
+           "request_memory = $(job_memory_mb)", "priority = 5", "batch_name = jhtc-run1-L0-b3",
            "+JhtcLineage = \"jhtc-run1-L0-b1/jhtc-run1-L1-b3\"", "+JhtcTask = $(task_id)",
            "+JhtcAttempt = $(attempt)", "getenv = CONDOR_CONFIG, PATH", "initialdir = /shared/run1"}) {
     EXPECT_TRUE(has_line(d, line)) << line << "\n---\n" << d;
