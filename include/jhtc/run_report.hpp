@@ -72,7 +72,8 @@ struct ConcurrencyBin {
   std::uint32_t queued = 0;  // waiting in the engine (not yet handed to the scheduler)
   std::uint32_t idle = 0;    // in the scheduler, not running
   std::uint32_t running = 0;
-  std::uint32_t capacity = 0;  // sum of the throttles of the level's batches alive then
+  std::uint32_t in_scheduler = 0;  // idle + running at one moment (not the sum of the maxima)
+  std::uint32_t capacity = 0;      // sum of the throttles of the level's batches alive then
 };
 
 struct ResourceUse {

@@ -107,6 +107,7 @@ std::vector<ConcurrencyBin> concurrency(std::vector<Step> steps, const Axis& axi
     at_least(bin.queued, queued);
     at_least(bin.idle, idle);
     at_least(bin.running, running);
+    at_least(bin.in_scheduler, idle + running);
     at_least(bin.capacity, capacity);
   };
   for (std::size_t b = 0; b < bins.size(); ++b) {

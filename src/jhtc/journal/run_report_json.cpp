@@ -180,10 +180,11 @@ void write_level(Writer& w, const LevelReport& lr, double t0) {
   w.close(']');
   w.key("concurrency");
   w.open('{');
-  const char* names[] = {"queued", "idle", "running", "capacity"};
-  std::uint32_t ConcurrencyBin::*fields[] = {&ConcurrencyBin::queued, &ConcurrencyBin::idle,
-                                             &ConcurrencyBin::running, &ConcurrencyBin::capacity};
-  for (std::size_t f = 0; f < 4; ++f) {
+  const char* names[] = {"queued", "idle", "running", "in_scheduler", "capacity"};
+  std::uint32_t ConcurrencyBin::*fields[] = {
+      &ConcurrencyBin::queued, &ConcurrencyBin::idle, &ConcurrencyBin::running,
+      &ConcurrencyBin::in_scheduler, &ConcurrencyBin::capacity};
+  for (std::size_t f = 0; f < 5; ++f) {
     w.key(names[f]);
     w.open('[');
     for (const ConcurrencyBin& bin : lr.concurrency) w.integer(bin.*fields[f]);
