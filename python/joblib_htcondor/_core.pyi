@@ -48,6 +48,10 @@ class JournalWriter:
     @property
     def path(self) -> str: ...
 
+def run_report_json(journal_dir: str, root_batch_id: str, now: float,
+                    max_bars_per_level: int = 2500, time_bins: int = 240, memory_bins: int = 20,
+                    max_failure_rows: int = 500) -> bytes: ...
+
 class Engine:
     def __init__(self, scheduler: str, job_template: JobTemplate, throttle: int,
                  count_running: bool = True, max_retries: int = 2, coalesce_s: float = 0.02,
