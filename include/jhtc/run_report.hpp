@@ -125,6 +125,7 @@ struct ReportHeader {
   std::vector<std::size_t> throttle;  // per level
   // From batch_started when the run wrote them (0: unknown).
   std::int64_t request_cpus = 0, request_memory_mb = 0, request_gpus = 0;
+  std::int64_t calls = 0;  // user calls joblib grouped into the tasks (0: not in the journal)
   std::size_t corrupt_lines = 0;
   double generated_ts = 0;
 };

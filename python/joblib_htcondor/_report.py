@@ -338,6 +338,7 @@ def _facts(report: dict[str, Any]) -> str:
         f"{label} {h[key]}{unit}" for key, label, unit in [
             ("request_cpus", "cpus", ""), ("request_memory_mb", "memory", " MB"),
             ("request_gpus", "gpus", "")] if h[key] > 0) or "not in the journal"
+    calls = f" holding {h['calls']} calls" if h.get("calls") else ""
     rows = [
         ("root batch", h["root_batch_id"]),
         ("scheduler, host", f"{h['scheduler'] or 'unknown'} on {h['host'] or 'unknown'}"),
@@ -347,7 +348,8 @@ def _facts(report: dict[str, Any]) -> str:
         ("levels, throttle per batch",
          ", ".join(f"L{i}: {t}" for i, t in enumerate(h["throttle"])) or "none"),
         ("requests (root batch)", requests),
-        ("tasks, jobs", f"{h['tasks']} tasks in {h['batches']} batches ran as {h['jobs']} jobs "
+        ("tasks, jobs", f"{h['tasks']} tasks{calls} in {h['batches']} batches ran as "
+                        f"{h['jobs']} jobs "
                         f"({_plural(h['retries'], 'retry', 'retries')}); "
                         f"{_plural(h['failed_tasks'], 'task', 'tasks')} failed"),
         ("shared directory", f"{_bytes(h['bytes_held'])} held now, "

@@ -62,7 +62,7 @@ def test_report_has_a_band_per_level_the_failure_rows_and_the_header(small_repor
     assert "HoldReasonCode 34" in page
     assert 'id="header"' in page and "Run small" in page
     assert model["header"]["tasks"] == 404  # 4 parents and their 400 children
-    assert "404 tasks in 5 batches" in page
+    assert "404 tasks holding 404 calls in 5 batches" in page
     assert model["header"]["request_memory_mb"] == 2048
     assert model["levels"][1]["usage"]["jobs"] == model["levels"][1]["jobs"]
 

@@ -329,6 +329,7 @@ RunReport RunReportBuilder::build(const RunSummary& summary, double now,
     h.throttle.push_back(lr.throttle);
   }
   h.retries = h.jobs >= h.tasks ? h.jobs - h.tasks : 0;
+  for (const auto& [id, batch] : state_->batches) h.calls += batch.calls;
   auto root_fold = state_->batches.find(summary.root_batch_id());
   if (root_fold != state_->batches.end()) {
     h.request_cpus = root_fold->second.request_cpus;

@@ -113,6 +113,7 @@ void write_header(Writer& w, const ReportHeader& h) {
   w.field("request_cpus", h.request_cpus);
   w.field("request_memory_mb", h.request_memory_mb);
   w.field("request_gpus", h.request_gpus);
+  w.field("calls", h.calls);
   w.field("corrupt_lines", h.corrupt_lines);
   w.field("generated_ts", h.generated_ts);
   w.close('}');

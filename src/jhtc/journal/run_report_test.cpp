@@ -324,6 +324,18 @@ TEST(RunReport, UsageGivesCoreHoursAndAPeakMemoryHistogramAgainstTheRequest) {
   EXPECT_EQ(report.header.request_memory_mb, 1000);
 }
 
+TEST(RunReport, CallsAreSummedOverTasksOnceEachAndUnknownIsZero) {
+  Journal run;
+  run.started("r", "", 0, 4, 100).started("c", "r", 1, 4, 100);
+  run.task("r", 101, "task_queued", 1, {{"calls", "5"}})
+      .task("r", 101, "task_queued", 1, {{"calls", "5"}});
+  run.task("c", 102, "task_queued", 1, {{"calls", "3"}}).task("c", 102, "task_queued", 2);
+  EXPECT_EQ(run.report(200).header.calls, 8) << "a repeated task_queued counts once";
+  Journal old;
+  old.started("r", "", 0, 4, 100).task("r", 101, "task_queued", 1);
+  EXPECT_EQ(old.report(200).header.calls, 0);
+}
+
 TEST(RunReport, PeakBytesIsTheLargestSumOverBatchesInTimeOrder) {
   Journal run;
   run.started("r", "", 0, 4, 100).started("c", "r", 1, 4, 100);
