@@ -129,7 +129,8 @@ def test_bad_arguments_name_the_parameter(small_run, tmp_path):
     assert empty.returncode == 2 and "no runs" in empty.stderr
     unknown = report_cli("--path", str(small_run), "--root", "nope", "--report",
                          str(tmp_path / "a.html"))
-    assert unknown.returncode == 2 and "no run with root batch nope" in unknown.stderr
+    assert unknown.returncode == 2 and "--root 'nope'" in unknown.stderr
+    assert "no run with root batch nope" in unknown.stderr and "runs there: small" in unknown.stderr
     unwritable = report_cli("--path", str(small_run), "--report", str(tmp_path / "no" / "a.html"))
     assert unwritable.returncode == 2 and "--report" in unwritable.stderr
     assert not list(tmp_path.rglob("*.html"))

@@ -404,7 +404,12 @@ TEST_F(ReadRunReport, FailsNamingTheDirectoryWhenThereIsNoRun) {
     EXPECT_NE(std::string(e.what()).find(dir_.path()), std::string::npos) << e.what();
   }
   write("a", "a", started(100, "a"));
-  EXPECT_THROW(read_run_report(dir_.path(), "b", 300), std::invalid_argument);
+  try {
+    read_run_report(dir_.path(), "b", 300);
+    FAIL() << "expected std::invalid_argument";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("(runs there: a)"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
