@@ -31,12 +31,14 @@ def _line(ts: float, name: str, context: dict) -> str:
 
 def _usage(rng: random.Random, wall: float, request_mb: int) -> dict:
     return {"wall_s": round(wall, 3), "cpu_user_s": round(wall * rng.uniform(0.6, 0.97), 3),
-            "cpu_sys_s": round(wall * 0.02, 3), "memory_mb": int(request_mb * rng.uniform(0.2, 1.1)),
+            "cpu_sys_s": round(wall * 0.02, 3),
+            "memory_mb": int(request_mb * rng.uniform(0.2, 1.1)),
             "alloc_cpus": 1, "request_memory_mb": request_mb}
 
 
-def _batch_jobs(rng: random.Random, batch: str, tasks: int, t0: float, throttle: int,
-                request_mb: int, job_base: int, duration: float) -> tuple[list[str], float]:
+def _batch_jobs(rng: random.Random, tasks: int, t0: float, throttle: int, request_mb: int,
+                job_base: int, duration: float, hold_rate: float,
+                fail_rate: float) -> tuple[list[str], float]:
     """Lines of one batch's tasks; returns them and when its last task ended."""
     lines = []
     slots = [t0] * throttle  # when each slot of the throttle is free again
@@ -56,7 +58,7 @@ def _batch_jobs(rng: random.Random, batch: str, tasks: int, t0: float, throttle:
             end_all = max(end_all, end)
             usage = _usage(rng, end - running, request_mb)
             roll = rng.random()
-            if roll < 0.005 and attempt == 0:
+            if roll < hold_rate and attempt == 0:
                 lines.append(_line(end, "task_retried", {
                     "task": task, "reason": f"job {job} was held: memory usage exceeded "
                     "request_memory (HoldReasonCode 34, HoldReasonSubCode 102)",
@@ -64,7 +66,7 @@ def _batch_jobs(rng: random.Random, batch: str, tasks: int, t0: float, throttle:
                     "usage": usage}))
                 attempt += 1
                 continue
-            if roll < 0.007:
+            if roll < hold_rate + fail_rate:
                 lines.append(_line(end, "task_failed", {
                     "task": task, "reason": "the worker exited with code 1: ValueError: "
                     "Input contains NaN", "job": job, "usage": usage}))
@@ -82,7 +84,8 @@ def _started(ts: float, batch: str, parent: str, root: str, level: int, throttle
 
 
 def write_run(journal_dir: str | Path, tasks: int = 100_000, batches: int = 1000,
-              seed: int = 1, root: str = "synthetic-root") -> Path:
+              seed: int = 1, root: str = "synthetic-root", hold_rate: float = 0.005,
+              fail_rate: float = 0.002) -> Path:
     """Write the run under ``journal_dir/<root>/``; returns that directory."""
     rng = random.Random(seed)
     run_dir = Path(journal_dir) / root
@@ -102,8 +105,8 @@ def write_run(journal_dir: str | Path, tasks: int = 100_000, batches: int = 1000
         root_lines.append(_line(running, "task_running", {"task": parent, "job": job}))
         child = f"{root}-c{parent}"
         child_lines = [_started(running + 2, child, root, root, 1, 50)]
-        jobs, child_end = _batch_jobs(rng, child, per_child, running + 2, 50, 2048,
-                                      100_000 + parent * 1000, 60)
+        jobs, child_end = _batch_jobs(rng, per_child, running + 2, 50, 2048,
+                                      100_000 + parent * 1000, 60, hold_rate, fail_rate)
         child_lines += jobs
         child_lines.append(_line(child_end, "bytes_held", {"bytes": 0}))
         child_lines.append(_line(child_end + 0.5, "batch_finished", {"state": "done"}))

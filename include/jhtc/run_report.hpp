@@ -72,7 +72,8 @@ struct ConcurrencyBin {
   std::uint32_t queued = 0;  // waiting in the engine (not yet handed to the scheduler)
   std::uint32_t idle = 0;    // in the scheduler, not running
   std::uint32_t running = 0;
-  std::uint32_t capacity = 0;  // sum of the throttles of the level's batches alive then
+  std::uint32_t in_scheduler = 0;  // idle + running at one moment (not the sum of the maxima)
+  std::uint32_t capacity = 0;      // sum of the throttles of the level's batches alive then
 };
 
 struct ResourceUse {
@@ -124,6 +125,7 @@ struct ReportHeader {
   std::vector<std::size_t> throttle;  // per level
   // From batch_started when the run wrote them (0: unknown).
   std::int64_t request_cpus = 0, request_memory_mb = 0, request_gpus = 0;
+  std::int64_t calls = 0;  // user calls joblib grouped into the tasks (0: not in the journal)
   std::size_t corrupt_lines = 0;
   double generated_ts = 0;
 };

@@ -53,6 +53,10 @@ class JournalWriter:
 def remove_lineage(scheduler: str, lineage: str, reason: str, pool: str | None = None,
                    schedd: str | None = None, timeout_s: float = 60.0) -> bool: ...
 
+def run_report_json(journal_dir: str, root_batch_id: str, now: float,
+                    max_bars_per_level: int = 2500, time_bins: int = 240, memory_bins: int = 20,
+                    max_failure_rows: int = 500) -> bytes: ...
+
 class Engine:
     def __init__(self, scheduler: str, job_template: JobTemplate, throttle: int,
                  count_running: bool = True, max_retries: int = 2, coalesce_s: float = 0.02,

@@ -47,6 +47,7 @@ def _pyplot_free_matplotlib():
         import matplotlib
         import matplotlib.collections  # noqa: F401  (used as matplotlib.collections.*)
         import matplotlib.patches  # noqa: F401
+        import matplotlib.ticker  # noqa: F401
         from matplotlib.backends.backend_svg import FigureCanvasSVG
         from matplotlib.figure import Figure
         from matplotlib.ticker import FuncFormatter
@@ -105,6 +106,15 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
 
 
+def _tick_step(span: float) -> float:
+    """Seconds between time ticks: a step a clock reads well, about 6-12 ticks."""
+    for step in (0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800,
+                 21600, 43200, 86400):
+        if span / step <= 12:
+            return step
+    return 86400 * max(1, round(span / 86400 / 10))
+
+
 def _clock_axis(span: float) -> tuple[str, Any]:
     """Tick label format for a time axis of ``span`` seconds: (its name, formatter)."""
     if span >= 3 * 3600:
@@ -124,6 +134,10 @@ def _bytes(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n} B"
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def _esc(value: Any) -> str:
@@ -152,6 +166,7 @@ class _Charts:
 
     def _time_x(self, ax) -> None:
         ax.set_xlim(0, self.span)
+        ax.xaxis.set_major_locator(self.mpl.ticker.MultipleLocator(_tick_step(self.span)))
         ax.xaxis.set_major_formatter(self.time_axis)
 
     def timeline(self) -> str:
@@ -185,6 +200,7 @@ class _Charts:
 
     def _bar_band(self, ax, level: dict[str, Any]) -> None:
         waiting, running = [], {k: [] for k in OUTCOME_COLORS}
+        ends = {k: [] for k in OUTCOME_COLORS}  # where each job ended (held before running too)
         for bar in level["bars"]:
             end = self.span if bar["end"] is None else bar["end"]
             start_run = end if bar["running"] is None else bar["running"]
@@ -193,7 +209,9 @@ class _Charts:
                 waiting.append((bar["queued"], start_run, lane))
             if bar["running"] is not None:
                 running[bar["outcome"]].append((start_run, end, lane))
-        min_width = self.span / 1500  # a job of a blink still shows
+            if bar["end"] is not None:
+                ends[bar["outcome"]].append((end, lane))
+        min_width = self.span / 400  # a job of a blink still shows
         for spans, color, alpha in [(waiting, "#bbbbbb", 0.8)] + [
                 (running[k], OUTCOME_COLORS[k], 1.0) for k in OUTCOME_COLORS]:
             if not spans:
@@ -203,6 +221,14 @@ class _Charts:
                       (max(b, a + min_width), y - 0.4)] for a, b, y in spans]
             ax.add_collection(self.mpl.collections.PolyCollection(
                 boxes, facecolors=color, alpha=alpha, linewidths=0, antialiaseds=False))
+        # The end of a job that did not finish well gets a mark: short ones are slivers.
+        for outcome, marker in (("failed", "X"), ("held_retried", "v"), ("retried", "v"),
+                                ("cancelled", "s")):
+            if ends[outcome]:
+                ax.scatter([e[0] for e in ends[outcome]], [e[1] - 0.45 for e in ends[outcome]],
+                           marker=marker,
+                           s=28, color=OUTCOME_COLORS[outcome], edgecolors="#333333",
+                           linewidths=0.4, zorder=3, clip_on=False)
         ax.set_ylim(level["lanes"] - 0.4, -0.6)
         ax.set_yticks([])
         ax.text(1.0, 1.0, f"{level['jobs']} jobs of {level['tasks']} tasks, "
@@ -239,7 +265,7 @@ class _Charts:
                 def steps(values):
                     return list(values) + [values[-1] if values else 0]
 
-                in_scheduler = [r + i for r, i in zip(c["running"], c["idle"])]
+                in_scheduler = c["in_scheduler"]
                 ax.fill_between(x, steps(c["running"]), step="post", color="#0072B2",
                                 alpha=0.85, linewidth=0, label="running")
                 ax.fill_between(x, steps(c["running"]), steps(in_scheduler), step="post",
@@ -252,6 +278,7 @@ class _Charts:
                 ax.set_ylabel(f"level {level['level']}\njobs", rotation=0, ha="right",
                               va="center")
                 ax.set_ylim(bottom=0)
+                ax.yaxis.set_major_locator(self.mpl.ticker.MaxNLocator(nbins=4, integer=True))
                 self._time_x(ax)
             axes[-1].set_xlabel(f"time since the run started ({self.time_unit}); each step "
                                 f"is the most at any moment of {_duration(width)}")
@@ -311,6 +338,7 @@ def _facts(report: dict[str, Any]) -> str:
         f"{label} {h[key]}{unit}" for key, label, unit in [
             ("request_cpus", "cpus", ""), ("request_memory_mb", "memory", " MB"),
             ("request_gpus", "gpus", "")] if h[key] > 0) or "not in the journal"
+    calls = f" holding {h['calls']} calls" if h.get("calls") else ""
     rows = [
         ("root batch", h["root_batch_id"]),
         ("scheduler, host", f"{h['scheduler'] or 'unknown'} on {h['host'] or 'unknown'}"),
@@ -320,8 +348,10 @@ def _facts(report: dict[str, Any]) -> str:
         ("levels, throttle per batch",
          ", ".join(f"L{i}: {t}" for i, t in enumerate(h["throttle"])) or "none"),
         ("requests (root batch)", requests),
-        ("tasks, jobs", f"{h['tasks']} tasks in {h['batches']} batches ran as {h['jobs']} jobs "
-                        f"({h['retries']} retries); {h['failed_tasks']} tasks failed"),
+        ("tasks, jobs", f"{h['tasks']} tasks{calls} in {h['batches']} batches ran as "
+                        f"{h['jobs']} jobs "
+                        f"({_plural(h['retries'], 'retry', 'retries')}); "
+                        f"{_plural(h['failed_tasks'], 'task', 'tasks')} failed"),
         ("shared directory", f"{_bytes(h['bytes_held'])} held now, "
                              f"{_bytes(h['peak_bytes_held'])} at most"),
     ]

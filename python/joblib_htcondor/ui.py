@@ -83,7 +83,8 @@ def write_report_main(argv: list[str]) -> int:
         print(f"joblib_htcondor.ui: {err}", file=sys.stderr)
         return 2
     except ValueError as err:  # no such run
-        print(f"joblib_htcondor.ui: --path {args.path!r}: {err}", file=sys.stderr)
+        where = f"--root {args.root!r}" if args.root else f"--path {args.path!r}"
+        print(f"joblib_htcondor.ui: {where}: {err}", file=sys.stderr)
         return 2
     except OSError as err:
         print(f"joblib_htcondor.ui: --report {args.report!r}: {err}", file=sys.stderr)

@@ -30,7 +30,18 @@ def in_testbed() -> bool:
     return os.environ.get("JHTC_TESTBED") == "1"
 
 
+TESTBED_HOST_SKIP_REASON = (
+    "runs on the host and drives the testbed pool: `testbed/pool up`, then "
+    "`JHTC_TESTBED_HOST=1 pytest -m testbed_host` (scripts/test-all does)"
+)
+
+
 def pytest_collection_modifyitems(config, items):
+    host_run = os.environ.get("JHTC_TESTBED_HOST") == "1" and not in_testbed()
+    skip_host = pytest.mark.skip(reason=TESTBED_HOST_SKIP_REASON)
+    for item in items:
+        if "testbed_host" in item.keywords and not host_run:
+            item.add_marker(skip_host)
     if in_testbed():
         return
     skip = pytest.mark.skip(reason=TESTBED_SKIP_REASON)

@@ -107,6 +107,7 @@ std::vector<ConcurrencyBin> concurrency(std::vector<Step> steps, const Axis& axi
     at_least(bin.queued, queued);
     at_least(bin.idle, idle);
     at_least(bin.running, running);
+    at_least(bin.in_scheduler, idle + running);
     at_least(bin.capacity, capacity);
   };
   for (std::size_t b = 0; b < bins.size(); ++b) {
@@ -195,6 +196,121 @@ std::uint64_t peak_bytes(std::vector<report::BytesSample> samples) {
   return peak;
 }
 
+// The time axis: from the run's start to its end (or now), stretched over every job seen.
+Axis time_axis(const RunFigures& figures,
+               const std::map<std::string, BatchFold, std::less<>>& batches, std::size_t bins) {
+  double t0 = figures.start_ts, t1 = figures.start_ts + figures.elapsed_s;
+  for (const auto& [id, batch] : batches) {
+    for (const auto& [task, fold] : batch.tasks) {
+      for (const Attempt& a : fold.attempts) {
+        if (t0 == 0 || (a.queued_ts > 0 && a.queued_ts < t0)) t0 = a.queued_ts;
+        t1 = std::max(t1, a.end_ts);
+      }
+    }
+  }
+  if (t1 <= t0) t1 = t0 + 1;
+  Axis axis{t0, t1, 1, std::max<std::size_t>(1, bins)};
+  axis.bin_s = (t1 - t0) / static_cast<double>(axis.bins);
+  return axis;
+}
+
+// What one level gathers from its batches before it is binned and summed.
+struct LevelInputs {
+  LevelReport report;
+  std::vector<Step> steps;
+  std::vector<UsedAgainstAsked> usage;
+};
+
+void add_batch(LevelInputs& level, const BatchFold& batch, const BatchSummary* info,
+               std::size_t index, double t1) {
+  LevelReport& lr = level.report;
+  if (info && info->started) {
+    ++lr.batches;
+    lr.throttle = std::max(lr.throttle, info->throttle);
+    const int throttle = static_cast<int>(info->throttle);
+    level.steps.push_back({info->started_ts, 0, 0, 0, throttle});
+    level.steps.push_back({info->finished ? info->finished_ts : t1, 0, 0, 0, -throttle});
+  }
+  for (const auto& [task, fold] : batch.tasks) {
+    ++lr.tasks;
+    for (std::size_t n = 0; n < fold.attempts.size(); ++n) {
+      const Attempt& a = fold.attempts[n];
+      ++lr.jobs;
+      ++lr.outcomes[outcome_index(a.outcome)];
+      lr.bars.push_back({index, task, static_cast<int>(n), a.job_id, a.queued_ts, a.running_ts,
+                         a.end_ts, a.outcome, 0});
+      const double end = a.end_ts > 0 ? a.end_ts : t1;
+      const double ran = a.running_ts > 0 ? a.running_ts : end;
+      add_span(level.steps, a.queued_ts, a.submitted_ts > 0 ? a.submitted_ts : ran, &Step::queued);
+      if (a.submitted_ts > 0) add_span(level.steps, a.submitted_ts, ran, &Step::idle);
+      if (a.running_ts > 0) add_span(level.steps, a.running_ts, end, &Step::running);
+      // A job's request: its own figure, else a retry's raised one, else its batch's.
+      double request = a.usage.request_memory_mb > 0 ? a.usage.request_memory_mb
+                       : a.request_memory_mb > 0     ? a.request_memory_mb
+                                                     : static_cast<double>(batch.request_memory_mb);
+      double cores = a.usage.alloc_cpus > 0   ? a.usage.alloc_cpus
+                     : batch.request_cpus > 0 ? static_cast<double>(batch.request_cpus)
+                                              : 1.0;
+      level.usage.push_back({a.usage, request, cores});
+    }
+  }
+}
+
+// Failures and retries, oldest first; beyond `max_rows` only counted.
+void add_failures(RunReport& out, const std::vector<report::FailureFold>& folds,
+                  const RunSummary& summary, std::size_t max_rows) {
+  std::vector<const report::FailureFold*> failures;
+  for (const auto& f : folds) failures.push_back(&f);
+  std::stable_sort(failures.begin(), failures.end(),
+                   [](const auto* a, const auto* b) { return a->ts < b->ts; });
+  for (const report::FailureFold* f : failures) {
+    if (out.failures.size() >= max_rows) {
+      ++out.failures_omitted;
+      continue;
+    }
+    const BatchSummary* info = summary.batch(f->batch->id);
+    out.failures.push_back({f->ts, info ? info->level : 0, f->batch->id, f->task, f->attempt,
+                            f->job_id, f->outcome, f->hold_code, f->hold_subcode, f->reason});
+  }
+}
+
+using BatchFolds = std::map<std::string, BatchFold, std::less<>>;
+
+void fill_header(RunReport& out, const RunSummary& summary, const RunFigures& figures,
+                 const BatchFolds& batches, const std::vector<report::BytesSample>& bytes,
+                 double now) {
+  const BatchSummary* root = summary.batch(summary.root_batch_id());
+  ReportHeader& h = out.header;
+  h.root_batch_id = summary.root_batch_id();
+  h.state = figures.state;
+  h.finished = root && root->finished;
+  if (root) {
+    h.scheduler = root->scheduler;
+    h.host = root->host;
+  }
+  h.start_ts = figures.start_ts > 0 ? figures.start_ts : out.t0;
+  h.elapsed_s = figures.start_ts > 0 ? figures.elapsed_s : out.t1 - out.t0;
+  h.end_ts = h.start_ts + h.elapsed_s;
+  h.bytes_held = figures.bytes_held;
+  h.peak_bytes_held = std::max(peak_bytes(bytes), figures.bytes_held);
+  h.batches = figures.batches;
+  h.tasks = figures.counts.total;
+  h.failed_tasks = figures.counts.failed;
+  for (const LevelReport& lr : out.levels) {
+    h.jobs += lr.jobs;
+    h.throttle.push_back(lr.throttle);
+  }
+  h.retries = h.jobs >= h.tasks ? h.jobs - h.tasks : 0;
+  for (const auto& [id, batch] : batches) h.calls += batch.calls;
+  auto root_fold = batches.find(summary.root_batch_id());
+  if (root_fold != batches.end()) {
+    h.request_cpus = root_fold->second.request_cpus;
+    h.request_memory_mb = root_fold->second.request_memory_mb;
+    h.request_gpus = root_fold->second.request_gpus;
+  }
+  h.generated_ts = now;
+}
+
 }  // namespace
 
 std::string_view job_outcome_name(JobOutcome outcome) {
@@ -207,23 +323,9 @@ RunReport RunReportBuilder::build(const RunSummary& summary, double now,
                                   const ReportOptions& options) const {
   RunReport out;
   const RunFigures figures = summary.figures(now);
-  const BatchSummary* root = summary.batch(summary.root_batch_id());
-
-  // The axis: from the run's start to its end (or now), stretched over every job seen.
-  double t0 = figures.start_ts, t1 = figures.start_ts + figures.elapsed_s;
-  for (const auto& [id, batch] : state_->batches) {
-    for (const auto& [task, fold] : batch.tasks) {
-      for (const Attempt& a : fold.attempts) {
-        if (t0 == 0 || (a.queued_ts > 0 && a.queued_ts < t0)) t0 = a.queued_ts;
-        t1 = std::max(t1, a.end_ts);
-      }
-    }
-  }
-  if (t1 <= t0) t1 = t0 + 1;
-  Axis axis{t0, t1, 1, std::max<std::size_t>(1, options.time_bins)};
-  axis.bin_s = (t1 - t0) / static_cast<double>(axis.bins);
-  out.t0 = t0;
-  out.t1 = t1;
+  const Axis axis = time_axis(figures, state_->batches, options.time_bins);
+  out.t0 = axis.t0;
+  out.t1 = axis.t1;
   out.bin_s = axis.bin_s;
 
   // Batches in order of level, then start; bars refer to them by index.
@@ -234,107 +336,28 @@ RunReport RunReportBuilder::build(const RunSummary& summary, double now,
     double sa = a.second ? a.second->started_ts : 0, sb = b.second ? b.second->started_ts : 0;
     return la != lb ? la < lb : sa < sb;
   });
-  std::map<const BatchFold*, std::size_t> batch_index;
-  std::map<int, LevelReport> levels;
-  std::map<int, std::vector<Step>> steps;
-  std::map<int, std::vector<UsedAgainstAsked>> usage;
+  std::map<int, LevelInputs> levels;
   for (const auto& [batch, info] : batches) {
-    batch_index[batch] = out.batches.size();
     out.batches.push_back(batch->id);
-    int level = info ? info->level : 0;
-    LevelReport& lr = levels[level];
-    lr.level = level;
-    std::vector<Step>& level_steps = steps[level];
-    if (info && info->started) {
-      ++lr.batches;
-      lr.throttle = std::max(lr.throttle, info->throttle);
-      double until = info->finished ? info->finished_ts : t1;
-      Step up{info->started_ts, 0, 0, 0, static_cast<int>(info->throttle)};
-      Step down{until, 0, 0, 0, -static_cast<int>(info->throttle)};
-      level_steps.push_back(up);
-      level_steps.push_back(down);
-    }
-    for (const auto& [task, fold] : batch->tasks) {
-      ++lr.tasks;
-      for (std::size_t n = 0; n < fold.attempts.size(); ++n) {
-        const Attempt& a = fold.attempts[n];
-        ++lr.jobs;
-        ++lr.outcomes[outcome_index(a.outcome)];
-        lr.bars.push_back({out.batches.size() - 1, task, static_cast<int>(n), a.job_id, a.queued_ts,
-                           a.running_ts, a.end_ts, a.outcome, 0});
-        double end = a.end_ts > 0 ? a.end_ts : t1;
-        double handed =
-            a.submitted_ts > 0 ? a.submitted_ts : (a.running_ts > 0 ? a.running_ts : end);
-        add_span(level_steps, a.queued_ts, handed, &Step::queued);
-        if (a.submitted_ts > 0)
-          add_span(level_steps, a.submitted_ts, a.running_ts > 0 ? a.running_ts : end, &Step::idle);
-        if (a.running_ts > 0) add_span(level_steps, a.running_ts, end, &Step::running);
-        double request = a.usage.request_memory_mb > 0 ? a.usage.request_memory_mb
-                         : a.request_memory_mb > 0     ? a.request_memory_mb
-                                                   : static_cast<double>(batch->request_memory_mb);
-        double cores = a.usage.alloc_cpus > 0    ? a.usage.alloc_cpus
-                       : batch->request_cpus > 0 ? static_cast<double>(batch->request_cpus)
-                                                 : 1.0;
-        usage[level].push_back({a.usage, request, cores});
-      }
-    }
+    LevelInputs& level = levels[info ? info->level : 0];
+    level.report.level = info ? info->level : 0;
+    add_batch(level, *batch, info, out.batches.size() - 1, axis.t1);
   }
-  for (auto& [level, lr] : levels) {
-    lr.lanes = assign_lanes(lr.bars, t1);
+  for (auto& [number, level] : levels) {
+    LevelReport& lr = level.report;
+    lr.lanes = assign_lanes(lr.bars, axis.t1);
     if (lr.bars.size() > options.max_bars_per_level) {
       lr.binned = true;
-      lr.outcome_bins = outcome_bins(lr.bars, axis, t1);
+      lr.outcome_bins = outcome_bins(lr.bars, axis, axis.t1);
       lr.bars.clear();
       lr.bars.shrink_to_fit();
     }
-    lr.concurrency = concurrency(std::move(steps[level]), axis);
-    lr.usage = resource_use(usage[level], options.memory_bins);
+    lr.concurrency = concurrency(std::move(level.steps), axis);
+    lr.usage = resource_use(level.usage, options.memory_bins);
     out.levels.push_back(std::move(lr));
   }
-
-  // Failures and retries, oldest first.
-  std::vector<const report::FailureFold*> failures;
-  for (const auto& f : state_->failures) failures.push_back(&f);
-  std::stable_sort(failures.begin(), failures.end(),
-                   [](const auto* a, const auto* b) { return a->ts < b->ts; });
-  for (const report::FailureFold* f : failures) {
-    if (out.failures.size() >= options.max_failure_rows) {
-      ++out.failures_omitted;
-      continue;
-    }
-    const BatchSummary* info = summary.batch(f->batch->id);
-    out.failures.push_back({f->ts, info ? info->level : 0, f->batch->id, f->task, f->attempt,
-                            f->job_id, f->outcome, f->hold_code, f->hold_subcode, f->reason});
-  }
-
-  ReportHeader& h = out.header;
-  h.root_batch_id = summary.root_batch_id();
-  h.state = figures.state;
-  h.finished = root && root->finished;
-  if (root) {
-    h.scheduler = root->scheduler;
-    h.host = root->host;
-  }
-  h.start_ts = figures.start_ts > 0 ? figures.start_ts : t0;
-  h.elapsed_s = figures.start_ts > 0 ? figures.elapsed_s : t1 - t0;
-  h.end_ts = h.start_ts + h.elapsed_s;
-  h.bytes_held = figures.bytes_held;
-  h.peak_bytes_held = std::max(peak_bytes(state_->bytes), figures.bytes_held);
-  h.batches = figures.batches;
-  h.tasks = figures.counts.total;
-  h.failed_tasks = figures.counts.failed;
-  for (const LevelReport& lr : out.levels) {
-    h.jobs += lr.jobs;
-    h.throttle.push_back(lr.throttle);
-  }
-  h.retries = h.jobs >= h.tasks ? h.jobs - h.tasks : 0;
-  auto root_fold = state_->batches.find(summary.root_batch_id());
-  if (root_fold != state_->batches.end()) {
-    h.request_cpus = root_fold->second.request_cpus;
-    h.request_memory_mb = root_fold->second.request_memory_mb;
-    h.request_gpus = root_fold->second.request_gpus;
-  }
-  h.generated_ts = now;
+  add_failures(out, state_->failures, summary, options.max_failure_rows);
+  fill_header(out, summary, figures, state_->batches, state_->bytes, now);
   return out;
 }
 

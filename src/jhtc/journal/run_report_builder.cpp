@@ -1,5 +1,6 @@
 // RunReportBuilder::apply: journal events into per-task attempts (see run_report_fold.hpp);
 // build() turns them into the report (run_report_build.cpp).
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 
@@ -106,7 +107,11 @@ void RunReportBuilder::apply(std::string_view batch_id, const JournalEvent& even
   if (!number || *number < 0) return;
   TaskFold& task = batch.tasks[static_cast<TaskId>(*number)];
   if (task.finished) return;  // a late event of an earlier attempt must not revive it
-  if (task.attempts.empty()) task.attempts.push_back(Attempt{event.ts});
+  if (task.attempts.empty()) {
+    task.attempts.push_back(Attempt{event.ts});
+    if (name == "task_queued")
+      batch.calls += std::max<std::int64_t>(0, event.integer("calls").value_or(0));
+  }
   Attempt& current = task.attempts.back();
   if (name == "task_submitted" || name == "task_running") {
     if (current.job_id.empty()) current.job_id = event.text("job");

@@ -39,6 +39,7 @@ struct BatchFold {
   std::string id;
   bool started = false;
   std::int64_t request_cpus = 0, request_memory_mb = 0, request_gpus = 0;
+  std::int64_t calls = 0;            // user calls grouped into its tasks (task_queued's "calls")
   std::map<TaskId, TaskFold> tasks;  // ordered: bars come out in task order
 };
 

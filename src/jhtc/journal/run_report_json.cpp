@@ -113,6 +113,7 @@ void write_header(Writer& w, const ReportHeader& h) {
   w.field("request_cpus", h.request_cpus);
   w.field("request_memory_mb", h.request_memory_mb);
   w.field("request_gpus", h.request_gpus);
+  w.field("calls", h.calls);
   w.field("corrupt_lines", h.corrupt_lines);
   w.field("generated_ts", h.generated_ts);
   w.close('}');
@@ -180,10 +181,11 @@ void write_level(Writer& w, const LevelReport& lr, double t0) {
   w.close(']');
   w.key("concurrency");
   w.open('{');
-  const char* names[] = {"queued", "idle", "running", "capacity"};
-  std::uint32_t ConcurrencyBin::*fields[] = {&ConcurrencyBin::queued, &ConcurrencyBin::idle,
-                                             &ConcurrencyBin::running, &ConcurrencyBin::capacity};
-  for (std::size_t f = 0; f < 4; ++f) {
+  const char* names[] = {"queued", "idle", "running", "in_scheduler", "capacity"};
+  std::uint32_t ConcurrencyBin::*fields[] = {
+      &ConcurrencyBin::queued, &ConcurrencyBin::idle, &ConcurrencyBin::running,
+      &ConcurrencyBin::in_scheduler, &ConcurrencyBin::capacity};
+  for (std::size_t f = 0; f < 5; ++f) {
     w.key(names[f]);
     w.open('[');
     for (const ConcurrencyBin& bin : lr.concurrency) w.integer(bin.*fields[f]);

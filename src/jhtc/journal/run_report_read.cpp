@@ -44,8 +44,13 @@ RunReport read_run_report(const std::string& journal_dir, const std::string& roo
   const auto roots = list_root_batches(journal_dir);
   if (root.empty())
     throw std::invalid_argument("no runs (journal directories) under " + journal_dir);
-  if (std::find(roots.begin(), roots.end(), root) == roots.end())
-    throw std::invalid_argument("no run with root batch " + root + " under " + journal_dir);
+  if (std::find(roots.begin(), roots.end(), root) == roots.end()) {
+    std::string known;  // the runs there, so the caller can pick one
+    for (std::size_t i = 0; i < roots.size() && i < 10; ++i) known += (i ? ", " : "") + roots[i];
+    if (roots.size() > 10) known += ", ...";
+    throw std::invalid_argument("no run with root batch " + root + " under " + journal_dir +
+                                (known.empty() ? "" : " (runs there: " + known + ")"));
+  }
   RunTail tail(journal_dir, root);
   RunReportBuilder builder;
   tail.set_event_listener([&builder](const std::string& batch_id, const JournalEvent& event) {

@@ -182,7 +182,8 @@ TEST(RunReport, OverlappingJobsTakeDifferentLanesAndLaterOnesReuseFreedLanes) {
   run.job("r", 1, 100, 101, 110, "1.0")
       .job("r", 2, 100, 101, 105, "1.1")
       .job("r", 3, 106, 107, 109, "1.2");
-  const LevelReport& l0 = level(run.report(200), 0);
+  const RunReport report = run.report(200);  // level() refers into it: keep it alive
+  const LevelReport& l0 = level(report, 0);
   ASSERT_EQ(l0.bars.size(), 3u);
   EXPECT_NE(l0.bars[0].lane, l0.bars[1].lane);
   EXPECT_EQ(l0.bars[2].lane, l0.bars[1].lane) << "task 3 starts after task 2 ended";
@@ -222,6 +223,24 @@ TEST(RunReport, JobEndingAsTheNextStartsIsNotCountedTwice) {
   ReportOptions options;
   options.time_bins = 1;
   EXPECT_EQ(level(run.report(200, options), 0).concurrency[0].running, 1u);
+}
+
+TEST(RunReport, InSchedulerIsTheMostIdlePlusRunningAtOneMomentNotTheSumOfMaxima) {
+  Journal run;
+  run.started("r", "", 0, 1, 100);
+  // Job 1 idle 100-110 then running to 150; job 2 idle 150-160, running to 200: at no
+  // moment are more than one in the scheduler, though the bin saw 1 idle and 1 running.
+  run.task("r", 100, "task_queued", 1).task("r", 100, "task_submitted", 1, {{"job", "1.0"}});
+  run.task("r", 110, "task_running", 1, {{"job", "1.0"}}).task("r", 150, "task_done", 1);
+  run.task("r", 150, "task_queued", 2).task("r", 150, "task_submitted", 2, {{"job", "1.1"}});
+  run.task("r", 160, "task_running", 2, {{"job", "1.1"}}).task("r", 200, "task_done", 2);
+  ReportOptions options;
+  options.time_bins = 1;
+  const RunReport report = run.report(200, options);
+  const ConcurrencyBin& bin = level(report, 0).concurrency[0];
+  EXPECT_EQ(bin.idle, 1u);
+  EXPECT_EQ(bin.running, 1u);
+  EXPECT_EQ(bin.in_scheduler, 1u);
 }
 
 TEST(RunReport, ManyBarsAreBinnedByTimeAndOutcomeKeepingTheirTotals) {
@@ -268,7 +287,8 @@ TEST(RunReport, FailureRowsBeyondTheLimitAreCountedNotListed) {
 TEST(RunReport, NoUsageFieldsMeansUsageUnknownNotZeroMemory) {
   Journal run;
   run.started("r", "", 0, 4, 100).job("r", 1, 101, 102, 103, "1.0");
-  const ResourceUse& use = level(run.report(200), 0).usage;
+  const RunReport report = run.report(200);
+  const ResourceUse& use = level(report, 0).usage;
   EXPECT_EQ(use.jobs, 0u);
   EXPECT_TRUE(use.memory_counts.empty());
   EXPECT_DOUBLE_EQ(use.core_hours, 0);
@@ -302,6 +322,18 @@ TEST(RunReport, UsageGivesCoreHoursAndAPeakMemoryHistogramAgainstTheRequest) {
       << "the histogram reaches the largest request";
   EXPECT_EQ(report.header.request_cpus, 2);
   EXPECT_EQ(report.header.request_memory_mb, 1000);
+}
+
+TEST(RunReport, CallsAreSummedOverTasksOnceEachAndUnknownIsZero) {
+  Journal run;
+  run.started("r", "", 0, 4, 100).started("c", "r", 1, 4, 100);
+  run.task("r", 101, "task_queued", 1, {{"calls", "5"}})
+      .task("r", 101, "task_queued", 1, {{"calls", "5"}});
+  run.task("c", 102, "task_queued", 1, {{"calls", "3"}}).task("c", 102, "task_queued", 2);
+  EXPECT_EQ(run.report(200).header.calls, 8) << "a repeated task_queued counts once";
+  Journal old;
+  old.started("r", "", 0, 4, 100).task("r", 101, "task_queued", 1);
+  EXPECT_EQ(old.report(200).header.calls, 0);
 }
 
 TEST(RunReport, PeakBytesIsTheLargestSumOverBatchesInTimeOrder) {
@@ -372,7 +404,12 @@ TEST_F(ReadRunReport, FailsNamingTheDirectoryWhenThereIsNoRun) {
     EXPECT_NE(std::string(e.what()).find(dir_.path()), std::string::npos) << e.what();
   }
   write("a", "a", started(100, "a"));
-  EXPECT_THROW(read_run_report(dir_.path(), "b", 300), std::invalid_argument);
+  try {
+    read_run_report(dir_.path(), "b", 300);
+    FAIL() << "expected std::invalid_argument";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("(runs there: a)"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
