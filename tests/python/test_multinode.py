@@ -34,8 +34,10 @@ pytestmark = [
     pytest.mark.htcondor,
     pytest.mark.multinode,
     pytest.mark.timeout(600),
-    pytest.mark.skipif(NODES < 2, reason="needs the multi-node pool: "
-                       "testbed/pool up --nodes 3, then testbed/pool run -- pytest -m multinode"),
+    pytest.mark.skipif(NODES < 2 or os.environ.get("JHTC_TESTBED_SHARED_ON_NODES") == "no",
+                       reason="needs the multi-node pool with the shared directory on the "
+                       "nodes: testbed/pool up --nodes 3, then testbed/pool run -- "
+                       "pytest -m multinode"),
 ]
 
 ARRAY_ITEMS = 2**16  # 512 KiB of float64: large enough to go to the content store

@@ -27,6 +27,7 @@
 #include "engine/shared_capacity.hpp"
 #include "htcondor/condor_tools.hpp"
 #include "htcondor/event_translation.hpp"
+#include "htcondor/hold_hints.hpp"
 #include "htcondor/job_removal.hpp"
 #include "htcondor/level_lock.hpp"
 #include "htcondor/submit_description.hpp"
@@ -345,10 +346,15 @@ std::vector<JobEvent> HTCondorDriver::read_new_events() {
 void HTCondorDriver::apply(const DriverEvent& event, JobState& job) {
   if (job.done) return;  // e.g. the log catching up after a reconciliation
   switch (event.kind) {
-    case DriverEventKind::held:
+    case DriverEventKind::held: {
       if (job.held) return;
       job.held = true;
-      break;
+      DriverEvent explained = event;
+      explained.reason =
+          explain_hold(event.reason, event.hold_code, event.hold_subcode, t_.batch_dir);
+      pending_.push_back(std::move(explained));
+      return;
+    }
     case DriverEventKind::released:
     case DriverEventKind::running: job.held = false; break;
     case DriverEventKind::exited:
