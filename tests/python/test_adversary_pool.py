@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 import uuid
 from pathlib import Path
 
@@ -61,10 +62,12 @@ def as_mallory(*argv: str, check: bool = True) -> subprocess.CompletedProcess:
 
 def submit_bystander() -> str:
     """One of the owner's jobs that has nothing to do with joblib_htcondor."""
-    out = condor("condor_submit", "-terse", "-queue", "1",
-                 "executable=/bin/sleep", "arguments=600", "batch_name=bystander",
-                 "log=/dev/null", "should_transfer_files=NO")
-    return out.split()[0].rsplit(".", 1)[0]  # "C.0 - C.0" -> "C"
+    description = ("executable = /bin/sleep\narguments = 600\nbatch_name = bystander\n"
+                   "should_transfer_files = NO\nqueue 1\n")
+    done = subprocess.run(["condor_submit", "-terse"], input=description, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()[0].rsplit(".", 1)[0]  # "C.0 - C.0" -> "C"
 
 
 def in_queue(cluster: str) -> bool:
@@ -75,6 +78,8 @@ def in_queue(cluster: str) -> bool:
 def run_owner(script: str, shared: Path, timeout: float = 240) -> subprocess.CompletedProcess:
     code = textwrap.dedent(f"""
         from joblib import Parallel, delayed, parallel_config
+        from joblib_htcondor import register_htcondor
+        register_htcondor()
         with parallel_config(backend="htcondor", scheduler="htcondor",
                              shared_data_dir={str(shared)!r}, poll_interval=0.2, max_retries=1):
         """) + textwrap.indent(textwrap.dedent(script), "    ")
@@ -95,8 +100,10 @@ def test_a_planted_owner_file_with_a_hostile_lineage_removes_no_job(project_dir)
         as_mallory(sys.executable, "-c",
                    f"import json; open({str(planted / 'owner.json')!r}, 'w')"
                    f".write(json.dumps({record!r}))")
+        started = time.monotonic()
         run = run_owner("print('RESULT', Parallel(n_jobs=2)(delayed(abs)(-i) for i in range(2)))",
                         project_dir)
+        elapsed = time.monotonic() - started
         assert run.returncode != 0, run.stdout
         assert "UnsafePathError" in run.stderr, run.stderr
         assert f"refusing '{project_dir}/batches': it is owned by another user" in run.stderr
@@ -107,6 +114,8 @@ def test_a_planted_owner_file_with_a_hostile_lineage_removes_no_job(project_dir)
         assert "owned by another user" in cleanup.stderr, cleanup.stderr
         assert in_queue(bystander), "the owner's bystander job was removed"
         assert (planted / "owner.json").exists()  # not ours to delete either
+        print(f"[figure] hostile owner file: run refused in {elapsed:.1f} s: "
+              f"{run.stderr.strip().splitlines()[-1]}")
     finally:
         subprocess.run(["condor_rm", bystander], capture_output=True, timeout=60)
 
@@ -126,6 +135,7 @@ def test_a_planted_store_with_a_blob_of_the_right_name_is_refused(project_dir):
         print('RESULT', Parallel(n_jobs=2)(delayed(float)(data.sum() + i) for i in range(2)))
         """, project_dir)
     assert run.returncode != 0, run.stdout
+    print(f"[figure] planted store: {run.stderr.strip().splitlines()[-1]}")
     assert f"refusing '{project_dir}/store': it is owned by another user" in run.stderr, run.stderr
     assert "RESULT" not in run.stdout
 
@@ -138,6 +148,7 @@ def test_batches_renamed_during_a_run_are_refused_and_no_wrong_result_returned(
     shared = project_dir
     (base / "gate").write_text("")
     script = write_driver(base / "driver.py", shared, "gated")
+    bystander = submit_bystander()
     driver = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
     try:
@@ -151,10 +162,16 @@ def test_batches_renamed_during_a_run_are_refused_and_no_wrong_result_returned(
         # owner's batches away and links the batch back from a directory of hers,
         as_mallory("sh", "-c", f"cd {shared} && mv batches stolen && mkdir -m 0777 batches && "
                    f"ln -s ../stolen/{batch_id} batches/{batch_id}")
+        renamed = time.monotonic()
         (base / "gate").unlink()
         output, _ = driver.communicate(timeout=200)
+        assert in_queue(bystander), "the owner's bystander job was removed"
     finally:
         driver.kill()
+        subprocess.run(["condor_rm", bystander], capture_output=True, timeout=60)
+    refusal = next((line for line in output.splitlines() if "owned by another user" in line), "")
+    print(f"[figure] batches renamed mid-run: caller failed {time.monotonic() - renamed:.1f} s "
+          f"later with: {refusal.strip()}")
     assert driver.returncode != 0, output
     assert "owned by another user" in output and "mallory (uid 2002)" in output, output
     assert "RESULT" not in output  # no result at all rather than a wrong one
