@@ -91,9 +91,12 @@ OwnerState batch_owner_state(const std::filesystem::path& root, std::string_view
 
 class ContentStore {
  public:
-  // Creates `root` and its subdirectories if needed: mode 0700, or 02770 with
-  // `group_mode` (files then 0640 instead of 0600).
-  explicit ContentStore(std::filesystem::path root, bool group_mode = false);
+  // Creates `root` and its subdirectories if needed, owner-only (0700, files 0600,
+  // blobs 0400). Existing ones must be directories owned by the user and not
+  // writable by group or others, else jhtc::UnsafePathError names the path, its
+  // owner and mode. Every open of the lock file, and every blob before it is
+  // mapped, is checked the same way on the opened descriptor.
+  explicit ContentStore(std::filesystem::path root);
   ~ContentStore();
   ContentStore(const ContentStore&) = delete;
   ContentStore& operator=(const ContentStore&) = delete;
@@ -155,7 +158,6 @@ class ContentStore {
                                        std::size_t* removed);
 
   std::filesystem::path root_;
-  bool group_mode_;
   std::mutex mutex_;  // guards writers_
   std::unordered_map<std::string, std::unique_ptr<RefWriter>> writers_;
 };

@@ -26,4 +26,13 @@ class IntegrityError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A file or directory under the shared data directory cannot be trusted: it is
+// not owned by the user, is writable by group or others, or is a symbolic link or
+// another kind of file than expected. The message names the path, its owner and
+// mode, and what is accepted.
+class UnsafePathError : public IntegrityError {
+ public:
+  using IntegrityError::IntegrityError;
+};
+
 }  // namespace jhtc

@@ -1,5 +1,5 @@
 // The contract between the engine and a scheduler (HTCondor, the embedded local
-// scheduler). A driver runs `python -m joblib_htcondor.worker TASKFILE` jobs and
+// scheduler). A driver runs `python -m joblib_htcondor.worker TASKFILE ATTEMPT` jobs and
 // reports what happens to them as DriverEvents; it knows nothing of joblib.
 //
 // Thread-safety: every member may be called from any thread, concurrently (the
@@ -28,7 +28,7 @@ struct JobTemplate {
   std::string batch_dir;                 // owner-only dir the driver may use for its files
   std::string log_dir;                   // per-job stdout/stderr: <log_dir>/<task>.<attempt>.{out,err}
   std::string python = "python3";        // interpreter running the worker
-  std::vector<std::string> worker_args;  // e.g. {"-m", "joblib_htcondor.worker"}; TASKFILE is appended
+  std::vector<std::string> worker_args;  // {"-m", "joblib_htcondor.worker"}; then TASKFILE ATTEMPT
   double cpus = 1;
   std::int64_t memory_mb = 0;            // 0: leave to the scheduler's default
   std::int64_t disk_mb = 0;              // 0: leave to the scheduler's default

@@ -57,10 +57,18 @@ def new_batch_id(level: int) -> str:
     return f"{time.strftime('%Y%m%d-%H%M%S')}-L{level}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
-def make_private_dir(path: Path, parameter: str) -> Path:
-    """Creates ``path`` owner-only; an error names the parameter and the OS reason."""
+def make_private_dir(path: Path, parameter: str, check_owner: bool = True) -> Path:
+    """Creates ``path`` owner-only; an error names the parameter and the OS reason.
+    With ``check_owner`` an existing ``path`` must be a directory of this user that
+    others cannot write (``UnsafePathError`` otherwise); ``shared_data_dir`` itself
+    is the user's choice and may be group-writable."""
     try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if check_owner:
+            _core.make_private_dir(str(path))
+        else:
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except _core.UnsafePathError as error:
+        raise _core.UnsafePathError(f"{parameter}: {error}") from None
     except OSError as error:
         raise ValueError(
             f"{parameter}: cannot create {str(path)!r}: {error.strerror or error}") from error
@@ -140,12 +148,15 @@ class Batch:
         self.threads = thread_cap(params, level, inner_max_num_threads)
         self.batch_id = new_batch_id(level)
         self.lineage = f"{parent_lineage}/{self.batch_id}" if parent_lineage else self.batch_id
-        shared = make_private_dir(Path(params.shared_data_dir).absolute(), "shared_data_dir")
+        shared = make_private_dir(Path(params.shared_data_dir).absolute(), "shared_data_dir",
+                                  check_owner=False)
+        make_private_dir(shared / "batches", "shared_data_dir")
         self.dir = make_private_dir(shared / "batches" / self.batch_id, "shared_data_dir")
         self.tasks_dir = make_private_dir(self.dir / "tasks", "shared_data_dir")
         if params.log_dir_prefix:
             self.logs_dir = make_private_dir(
-                Path(params.log_dir_prefix).absolute() / self.batch_id, "log_dir_prefix")
+                Path(params.log_dir_prefix).absolute() / self.batch_id, "log_dir_prefix",
+                check_owner=False)
         else:
             self.logs_dir = make_private_dir(self.dir / "logs", "shared_data_dir")
         self.throttle = self._throttle(n_jobs)
@@ -157,7 +168,7 @@ class Batch:
             self._collect_leftovers(shared)
         # The store's owner record before the journal: the monitor judges a journaled
         # batch without one as dead.
-        self.codec = TaskCodec(shared, self.batch_id)
+        self.codec = TaskCodec(shared, self.batch_id, self.root_batch_id)
         self.journal = None
         try:
             self.journal = self._open_journal(shared) if params.export_metadata else None
@@ -182,7 +193,10 @@ class Batch:
         # The run time of the task whose future this thread is completing: joblib's
         # completion callback (and so batch_completed) runs in the same thread.
         self.run_time = threading.local()
-        self.cache = _recovery.ResultCache(shared) if params.resume else None
+        self.cache = None
+        if params.resume:
+            make_private_dir(shared / "results", "shared_data_dir")
+            self.cache = _recovery.ResultCache(shared)
         self._cache_keys: dict = {}
         self._inline = InlineRunner(self) if self._runs_inline() else None
         self._collector = threading.Thread(
@@ -257,6 +271,7 @@ class Batch:
         template.environment = {
             "JOBLIB_HTCONDOR_SHARED_DIR": str(shared),
             "JOBLIB_HTCONDOR_BATCH": self.batch_id,
+            "JOBLIB_HTCONDOR_RUN": self.root_batch_id,
             "JOBLIB_HTCONDOR_WORKER_LOG_LEVEL": str(p.worker_log_level),
             "JOBLIB_HTCONDOR_DELETE_TASK_FILE": "1" if p.delete_task_file_on_load else "0",
             "JOBLIB_HTCONDOR_SYS_PATH": caller_sys_path(),
@@ -456,7 +471,9 @@ class Batch:
             return None, JobFailedError(outcome.reason, outcome.job_id, outcome.attempts,
                                         self._stderr_tail(outcome))
         result_path = result_path_for(task_path)
-        status, payload, traceback_text = self.codec.load(result_path, delete=True)
+        # Signed by the attempt whose job ended: an older attempt's result is refused.
+        status, payload, traceback_text = self.codec.load(result_path, delete=True,
+                                                          attempt=outcome.attempts - 1)
         if status == "ok":  # then the third field is the worker's run time (seconds)
             self.run_time.seconds = traceback_text if isinstance(traceback_text, float) else None
             return payload, None

@@ -15,6 +15,12 @@ SchedulerError = _core.SchedulerError
 #: It was not unpickled. The message names the file and the failed check.
 IntegrityError = _core.IntegrityError
 
+#: A directory or file under ``shared_data_dir`` cannot be trusted: another user
+#: owns it, others may write it, or it is a symbolic link (a kind of
+#: IntegrityError). The message names the path, its owner and mode, and what is
+#: accepted. Nothing is read from or written to it.
+UnsafePathError = _core.UnsafePathError
+
 
 class JobFailedError(RuntimeError):
     """A task's job failed in the scheduler, after all its retries.

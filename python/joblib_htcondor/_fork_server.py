@@ -89,7 +89,8 @@ def _reseed() -> None:
         numpy.random.seed()
 
 
-def _child(task_path: str, out_path: str, err_path: str, run_task: Callable[[str], int],
+def _child(task_path: str, attempt: int, out_path: str, err_path: str,
+           run_task: Callable[[str, int], int],
            inherited: list, inherited_fds: list) -> None:
     """Runs in the forked child; never returns."""
     status = 1
@@ -102,7 +103,7 @@ def _child(task_path: str, out_path: str, err_path: str, run_task: Callable[[str
         _redirect(out_path, err_path)
         _reset_signals()
         _reseed()
-        status = run_task(task_path)
+        status = run_task(task_path, attempt)
     except SystemExit as exit_:
         status = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     except KeyboardInterrupt:  # like a fresh interpreter: die of SIGINT
@@ -122,7 +123,7 @@ def _child(task_path: str, out_path: str, err_path: str, run_task: Callable[[str
 
 
 class _Server:
-    def __init__(self, channel: socket.socket, run_task: Callable[[str], int]):
+    def __init__(self, channel: socket.socket, run_task: Callable[[str, int], int]):
         self.channel = channel
         self.run_task = run_task
         self.selector = selectors.DefaultSelector()
@@ -134,7 +135,7 @@ class _Server:
         self.channel.sendall(("\t".join(str(f) for f in fields) + "\n").encode())
 
     def start(self, line: bytes) -> None:
-        job, task_path, out_path, err_path = line.decode().split("\t")
+        job, task_path, attempt, out_path, err_path = line.decode().split("\t")
         sys.stdout.flush()
         sys.stderr.flush()
         try:
@@ -143,7 +144,7 @@ class _Server:
             self.report("failed", job, f"fork failed: {error}")
             return
         if pid == 0:
-            _child(task_path, out_path, err_path, self.run_task,
+            _child(task_path, int(attempt), out_path, err_path, self.run_task,
                    [self.selector, self.channel], list(self.children))
         try:
             os.setpgid(pid, pid)  # also done by the child: whoever is first wins the race
@@ -177,7 +178,7 @@ class _Server:
                     self.reap(key.fd)
 
 
-def serve(run_task: Callable[[str], int]) -> int:
+def serve(run_task: Callable[[str, int], int]) -> int:
     """Preloads, then serves the driver until it closes the channel."""
     for entry in os.environ.get("JOBLIB_HTCONDOR_SYS_PATH", "").split(os.pathsep):
         if entry and entry not in sys.path:

@@ -49,15 +49,28 @@ def write_owner(batch_dir: Path, lineage: str, params) -> None:
     record.update({"lineage": lineage, "scheduler": params.scheduler, "pool": params.pool,
                    "schedd": params.schedd})
     temp = batch_dir / f".{OWNER_FILE}.tmp"
-    with open(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as stream:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+    with open(os.open(temp, flags, 0o600), "w") as stream:
         json.dump(record, stream)
     os.replace(temp, batch_dir / OWNER_FILE)
 
 
 def read_owner(batch_dir: Path) -> dict | None:
+    """The owner record, None when there is none or it is unreadable. A record
+    (or batch directory) another user planted, or that others may write, is
+    refused with ``UnsafePathError``: its lineage goes into a ``condor_rm``."""
+    from . import _core
+
+    path = batch_dir / OWNER_FILE
+    _core.make_private_dir(str(batch_dir))  # exists: checks it is ours
     try:
-        return json.loads((batch_dir / OWNER_FILE).read_text())
-    except (OSError, ValueError):
+        _core.check_owned_file(str(path))
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        with open(os.open(path, flags), "rb") as stream:
+            return json.loads(stream.read(65536))
+    except _core.UnsafePathError:
+        raise
+    except (OSError, ValueError, RuntimeError):  # missing, unreadable (C++ errors: RuntimeError)
         return None
 
 
@@ -98,12 +111,34 @@ def owner_is_dead(record: dict, heartbeat_age_s: float = -1.0,
         return heartbeat_age_s < 0 or heartbeat_age_s > stale_after_s
 
 
+def _trusted_records(batches: Path) -> dict:
+    """Owner records of the batch directories this user owns; others are left
+    alone (never removed, their lineage never used) and named in a warning."""
+    from . import _core
+
+    records = {}
+    for entry in batches.iterdir():
+        if not entry.is_dir() or entry.is_symlink():
+            if entry.is_symlink():
+                logger.warning("ignoring %s: a symbolic link in place of a batch directory",
+                               entry)
+            continue
+        try:
+            records[entry.name] = read_owner(entry)
+        except _core.UnsafePathError as error:
+            logger.warning("ignoring a batch directory that is not this user's: %s", error)
+    return records
+
+
 def find_dead_batches(shared: Path, stale_after_s: float = 3600) -> list:
     """``(batch_dir, owner record or None)`` of every dead batch under ``shared``."""
+    from . import _core
+
     batches = Path(shared) / "batches"
     if not batches.is_dir():
         return []
-    records = {d.name: read_owner(d) for d in batches.iterdir() if d.is_dir()}
+    _core.make_private_dir(str(batches))  # exists: refused unless it is ours
+    records = _trusted_records(batches)
     now = time.time()
 
     def dead_owner(name: str, record: dict) -> bool:
@@ -177,14 +212,16 @@ class ResultCache:
     """``resume=True``: the results of finished tasks, kept across runs.
 
     ``<shared>/results/<key>.result`` holds the value returned by a task whose
-    content hashes to ``key`` (its functions, their code and their arguments):
+    content hashes to ``key`` (its functions, their code and their arguments),
+    signed as the cache entry of ``key`` (an entry renamed to another key is
+    refused):
     a rerun of the same computation after a crash loads it instead of running the
     task again. Entries are signed like results and self-contained (no store
     blobs, so garbage collection never touches them); they stay until the user
     removes the directory. Only successful results are kept.
     """
 
-    KIND = "result"
+    KIND = "cache"
 
     def __init__(self, shared: Path):
         from . import _core
@@ -192,8 +229,11 @@ class ResultCache:
 
         self._core = _core
         self.dir = Path(shared) / "results"
-        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self._key = _core.SigningKey.load_or_create(keys_dir(shared), False)
+        _core.make_private_dir(str(self.dir))
+        self._key = _core.SigningKey.load_or_create(keys_dir(shared))
+
+    def identity(self, key: str):
+        return self._core.SignedIdentity(self.KIND, task=key)
 
     @staticmethod
     def key_of(func) -> str | None:
@@ -225,7 +265,7 @@ class ResultCache:
         path = self.path(key)
         if not path.exists():
             return False, None
-        payload = self._core.read_signed_file(str(path), self._key, [self.KIND])
+        payload = self._core.read_signed_file(str(path), self._key, self.identity(key))
         return True, pickle.loads(payload)
 
     def put(self, key: str, value) -> None:
@@ -233,8 +273,8 @@ class ResultCache:
             from ._serialization import cloudpickle
 
             payload = cloudpickle.dumps(value, protocol=5)
-            self._core.write_signed_file(str(self.path(key)), self.KIND, payload, self._key,
-                                         False)
+            self._core.write_signed_file(str(self.path(key)), self.identity(key), payload,
+                                         self._key)
         except Exception as error:  # noqa: BLE001 - a result not cached is only a lost shortcut
             logger.warning("could not cache a result in %s: %s", self.dir, error)
 

@@ -5,7 +5,9 @@ band (numpy arrays, pandas blocks) of at least ``OUT_OF_BAND_MIN`` bytes goes to
 the content-addressed store under ``<shared_data_dir>/store`` (written once,
 named by its SHA-256); the task file keeps only the digests. The same array in a
 thousand tasks is hashed once per process (an identity cache) and stored once per
-store. The file is signed with the user's HMAC key and written atomically::
+store. The file is signed with the user's HMAC key, bound to its identity (kind,
+run, batch, task: the file's stem, and for a result the attempt that wrote it) and
+written atomically::
 
     <path>          signed file (see include/jhtc/signing.hpp), payload:
                     u32 header length | header JSON {"format", "buffers": [[digest, size]]}
@@ -13,7 +15,9 @@ store. The file is signed with the user's HMAC key and written atomically::
     <shared>/store  blobs, per-batch reference records (include/jhtc/content_store.hpp)
     <shared>/.keys/<uid>/hmac.key   the user's key, owner-only
 
-Loading verifies the HMAC before anything is unpickled, maps every blob
+Loading verifies the HMAC and the identity before anything is unpickled (a
+genuine file moved into another task's, batch's or run's place, or an older
+attempt's result, is refused), maps every blob
 read-only (verifying its hash) and unpickles on top of the mappings: the arrays
 of a task are views of the page cache, not copies. Results travel the same way;
 their arrays are mapped copy-on-write so the caller may modify them.
@@ -38,7 +42,8 @@ import cloudpickle
 from . import _core
 from ._errors import IntegrityError
 
-__all__ = ["IntegrityError", "PreparedFile", "TaskCodec", "collect_garbage", "OUT_OF_BAND_MIN"]
+__all__ = ["IntegrityError", "PreparedFile", "TaskCodec", "collect_garbage", "OUT_OF_BAND_MIN",
+           "task_name"]
 
 #: Buffers at least this large go to the store; smaller ones stay in the file.
 OUT_OF_BAND_MIN = 64 * 1024
@@ -68,6 +73,16 @@ def keys_dir(shared_dir: PathLike) -> str:
 def _kind_for(path: PathLike) -> str:
     # The backend names results "<n>.result"; anything else is a task.
     return "result" if os.fspath(path).endswith(".result") else "task"
+
+
+def task_name(path: PathLike) -> str:
+    """A task's name in its batch: its file's stem (``<n>`` of ``<n>.task`` and
+    ``<n>.result``), part of the identity both files are signed with."""
+    name = os.path.basename(os.fspath(path))
+    for suffix in (".task", ".result"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
 
 
 def _fingerprint(raw: memoryview) -> bytes:
@@ -190,20 +205,24 @@ class TaskCodec:
         Names the batch's references in the store. The first process to open a
         batch owns it (the caller); workers opening it later only add references,
         so result blobs stay alive until the caller releases the batch.
-    group_mode : bool
-        Create directories group-writable (02770) and files group-readable
-        instead of owner-only. The key stays owner-only.
+    run_id : str, optional
+        The root batch id of the run (default: ``batch_id``). With the batch id
+        and the task's name it is bound into every file's signature.
+
+    Directories are created owner-only, and existing ones are refused
+    (``UnsafePathError``) unless owned by the user and not writable by others.
 
     Thread-safe: dump and load may be called from several threads.
     Raises IntegrityError (naming the file and the failed check) for a file or
     blob that fails verification; nothing of such a file is unpickled.
     """
 
-    def __init__(self, shared_dir: PathLike, batch_id: str, group_mode: bool = False):
-        self._store = _core.ContentStore(store_dir(shared_dir), group_mode)
-        self._key = _core.SigningKey.load_or_create(keys_dir(shared_dir), group_mode)
+    def __init__(self, shared_dir: PathLike, batch_id: str, run_id: str | None = None):
+        self._shared_dir = os.path.abspath(os.fspath(shared_dir))
+        self._store = _core.ContentStore(store_dir(shared_dir))
+        self._key = _core.SigningKey.load_or_create(keys_dir(shared_dir))
         self._batch_id = batch_id
-        self._group_mode = group_mode
+        self._run_id = run_id or batch_id
         # Reentrant: a signal handler (see _signals) releases the batch from the main
         # thread, which may have been interrupted inside one of these sections.
         self._lock = threading.RLock()
@@ -219,11 +238,20 @@ class TaskCodec:
     def batch_id(self) -> str:
         return self._batch_id
 
-    def dump(self, obj, path: PathLike, *, kind: str | None = None) -> int:
+    def identity(self, path: PathLike, kind: str | None = None,
+                 attempt: int = 0) -> _core.SignedIdentity:
+        """Whose file ``path`` is: its kind, this codec's run and batch, the task's
+        name (the file's stem) and, for a result, the attempt that wrote it."""
+        kind = kind or _kind_for(path)
+        return _core.SignedIdentity(kind, self._run_id, self._batch_id, task_name(path),
+                                    attempt if kind == "result" else -1)
+
+    def dump(self, obj, path: PathLike, *, kind: str | None = None, attempt: int = 0) -> int:
         """Writes ``obj`` as a signed file at ``path`` (kind inferred from the name:
-        ``*.result`` is a result, anything else a task). Returns the bytes newly
-        written to the shared directory: the file plus blobs that were not there."""
-        file_bytes, blob_bytes = self.write(self.prepare(obj), path, kind=kind)
+        ``*.result`` is a result, anything else a task; a result is signed for
+        ``attempt``). Returns the bytes newly written to the shared directory: the
+        file plus blobs that were not there."""
+        file_bytes, blob_bytes = self.write(self.prepare(obj), path, kind=kind, attempt=attempt)
         return file_bytes + blob_bytes
 
     def prepare(self, obj, *, measure: bool = False) -> PreparedFile:
@@ -256,10 +284,11 @@ class TaskCodec:
         return prepared
 
     def write(self, prepared: PreparedFile, path: PathLike, *,
-              kind: str | None = None) -> tuple[int, int]:
+              kind: str | None = None, attempt: int = 0) -> tuple[int, int]:
         """Writes a prepared file at ``path``: its new blobs to the store, then the
         signed file, atomically. Returns (bytes of the file, bytes of new blobs)."""
         path = os.fspath(path)
+        self._check_dirs(path)
         refs, blob_bytes = [], 0
         for i, buffer in enumerate(prepared.buffers):
             hint = prepared.digests[i] if i < len(prepared.digests) else None
@@ -270,11 +299,26 @@ class TaskCodec:
                 self._counted.add(digest)
         header = json.dumps({"format": _FORMAT, "buffers": refs}).encode()
         payload = b"".join([_HEADER_LEN.pack(len(header)), header, prepared.data])
-        size = _core.write_signed_file(path, kind or _kind_for(path), payload, self._key,
-                                       self._group_mode)
+        size = _core.write_signed_file(path, self.identity(path, kind, attempt), payload,
+                                       self._key)
         with self._lock:
             self._files[path] = size
         return size, blob_bytes
+
+    def _check_dirs(self, path: str) -> None:
+        """Every directory between the shared directory and ``path`` must be this
+        user's, not a link and not writable by others (UnsafePathError): a group
+        member who renamed ``batches`` and put a directory or link of their own in
+        its place is refused, not read from or written to."""
+        parent = os.path.dirname(os.path.abspath(path))
+        relative = os.path.relpath(parent, self._shared_dir)
+        if relative == "." or relative.startswith(".."):
+            return
+        current = self._shared_dir
+        for part in relative.split(os.sep):
+            current = os.path.join(current, part)
+            if not _core.check_owned_dir(current):
+                return  # missing: opening the file says so
 
     def _digest_of(self, raw: memoryview) -> str:
         key, digest = _identity_cache.lookup(raw)
@@ -299,19 +343,24 @@ class TaskCodec:
         return taken
 
     def load(self, path: PathLike, *, delete: bool = False, kind: str | None = None,
-             writable: bool | None = None):
-        """Verifies and unpickles the file at ``path``.
+             writable: bool | None = None, attempt: int = 0):
+        """Verifies and unpickles the file at ``path``, which must carry this
+        codec's run and batch, the task name of ``path`` and, for a result,
+        ``attempt``.
 
         ``delete`` removes the file once it is loaded (delete_task_file_on_load);
         its blobs stay while the batch references them. Arrays are views of the
         mapped blobs: read-only for tasks, copy-on-write for results (``writable``
         overrides). Raises IntegrityError naming ``path`` if the file or one of its
-        blobs fails verification, before anything is unpickled.
+        blobs fails verification (a symlink, FIFO or oversize file, a bad HMAC, an
+        identity mismatch saying which identity was expected and which found, a
+        blob not owned by the user), before anything is unpickled.
         """
         path = os.fspath(path)
         kind = kind or _kind_for(path)
         writable = kind == "result" if writable is None else writable
-        payload = _core.read_signed_file(path, self._key, [kind])
+        self._check_dirs(path)
+        payload = _core.read_signed_file(path, self._key, self.identity(path, kind, attempt))
         body, buffers = self._parse(path, payload)
         blobs = []
         for digest, size in buffers:

@@ -6,7 +6,12 @@ deletes those batches' directories and collects the store's unreferenced data.
 Batches of live runs are left alone. The same happens at the start of every run;
 this command is for a directory no run will use again, or for a cron job.
 
-Exit status: 0 when done (also when there was nothing to do), 2 for bad usage.
+A directory or owner file under ``DIR`` that another user owns, or that others
+may write, is never trusted: the command refuses to run (exit status 1) and says
+which path, its owner and mode; nothing is removed.
+
+Exit status: 0 when done (also when there was nothing to do), 1 when refused,
+2 for bad usage.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import logging
 import sys
 from pathlib import Path
 
+from ._errors import UnsafePathError
 from ._recovery import recover
 
 
@@ -34,7 +40,11 @@ def main(argv=None) -> int:
     if not path.is_dir():
         parser.error(f"--path {str(path)!r} is not a directory")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    summary = recover(path, stale_after_s=args.stale_after, dry_run=args.dry_run)
+    try:
+        summary = recover(path, stale_after_s=args.stale_after, dry_run=args.dry_run)
+    except UnsafePathError as error:
+        print(f"joblib_htcondor.cleanup: refused, nothing removed: {error}", file=sys.stderr)
+        return 1
     json.dump(summary, sys.stdout, indent=1)
     sys.stdout.write("\n")
     return 0

@@ -1,14 +1,18 @@
 """The worker: ``python -m joblib_htcondor.worker TASKFILE``, or ``--serve`` (the
 local scheduler's fork server, see _fork_server).
 
-Loads the task (verified before unpickling), runs ``context_func`` first if the
-user gave one, runs the task, and writes ``TASKFILE`` with ``.task`` replaced by
-``.result`` atomically. An exception raised by the task is a result (it travels
-to the caller with its traceback); a non-zero exit status means the
-infrastructure failed, and the engine retries the task.
+``python -m joblib_htcondor.worker TASKFILE [ATTEMPT]``: loads the task (verified,
+with its identity, before unpickling), runs ``context_func`` first if the user
+gave one, runs the task, and writes ``TASKFILE`` with ``.task`` replaced by
+``.result`` atomically, signed for ``ATTEMPT`` (default 0), the engine's attempt
+number, so that the caller can tell it from an older attempt's result. An
+exception raised by the task is a result (it travels to the caller with its
+traceback); a non-zero exit status means the infrastructure failed, and the
+engine retries the task.
 
-The environment gives the shared data dir and the batch id
-(JOBLIB_HTCONDOR_SHARED_DIR, JOBLIB_HTCONDOR_BATCH), set by the backend.
+The environment gives the shared data dir, the batch id and the run's root batch
+id (JOBLIB_HTCONDOR_SHARED_DIR, JOBLIB_HTCONDOR_BATCH, JOBLIB_HTCONDOR_RUN), set
+by the backend.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ def _terminate_gracefully(signum, frame):
     raise KeyboardInterrupt(f"worker received signal {signum}")
 
 
-def run(task_path: str) -> int:
+def run(task_path: str, attempt: int = 0) -> int:
     # Only light modules here: joblib (and numpy with it) is imported when the task
     # needs it, by the task itself (see _task).
     from ._serialization import TaskCodec
@@ -38,7 +42,8 @@ def run(task_path: str) -> int:
     for entry in os.environ.get("JOBLIB_HTCONDOR_SYS_PATH", "").split(os.pathsep):
         if entry and entry not in sys.path:
             sys.path.append(entry)  # after our own entries: importable, never shadowing
-    codec = TaskCodec(os.environ["JOBLIB_HTCONDOR_SHARED_DIR"], os.environ["JOBLIB_HTCONDOR_BATCH"])
+    codec = TaskCodec(os.environ["JOBLIB_HTCONDOR_SHARED_DIR"], os.environ["JOBLIB_HTCONDOR_BATCH"],
+                      os.environ.get("JOBLIB_HTCONDOR_RUN"))
     delete = os.environ.get("JOBLIB_HTCONDOR_DELETE_TASK_FILE") == "1"
     payload = codec.load(task_path, delete=delete)  # may import joblib (e.g. for scikit-learn)
     started = time.monotonic()
@@ -57,23 +62,23 @@ def run(task_path: str) -> int:
     logger.info("task %s ran in %.3f s", task_path, time.monotonic() - started)
     result_path = result_path_for(task_path)
     try:
-        codec.dump(outcome, result_path)
+        codec.dump(outcome, result_path, attempt=attempt)
     except Exception as error:  # e.g. an exception object that cannot be pickled
         if outcome[0] != "error":
             raise
         substitute = RuntimeError(f"{type(error).__name__} while pickling the task's "
                                   f"exception {outcome[1]!r}: {error}")
-        codec.dump(("error", substitute, outcome[2]), result_path)
+        codec.dump(("error", substitute, outcome[2]), result_path, attempt=attempt)
     return 0
 
 
-def run_as_worker(task_path: str) -> int:
+def run_as_worker(task_path: str, attempt: int = 0) -> int:
     """Everything a worker process does: also what each fork server child runs."""
     level = os.environ.get("JOBLIB_HTCONDOR_WORKER_LOG_LEVEL", str(logging.WARNING))
     logging.basicConfig(level=int(level) if level.isdigit() else level,
                         format="%(asctime)s [%(levelname)s] %(name)s: %(message)s")
     signal.signal(signal.SIGTERM, _terminate_gracefully)
-    return run(task_path)
+    return run(task_path, attempt)
 
 
 def main(argv=None) -> int:
@@ -82,10 +87,11 @@ def main(argv=None) -> int:
         from . import _batch, _fork_server, _serialization  # noqa: F401  (preloaded for the children)
 
         return _fork_server.serve(run_as_worker)
-    if len(argv) != 1:
-        print("usage: python -m joblib_htcondor.worker TASKFILE | --serve", file=sys.stderr)
+    if len(argv) not in (1, 2) or (len(argv) == 2 and not argv[1].isdigit()):
+        print("usage: python -m joblib_htcondor.worker TASKFILE [ATTEMPT] | --serve",
+              file=sys.stderr)
         return 2
-    return run_as_worker(argv[0])
+    return run_as_worker(argv[0], int(argv[1]) if len(argv) == 2 else 0)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@
 #include "jhtc/content_store.hpp"
 #include "jhtc/owner_identity.hpp"
 #include "jhtc/signing.hpp"
+#include "store/fs_util.hpp"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -57,7 +58,13 @@ PyType_Slot mapped_blob_slots[] = {
 jhtc::SignedKind kind_from(const std::string& name) {
   if (name == "task") return jhtc::SignedKind::task;
   if (name == "result") return jhtc::SignedKind::result;
-  throw std::invalid_argument("signed-file kind must be 'task' or 'result', not '" + name + "'");
+  if (name == "cache") return jhtc::SignedKind::cache_entry;
+  throw std::invalid_argument("signed-file kind must be 'task', 'result' or 'cache', not '" + name +
+                              "'");
+}
+
+const char* kind_name(jhtc::SignedKind kind) {
+  return kind == jhtc::SignedKind::cache_entry ? "cache" : jhtc::to_string(kind);
 }
 
 void bind_content_store(nb::module_& m) {
@@ -73,10 +80,9 @@ void bind_content_store(nb::module_& m) {
       })
       .def("__len__", &jhtc::MappedBlob::size);
 
-  nb::class_<jhtc::ContentStore>(m, "ContentStore",
-                                 "Content-addressed blob store (see include/jhtc/content_store.hpp).")
-      .def(nb::init<std::string, bool>(), "root"_a, "group_mode"_a = false,
-           nb::call_guard<nb::gil_scoped_release>())
+  nb::class_<jhtc::ContentStore>(
+      m, "ContentStore", "Content-addressed blob store (see include/jhtc/content_store.hpp).")
+      .def(nb::init<std::string>(), "root"_a, nb::call_guard<nb::gil_scoped_release>())
       .def_prop_ro("root", [](const jhtc::ContentStore& s) { return s.root().string(); })
       .def(
           "put",
@@ -89,9 +95,8 @@ void bind_content_store(nb::module_& m) {
             return std::make_pair(digest, written);
           },
           "data"_a, "batch_id"_a = "", "hint"_a = "")
-      .def("path_of", [](const jhtc::ContentStore& s, const std::string& d) {
-        return s.path_of(d).string();
-      })
+      .def("path_of",
+           [](const jhtc::ContentStore& s, const std::string& d) { return s.path_of(d).string(); })
       .def("contains", &jhtc::ContentStore::contains, nb::call_guard<nb::gil_scoped_release>())
       .def("open_mapped", &jhtc::ContentStore::open_mapped, "digest"_a, "verify"_a = true,
            "expected_size"_a = nb::none(), "writable"_a = false,
@@ -99,8 +104,7 @@ void bind_content_store(nb::module_& m) {
       .def("open_batch", &jhtc::ContentStore::open_batch, nb::call_guard<nb::gil_scoped_release>())
       .def("heartbeat", &jhtc::ContentStore::heartbeat, nb::call_guard<nb::gil_scoped_release>())
       .def("refs_of", &jhtc::ContentStore::refs_of, nb::call_guard<nb::gil_scoped_release>())
-      .def("bytes_held", &jhtc::ContentStore::bytes_held,
-           nb::call_guard<nb::gil_scoped_release>())
+      .def("bytes_held", &jhtc::ContentStore::bytes_held, nb::call_guard<nb::gil_scoped_release>())
       .def("release", &jhtc::ContentStore::release, nb::call_guard<nb::gil_scoped_release>())
       .def(
           "collect_garbage",
@@ -134,34 +138,88 @@ void bind_content_store(nb::module_& m) {
 
 void bind_signing(nb::module_& m) {
   nb::class_<jhtc::SigningKey>(m, "SigningKey", "The user's HMAC-SHA256 key (owner-only file).")
-      .def_static("load_or_create", [](const std::string& key_dir, bool group_mode) {
-        nb::gil_scoped_release release;
-        return jhtc::SigningKey::load_or_create(key_dir, group_mode);
-      }, "key_dir"_a, "group_mode"_a = false)
-      .def_static("key_path", [](const std::string& key_dir) {
-        return jhtc::SigningKey::key_path(key_dir).string();
-      })
+      .def_static(
+          "load_or_create",
+          [](const std::string& key_dir) {
+            nb::gil_scoped_release release;
+            return jhtc::SigningKey::load_or_create(key_dir);
+          },
+          "key_dir"_a)
+      .def_static(
+          "key_path",
+          [](const std::string& key_dir) { return jhtc::SigningKey::key_path(key_dir).string(); })
       .def_static("from_bytes", [](nb::bytes b) {
         return jhtc::SigningKey::from_bytes(
             {static_cast<const std::byte*>(b.data()), b.size()});
       });
 
+  nb::class_<jhtc::SignedIdentity>(m, "SignedIdentity",
+                                   "Whose file a signed file is; bound into its HMAC "
+                                   "(see include/jhtc/signing.hpp).")
+      .def(
+          "__init__",
+          [](jhtc::SignedIdentity* self, const std::string& kind, std::string run,
+             std::string batch, std::string task, int attempt) {
+            new (self) jhtc::SignedIdentity{kind_from(kind), std::move(run), std::move(batch),
+                                            std::move(task), attempt};
+            (void)self->to_text();  // refuses a field that cannot be written, now
+          },
+          "kind"_a, "run"_a = "", "batch"_a = "", "task"_a = "", "attempt"_a = -1)
+      .def_prop_ro("kind", [](const jhtc::SignedIdentity& i) { return kind_name(i.kind); })
+      .def_ro("run", &jhtc::SignedIdentity::run)
+      .def_ro("batch", &jhtc::SignedIdentity::batch)
+      .def_ro("task", &jhtc::SignedIdentity::task)
+      .def_ro("attempt", &jhtc::SignedIdentity::attempt)
+      .def("describe", &jhtc::SignedIdentity::describe)
+      .def("__eq__",
+           [](const jhtc::SignedIdentity& a, const jhtc::SignedIdentity& b) { return a == b; })
+      .def("__repr__",
+           [](const jhtc::SignedIdentity& i) { return "SignedIdentity(" + i.describe() + ")"; });
+
+  m.attr("MAX_SIGNED_FILE_BYTES") = jhtc::kMaxSignedFileBytes;
+
+  m.def(
+      "make_private_dir",
+      [](const std::string& path) { jhtc::store::make_dirs(path, jhtc::store::kPrivateDirMode); },
+      "path"_a,
+      "Creates `path` (and missing parents) 0700; an existing `path` must be a directory "
+      "of the user not writable by others, else UnsafePathError names its owner and mode.");
+  m.def(
+      "check_owned_dir",
+      [](const std::string& path) {
+        struct stat st {};
+        if (::lstat(path.c_str(), &st) != 0) return false;
+        jhtc::store::check_owned(path, st, true);
+        return true;
+      },
+      "path"_a,
+      "False if `path` does not exist; True if it is a directory of the user not writable by "
+      "others (not a symlink); else UnsafePathError naming its owner and mode.");
+  m.def(
+      "check_owned_file",
+      [](const std::string& path) {
+        struct stat st {};
+        auto fd = jhtc::store::open_regular_file(path, "file", &st);
+        jhtc::store::check_owned(path, st, false);
+      },
+      "path"_a,
+      "Refuses (IntegrityError, UnsafePathError) a path that is a symlink, not a regular file, "
+      "owned by another user or writable by others; checked on the opened file.");
+
   m.def(
       "write_signed_file",
-      [](const std::string& path, const std::string& kind, nb::handle payload,
-         const jhtc::SigningKey& key, bool group_mode) {
-        const auto k = kind_from(kind);
+      [](const std::string& path, const jhtc::SignedIdentity& identity, nb::handle payload,
+         const jhtc::SigningKey& key) {
         BorrowedBuffer buffer(payload);
         nb::gil_scoped_release release;
-        return jhtc::write_signed_file(path, k, buffer.bytes(), key, group_mode);
+        return jhtc::write_signed_file(path, identity, buffer.bytes(), key);
       },
-      "path"_a, "kind"_a, "payload"_a, "key"_a, "group_mode"_a = false);
+      "path"_a, "identity"_a, "payload"_a, "key"_a);
 
   m.def(
       "read_signed_file",
-      [](const std::string& path, const jhtc::SigningKey& key, std::vector<std::string> kinds) {
-        std::vector<jhtc::SignedKind> expected;
-        for (const auto& k : kinds) expected.push_back(kind_from(k));
+      [](const std::string& path, const jhtc::SigningKey& key,
+         const jhtc::SignedIdentity& expected) {
         std::vector<std::byte> payload;
         {
           nb::gil_scoped_release release;
@@ -169,7 +227,7 @@ void bind_signing(nb::module_& m) {
         }
         return nb::bytes(payload.data(), payload.size());
       },
-      "path"_a, "key"_a, "kinds"_a = std::vector<std::string>{});
+      "path"_a, "key"_a, "expected"_a);
 }
 
 }  // namespace

@@ -226,10 +226,10 @@ def test_store_and_keys_are_owner_only(shared):
     assert (shared / "0.task").stat().st_mode & 0o777 == 0o600
 
 
-def test_group_mode_makes_directories_group_writable(shared):
-    codec = TaskCodec(shared, "b", group_mode=True)
-    codec.dump(np.ones(100_000), shared / "0.task")
-    assert (shared / "store").stat().st_mode & 0o7777 == 0o2770
-    assert (shared / "0.task").stat().st_mode & 0o777 == 0o640
-    key = _core.SigningKey.key_path(str(shared / ".keys"))
-    assert os.stat(key).st_mode & 0o777 == 0o600  # the key never is
+def test_there_is_no_group_mode(shared):
+    # Removed on purpose (docs/data-transfer.md, "No group mode"): a shared store
+    # maps blobs other users could rewrite after verification.
+    with pytest.raises(TypeError):
+        TaskCodec(shared, "b", group_mode=True)
+    with pytest.raises(TypeError):
+        _core.ContentStore(str(shared / "store"), True)

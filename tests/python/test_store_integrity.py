@@ -119,7 +119,8 @@ def test_file_signed_with_another_users_key_is_refused(shared, codec, tmp_path):
     marker = tmp_path / "pwned"
     other = _core.SigningKey.from_bytes(os.urandom(32))
     payload = pickle.dumps(CreatesFileWhenUnpickled(marker))
-    _core.write_signed_file(str(shared / "0.task"), "task", payload, other)
+    _core.write_signed_file(str(shared / "0.task"), codec.identity(shared / "0.task"), payload,
+                            other)
     with pytest.raises(IntegrityError, match="HMAC mismatch"):
         codec.load(shared / "0.task")
     assert not marker.exists()
@@ -134,7 +135,8 @@ def test_result_file_in_place_of_a_task_is_refused(shared, codec):
 
 def test_malformed_header_under_a_valid_signature_is_refused(shared, codec):
     key = _core.SigningKey.load_or_create(str(shared / ".keys"))
-    _core.write_signed_file(str(shared / "0.task"), "task", b"\xff\xff\xff\x7fgarbage", key)
+    _core.write_signed_file(str(shared / "0.task"), codec.identity(shared / "0.task"),
+                            b"\xff\xff\xff\x7fgarbage", key)
     with pytest.raises(IntegrityError, match="malformed payload header"):
         codec.load(shared / "0.task")
 

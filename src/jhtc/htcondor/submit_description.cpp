@@ -204,7 +204,8 @@ SubmitText build_submit_description(const JobTemplate& t, std::span<const JobReq
   d += "universe = " + universe + "\n";
   d += "executable = " + t.python + "\n";
   std::string args = quote_arguments(t.worker_args);
-  d += "arguments = \"" + args + (args.empty() ? "" : " ") + "'$(task_file)'\"\n";
+  // The attempt: the worker binds its result's signature to it (see signing.hpp).
+  d += "arguments = \"" + args + (args.empty() ? "" : " ") + "'$(task_file)' $(attempt)\"\n";
   d += "transfer_executable = false\nshould_transfer_files = NO\n";
   const std::string event_log = option(t, "event_log", t.batch_dir + "/condor.log");
   check_verbatim("event_log", event_log);

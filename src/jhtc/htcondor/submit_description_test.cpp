@@ -73,7 +73,7 @@ TEST(SubmitDescription, WritesTheJobDescription) {
   const std::string d = build_submit_description(t, jobs, "/x/items").description;
   for (const char* line : {
            "universe = vanilla", "executable = /usr/bin/python3",
-           "arguments = \"'-m' 'joblib_htcondor.worker' '$(task_file)'\"",
+           "arguments = \"'-m' 'joblib_htcondor.worker' '$(task_file)' $(attempt)\"",
            "transfer_executable = false", "should_transfer_files = NO",
            "log = /shared/run1/b3/condor.log",
            "output = /shared/run1/b3/logs/$(task_id).$(attempt).out",

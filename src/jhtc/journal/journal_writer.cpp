@@ -1,5 +1,6 @@
 // JournalWriter: one O_APPEND descriptor, one write(2) per event line.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -16,6 +17,7 @@
 #include "jhtc/journal.hpp"
 #include "journal/json_text.hpp"
 #include "journal/usage_json.hpp"
+#include "store/fs_util.hpp"
 
 namespace jhtc {
 
@@ -106,12 +108,27 @@ JournalWriter::JournalWriter(const std::string& journal_dir, BatchInfo info)
                                 info_.batch_id + "' and '" + info_.root_batch_id + "'");
   }
   if (journal_dir.empty()) throw std::invalid_argument("journal: empty journal directory");
+  // Owner-only, and refused when another user planted or opened them up
+  // (UnsafePathError): the monitor trusts what it reads here.
+  store::make_dirs(journal_dir, store::kPrivateDirMode);
   std::filesystem::path dir = std::filesystem::path(journal_dir) / info_.root_batch_id;
-  std::filesystem::create_directories(dir);  // throws filesystem_error (a system_error)
+  store::make_dirs(dir, store::kPrivateDirMode);
   path_ = (dir / (info_.batch_id + ".jsonl")).string();
-  state_->fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  state_->fd =
+      ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+             store::kPrivateFileMode);
   if (state_->fd < 0) {
     throw std::system_error(errno, std::generic_category(), "journal: cannot open " + path_);
+  }
+  try {
+    struct stat st {};
+    if (::fstat(state_->fd, &st) != 0) {
+      throw std::system_error(errno, std::generic_category(), "journal: cannot stat " + path_);
+    }
+    store::check_owned(path_, st, false);
+  } catch (...) {
+    ::close(state_->fd);  // the destructor does not run for a throwing constructor
+    throw;
   }
   append("batch_started", Context()
                               .add("batch", info_.batch_id)

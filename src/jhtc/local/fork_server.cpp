@@ -69,14 +69,14 @@ ForkServer::~ForkServer() {
   }
 }
 
-bool ForkServer::request(std::uint64_t job, const std::string& task_file,
+bool ForkServer::request(std::uint64_t job, const std::string& task_file, int attempt,
                          const std::string& stdout_path, const std::string& stderr_path) {
   for (const std::string* path : {&task_file, &stdout_path, &stderr_path})
     if (path->find_first_of("\t\n") != std::string::npos)
       throw std::invalid_argument("path with a tab or newline: " + *path);
   if (!alive_) return false;
-  const std::string line =
-      std::to_string(job) + "\t" + task_file + "\t" + stdout_path + "\t" + stderr_path + "\n";
+  const std::string line = std::to_string(job) + "\t" + task_file + "\t" + std::to_string(attempt) +
+                           "\t" + stdout_path + "\t" + stderr_path + "\n";
   // Blocking: a request is a few hundred bytes, the socket buffer holds hundreds.
   // MSG_NOSIGNAL: a dead zygote must not raise SIGPIPE in the caller's process.
   std::size_t sent = 0;

@@ -44,10 +44,11 @@ class ForkServer {
   int fd() const { return channel_; }
   bool alive() const { return alive_; }
 
-  // Asks for one job. Returns false (and the server is dead) when the channel is
-  // broken; paths must not contain tabs or newlines (std::invalid_argument).
-  bool request(std::uint64_t job, const std::string& task_file, const std::string& stdout_path,
-               const std::string& stderr_path);
+  // Asks for one job (the worker runs `task_file` as attempt `attempt`). Returns
+  // false (and the server is dead) when the channel is broken; paths must not
+  // contain tabs or newlines (std::invalid_argument).
+  bool request(std::uint64_t job, const std::string& task_file, int attempt,
+               const std::string& stdout_path, const std::string& stderr_path);
 
   // Reads the reports available without blocking. A closed or broken channel, or
   // a line that is not a report, marks the server dead.

@@ -190,7 +190,7 @@ void LocalDriver::start_pending_jobs() {
 bool LocalDriver::fork_job(const JobRequest& job) {
   const std::uint64_t number = next_fork_job_++;
   try {
-    if (!fork_server_->request(number, job.task_file, log_path(job, ".out"),
+    if (!fork_server_->request(number, job.task_file, job.attempt, log_path(job, ".out"),
                                log_path(job, ".err")))
       return false;
   } catch (const std::invalid_argument& error) {
@@ -210,6 +210,7 @@ void LocalDriver::spawn_job(const JobRequest& job) {
   std::vector<std::string> argv{template_.python};
   argv.insert(argv.end(), template_.worker_args.begin(), template_.worker_args.end());
   argv.push_back(job.task_file);
+  argv.push_back(std::to_string(job.attempt));  // the worker signs its result with it
   try {
     auto process = local::spawn_process(argv, template_.environment, log_path(job, ".out"),
                                         log_path(job, ".err"));

@@ -19,20 +19,21 @@ namespace {
 using namespace std::chrono_literals;
 
 // Stands in for `python -m joblib_htcondor.worker`: with --serve, the real fork
-// server whose children exec `sh -c SCRIPT TASKFILE`; otherwise that sh at once.
+// server whose children exec `sh -c SCRIPT TASKFILE ATTEMPT`; otherwise that sh at once.
 // FAKE_SERVE=fail makes the server die at start, FAKE_DELAY delays its start.
 const char* const kFakeWorker = R"(
 import importlib.util, os, sys, time
 script = sys.argv[1]
 if sys.argv[-1] != "--serve":
-    os.execv("/bin/sh", ["sh", "-c", script, sys.argv[-1]])
+    os.execv("/bin/sh", ["sh", "-c", script, *sys.argv[2:]])
 if os.environ.get("FAKE_SERVE") == "fail":
     sys.exit("fake fork server refuses to serve")
 time.sleep(float(os.environ.get("FAKE_DELAY", "0")))
 spec = importlib.util.spec_from_file_location("fork_server", JHTC_FORK_SERVER_PY)
 server = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(server)
-sys.exit(server.serve(lambda task: os.execv("/bin/sh", ["sh", "-c", script, task])))
+run = lambda task, attempt: os.execv("/bin/sh", ["sh", "-c", script, task, str(attempt)])
+sys.exit(server.serve(run))
 )";
 
 class LocalDriverTest : public ::testing::TestWithParam<bool> {
@@ -49,7 +50,7 @@ class LocalDriverTest : public ::testing::TestWithParam<bool> {
     driver_.reset();
     std::filesystem::remove_all(dir_);
   }
-  // Each job runs `sh -c SCRIPT TASKFILE`; the task file's name is the script's $0.
+  // Each job runs `sh -c SCRIPT TASKFILE ATTEMPT`; the task file's name is the script's $0.
   SchedulerDriver& start(const std::string& script, unsigned cores = 4, double cpus = 1,
                          std::map<std::string, std::string> env = {}) {
     JobTemplate t;

@@ -76,9 +76,9 @@ std::byte* MappedBlob::mutable_data() const {
   return static_cast<std::byte*>(address_);
 }
 
-ContentStore::ContentStore(std::filesystem::path root, bool group_mode)
-    : root_(std::move(root)), group_mode_(group_mode) {
-  const unsigned mode = group_mode_ ? store::kGroupDirMode : store::kPrivateDirMode;
+ContentStore::ContentStore(std::filesystem::path root) : root_(std::move(root)) {
+  const unsigned mode = store::kPrivateDirMode;
+  store::make_dirs(root_, mode);
   store::make_dirs(root_ / "sha256", mode);
   store::make_dirs(root_ / "refs", mode);
 }
@@ -97,8 +97,7 @@ bool ContentStore::contains(std::string_view digest) const {
 
 std::string ContentStore::put(std::span<const std::byte> bytes, std::string_view batch_id,
                               std::string_view hint, bool* written) {
-  const unsigned file_mode = group_mode_ ? store::kGroupFileMode : store::kPrivateFileMode;
-  store::StoreLock lock(root_, store::StoreLock::Mode::shared, file_mode);
+  store::StoreLock lock(root_, store::StoreLock::Mode::shared);
   std::string digest;
   if (written != nullptr) *written = false;
   if (store::is_valid_digest(hint) && file_size_or_max(path_of(hint)) == bytes.size()) {
@@ -119,8 +118,8 @@ std::string ContentStore::put(std::span<const std::byte> bytes, std::string_view
 // bytes written even if the caller's memory changes meanwhile; the blob is named
 // after what was written.
 std::string ContentStore::write_blob(std::span<const std::byte> bytes) {
-  const auto dir_mode = group_mode_ ? store::kGroupDirMode : store::kPrivateDirMode;
-  const auto blob_mode = group_mode_ ? 0440u : 0400u;  // immutable once named
+  const auto dir_mode = store::kPrivateDirMode;
+  const auto blob_mode = 0400u;  // immutable once named
   std::vector<std::byte> chunk(std::min(kChunk, std::max<std::size_t>(bytes.size(), 1)));
   store::Sha256 hasher;
   const auto tmp_dir = root_ / "sha256";
@@ -156,13 +155,18 @@ MappedBlob ContentStore::open_mapped(std::string_view digest, bool verify,
                                      std::optional<std::uint64_t> expected_size,
                                      bool writable) const {
   const auto path = path_of(digest);
-  store::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) {
-    if (errno == ENOENT) throw IntegrityError("blob missing: '" + path.string() + "'");
-    store::throw_errno(errno, "cannot open blob", path);
-  }
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) store::throw_errno(errno, "cannot stat blob", path);
+  store::Fd fd;
+  try {
+    fd = store::open_regular_file(path, "blob", &st);
+  } catch (const std::system_error& error) {
+    if (error.code().value() == ENOENT)
+      throw IntegrityError("blob missing: '" + path.string() + "'");
+    throw;
+  }
+  // Checked on the opened file: a blob another user owns (or may write) could be
+  // rewritten under the mapping after its hash was verified.
+  store::check_owned(path, st, false);
   const auto size = static_cast<std::size_t>(st.st_size);
   if (expected_size && *expected_size != size) {
     throw IntegrityError("blob '" + path.string() + "' has " + std::to_string(size) +

@@ -96,11 +96,43 @@ TEST_F(ContentStoreTest, DirectoriesAreOwnerOnlyAndBlobsReadOnly) {
   EXPECT_EQ(mode_of(store.path_of(digest)), 0400u);
 }
 
-TEST_F(ContentStoreTest, GroupModeDirectoriesAreGroupWritableSetgid) {
-  jhtc::ContentStore store(dir_ / "store", /*group_mode=*/true);
-  const auto digest = store.put(pattern(10, 4));
-  EXPECT_EQ(mode_of(dir_ / "store"), 02770u);
-  EXPECT_EQ(mode_of(store.path_of(digest)), 0440u);
+TEST_F(ContentStoreTest, ExistingStoreWritableByOthersIsRefusedNamingOwnerAndMode) {
+  fs::create_directories(dir_ / "store");
+  fs::permissions(dir_ / "store", fs::perms::group_write, fs::perm_options::add);
+  try {
+    jhtc::ContentStore store(dir_ / "store");
+    FAIL() << "accepted a group-writable store";
+  } catch (const jhtc::UnsafePathError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find((dir_ / "store").string()), std::string::npos) << what;
+    EXPECT_NE(what.find("writable by group or others"), std::string::npos) << what;
+    EXPECT_NE(what.find("mode 07"), std::string::npos) << what;
+    EXPECT_NE(what.find("accepted: a directory owned by"), std::string::npos) << what;
+  }
+}
+
+TEST_F(ContentStoreTest, StoreDirectoryThatIsASymlinkIsRefused) {
+  fs::create_directories(dir_ / "elsewhere");
+  fs::create_directory_symlink(dir_ / "elsewhere", dir_ / "store");
+  EXPECT_THROW(jhtc::ContentStore store(dir_ / "store"), jhtc::UnsafePathError);
+}
+
+TEST_F(ContentStoreTest, BlobThatIsASymlinkIsRefusedBeforeMapping) {
+  jhtc::ContentStore store(dir_ / "store");
+  const auto bytes = pattern(1000, 6);
+  const auto digest = store.put(bytes);
+  const auto path = store.path_of(digest);
+  fs::rename(path, dir_ / "moved");
+  fs::create_symlink(dir_ / "moved", path);
+  EXPECT_THROW((void)store.open_mapped(digest, true, bytes.size()), jhtc::IntegrityError);
+}
+
+TEST_F(ContentStoreTest, BlobWritableByOthersIsRefusedBeforeMapping) {
+  jhtc::ContentStore store(dir_ / "store");
+  const auto bytes = pattern(1000, 7);
+  const auto digest = store.put(bytes);
+  fs::permissions(store.path_of(digest), fs::perms::others_write, fs::perm_options::add);
+  EXPECT_THROW((void)store.open_mapped(digest, true, bytes.size()), jhtc::UnsafePathError);
 }
 
 TEST_F(ContentStoreTest, OpenMappedReturnsTheBytesReadOnly) {

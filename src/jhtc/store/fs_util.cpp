@@ -1,17 +1,21 @@
 #include "store/fs_util.hpp"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <ctime>
 #include <fstream>
 #include <random>
 #include <sstream>
 #include <system_error>
 #include <thread>
+
+#include "jhtc/errors.hpp"
 
 namespace jhtc::store {
 
@@ -20,20 +24,98 @@ void throw_errno(int err, std::string_view what, const std::filesystem::path& pa
                           std::string(what) + " '" + path.string() + "'");
 }
 
+namespace {
+
+std::string owner_name(uid_t uid) {
+  struct passwd pw {};
+  struct passwd* found = nullptr;
+  char buf[1024];
+  std::string name = "uid " + std::to_string(uid);
+  if (::getpwuid_r(uid, &pw, buf, sizeof buf, &found) == 0 && found != nullptr) {
+    name = std::string(found->pw_name) + " (" + name + ")";
+  }
+  return name;
+}
+
+std::string octal_mode(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+  return text;
+}
+
+const char* type_name(mode_t mode) {
+  if (S_ISLNK(mode)) return "a symbolic link";
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "a regular file";
+}
+
+[[noreturn]] void refuse_path(const std::filesystem::path& path, const struct stat& st,
+                              const std::string& why, const char* accepted) {
+  throw UnsafePathError("refusing '" + path.string() + "': " + why + " (owner " +
+                        owner_name(st.st_uid) + ", mode " + octal_mode(st.st_mode) +
+                        "); accepted: " + accepted + " owned by " + owner_name(::geteuid()) +
+                        " and not writable by group or others");
+}
+
+}  // namespace
+
+void check_owned(const std::filesystem::path& path, const struct stat& st, bool directory) {
+  const char* accepted = directory ? "a directory" : "a regular file";
+  if (directory ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
+    refuse_path(path, st, std::string("it is ") + type_name(st.st_mode), accepted);
+  }
+  if (st.st_uid != ::geteuid()) refuse_path(path, st, "it is owned by another user", accepted);
+  if ((st.st_mode & 022) != 0) {
+    refuse_path(path, st, "it is writable by group or others", accepted);
+  }
+}
+
 void make_dirs(const std::filesystem::path& dir, unsigned mode) {
   if (dir.empty()) return;
   struct stat st {};
-  if (::stat(dir.c_str(), &st) == 0) {
-    if (!S_ISDIR(st.st_mode)) throw_errno(ENOTDIR, "cannot create directory", dir);
+  if (::lstat(dir.c_str(), &st) == 0) {
+    // A file of ours in the way is a plain error; a link or a foreign directory is not.
+    if (!S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode) && st.st_uid == ::geteuid()) {
+      throw_errno(ENOTDIR, "cannot create directory", dir);
+    }
+    check_owned(dir, st, true);
     return;
   }
-  if (dir.has_parent_path() && dir.parent_path() != dir) make_dirs(dir.parent_path(), mode);
+  if (dir.has_parent_path() && dir.parent_path() != dir) {
+    const auto parent = dir.parent_path();
+    if (::stat(parent.c_str(), &st) != 0) make_dirs(parent, mode);
+  }
   if (::mkdir(dir.c_str(), mode) != 0) {
-    if (errno == EEXIST) return;  // another process won the race: keep its mode
-    throw_errno(errno, "cannot create directory", dir);
+    if (errno != EEXIST) throw_errno(errno, "cannot create directory", dir);
+    // Another process won the race: it must be ours all the same.
+    if (::lstat(dir.c_str(), &st) != 0) throw_errno(errno, "cannot stat", dir);
+    check_owned(dir, st, true);
+    return;
   }
   // mkdir applies the umask; the mode we promise must not depend on it.
   if (::chmod(dir.c_str(), mode) != 0) throw_errno(errno, "cannot chmod directory", dir);
+}
+
+Fd open_regular_file(const std::filesystem::path& path, const char* what, struct stat* st) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
+  if (fd.get() < 0) {
+    const int err = errno;
+    struct stat link {};
+    if (err == ELOOP && ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) {
+      throw IntegrityError("refusing '" + path.string() + "': the " + what +
+                           " is a symbolic link; it is never followed");
+    }
+    throw_errno(err, std::string("cannot open ") + what, path);
+  }
+  if (::fstat(fd.get(), st) != 0) throw_errno(errno, std::string("cannot stat ") + what, path);
+  if (!S_ISREG(st->st_mode)) {
+    throw IntegrityError("refusing '" + path.string() + "': the " + what + " is " +
+                         type_name(st->st_mode) + ", not a regular file");
+  }
+  return fd;
 }
 
 std::string unique_temp_name(std::string_view prefix) {

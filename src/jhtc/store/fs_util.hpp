@@ -3,6 +3,8 @@
 // std::system_error whose message names the path.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <span>
@@ -13,15 +15,20 @@ namespace jhtc::store {
 
 // Mode of the directories and files we create.
 inline constexpr unsigned kPrivateDirMode = 0700;
-inline constexpr unsigned kGroupDirMode = 02770;  // setgid: the group is inherited
 inline constexpr unsigned kPrivateFileMode = 0600;
-inline constexpr unsigned kGroupFileMode = 0640;
 
 [[noreturn]] void throw_errno(int err, std::string_view what, const std::filesystem::path& path);
 
 // Creates `dir` and its missing parents with `mode` (exactly, regardless of the
-// umask); existing directories are left as they are.
+// umask). If `dir` exists it must be ours (check_owned): a directory planted by
+// another user, or made writable for others, is refused. Existing parents are the
+// caller's choice (e.g. a group-writable shared_data_dir) and are not checked.
 void make_dirs(const std::filesystem::path& dir, unsigned mode);
+
+// Throws jhtc::UnsafePathError naming `path`, its owner and mode unless `st` (from
+// lstat or fstat) is a directory (`directory`) or a regular file owned by the
+// effective user and not writable by group or others.
+void check_owned(const std::filesystem::path& path, const struct stat& st, bool directory);
 
 // A name for a temporary file unique across hosts, processes and threads.
 std::string unique_temp_name(std::string_view prefix);
@@ -41,6 +48,12 @@ class Fd {
  private:
   int fd_;
 };
+
+// Opens an existing file read-only without following a symbolic link in its last
+// component and without blocking (a FIFO), and refuses (IntegrityError) anything
+// but a regular file. `what` names the file in errors ("signed file", "blob").
+// ENOENT and other I/O errors throw std::system_error.
+Fd open_regular_file(const std::filesystem::path& path, const char* what, struct stat* st);
 
 // Writes all of `bytes` (retrying short writes and EINTR).
 void write_all(int fd, std::span<const std::byte> bytes, const std::filesystem::path& path);

@@ -13,7 +13,8 @@ namespace jhtc {
 
 ContentStore::RefWriter::RefWriter(const std::filesystem::path& batch_dir, unsigned file_mode)
     : path_(batch_dir / (store::unique_temp_name("") + ".refs")) {
-  fd_ = store::Fd(::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, file_mode));
+  fd_ = store::Fd(::open(
+      path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, file_mode));
   if (fd_.get() < 0) store::throw_errno(errno, "cannot create reference file", path_);
 }
 

@@ -21,9 +21,11 @@ namespace jhtc {
 namespace {
 
 constexpr char kMagic[8] = {'J', 'H', 'T', 'C', 'S', 'I', 'G', '1'};
-constexpr std::uint16_t kVersion = 1;
+constexpr std::uint16_t kVersion = 2;
 constexpr std::size_t kHeaderSize = 24;
 constexpr std::size_t kMacSize = 32;
+constexpr std::size_t kMaxField = 256;
+constexpr std::size_t kMaxIdentity = 4 * kMaxField + 64;
 
 template <typename T>
 void put_le(std::byte* out, T value) {
@@ -35,6 +37,32 @@ T get_le(const std::byte* in) {
   T value = 0;
   for (std::size_t i = 0; i < sizeof(T); ++i) value |= T(std::to_integer<unsigned>(in[i])) << (8 * i);
   return value;
+}
+
+void check_field(const char* name, const std::string& value) {
+  if (value.size() > kMaxField) {
+    throw std::invalid_argument(std::string("signed identity: ") + name +
+                                " is longer than 256 bytes");
+  }
+  for (const char c : value) {
+    if (static_cast<unsigned char>(c) <= ' ' || c == '=' || c == 0x7f) {
+      throw std::invalid_argument(std::string("signed identity: ") + name + " '" + value +
+                                  "' has a space, '=' or control character");
+    }
+  }
+}
+
+// Which part of the identity differs, as the refusal says it.
+std::string moved_from(const SignedIdentity& expected, const SignedIdentity& found) {
+  if (expected.kind != found.kind) return "a file of another kind";
+  if (expected.run != found.run) return "a file moved from another run";
+  if (expected.batch != found.batch) return "a file moved from another batch";
+  if (expected.task != found.task) {
+    return expected.kind == SignedKind::cache_entry ? "a file moved from another cache entry"
+                                                    : "a file moved from another task";
+  }
+  if (found.attempt < expected.attempt) return "an older attempt's result replayed";
+  return "a file of another attempt";
 }
 
 [[noreturn]] void refuse(const std::filesystem::path& path, const std::string& check) {
@@ -75,8 +103,8 @@ std::filesystem::path SigningKey::key_path(const std::filesystem::path& key_dir)
   return key_dir / std::to_string(::geteuid()) / "hmac.key";
 }
 
-SigningKey SigningKey::load_or_create(const std::filesystem::path& key_dir, bool group_mode) {
-  store::make_dirs(key_dir, group_mode ? 01770 : store::kPrivateDirMode);
+SigningKey SigningKey::load_or_create(const std::filesystem::path& key_dir) {
+  store::make_dirs(key_dir, store::kPrivateDirMode);
   const auto path = key_path(key_dir);
   store::make_dirs(path.parent_path(), store::kPrivateDirMode);
   if (::access(path.c_str(), F_OK) != 0) {
@@ -121,35 +149,88 @@ const char* to_string(SignedKind kind) {
   switch (kind) {
     case SignedKind::task: return "task";
     case SignedKind::result: return "result";
+    case SignedKind::cache_entry:
+      return "cache entry";
   }
   return "unknown";
 }
 
-std::uint64_t write_signed_file(const std::filesystem::path& path, SignedKind kind,
-                                std::span<const std::byte> payload, const SigningKey& key,
-                                bool group_mode) {
-  std::vector<std::byte> file(kHeaderSize + payload.size() + kMacSize);
+std::string SignedIdentity::to_text() const {
+  check_field("run", run);
+  check_field("batch", batch);
+  check_field("task", task);
+  return std::string("kind=") + std::to_string(static_cast<unsigned>(kind)) + "\nrun=" + run +
+         "\nbatch=" + batch + "\ntask=" + task + "\nattempt=" + std::to_string(attempt) + "\n";
+}
+
+std::optional<SignedIdentity> SignedIdentity::from_text(std::string_view text) {
+  static constexpr std::string_view kFields[] = {"kind", "run", "batch", "task", "attempt"};
+  std::string values[5];
+  for (std::size_t i = 0; i < 5; ++i) {
+    const auto end = text.find('\n');
+    if (end == std::string_view::npos) return std::nullopt;
+    const auto line = text.substr(0, end);
+    text.remove_prefix(end + 1);
+    if (!line.starts_with(kFields[i]) || line.size() <= kFields[i].size() ||
+        line[kFields[i].size()] != '=') {
+      return std::nullopt;
+    }
+    values[i] = std::string(line.substr(kFields[i].size() + 1));
+  }
+  if (!text.empty()) return std::nullopt;
+  SignedIdentity id;
+  try {
+    const auto kind = std::stoul(values[0]);
+    if (kind < 1 || kind > 3) return std::nullopt;
+    id.kind = static_cast<SignedKind>(kind);
+    id.attempt = std::stoi(values[4]);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  id.run = values[1];
+  id.batch = values[2];
+  id.task = values[3];
+  return id;
+}
+
+std::string SignedIdentity::describe() const {
+  if (kind == SignedKind::cache_entry) return "cache entry '" + task + "'";
+  std::string text = std::string(to_string(kind)) + " of task '" + task + "'";
+  if (attempt >= 0) text += ", attempt " + std::to_string(attempt);
+  return text + ", batch '" + batch + "', run '" + run + "'";
+}
+
+std::uint64_t write_signed_file(const std::filesystem::path& path, const SignedIdentity& identity,
+                                std::span<const std::byte> payload, const SigningKey& key) {
+  const std::string id = identity.to_text();
+  const std::size_t body = kHeaderSize + id.size() + payload.size();
+  std::vector<std::byte> file(body + kMacSize);
   std::memcpy(file.data(), kMagic, sizeof kMagic);
   put_le<std::uint16_t>(file.data() + 8, kVersion);
-  put_le<std::uint16_t>(file.data() + 10, static_cast<std::uint16_t>(kind));
-  put_le<std::uint32_t>(file.data() + 12, 0);
+  put_le<std::uint16_t>(file.data() + 10, static_cast<std::uint16_t>(identity.kind));
+  put_le<std::uint32_t>(file.data() + 12, static_cast<std::uint32_t>(id.size()));
   put_le<std::uint64_t>(file.data() + 16, payload.size());
-  if (!payload.empty()) std::memcpy(file.data() + kHeaderSize, payload.data(), payload.size());
-  const auto mac = key.hmac({file.data(), kHeaderSize + payload.size()});
-  std::memcpy(file.data() + kHeaderSize + payload.size(), mac.data(), kMacSize);
+  std::memcpy(file.data() + kHeaderSize, id.data(), id.size());
+  if (!payload.empty())
+    std::memcpy(file.data() + kHeaderSize + id.size(), payload.data(), payload.size());
+  const auto mac = key.hmac({file.data(), body});
+  std::memcpy(file.data() + body, mac.data(), kMacSize);
   const std::span<const std::byte> parts[] = {file};
-  store::write_file_atomically(
-      path, parts, group_mode ? store::kGroupFileMode : store::kPrivateFileMode);
+  store::write_file_atomically(path, parts, store::kPrivateFileMode);
   return file.size();
 }
 
-std::vector<std::byte> read_signed_file(const std::filesystem::path& path, const SigningKey& key,
-                                        std::span<const SignedKind> expected) {
-  store::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) store::throw_errno(errno, "cannot open", path);
+namespace {
+
+std::vector<std::byte> read_bounded(const std::filesystem::path& path) {
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) store::throw_errno(errno, "cannot stat", path);
-  std::vector<std::byte> file(static_cast<std::size_t>(st.st_size));
+  store::Fd fd = store::open_regular_file(path, "signed file", &st);
+  if (static_cast<std::uint64_t>(st.st_size) > kMaxSignedFileBytes) {
+    refuse(path, "too large (" + std::to_string(st.st_size) + " bytes; signed files are at most " +
+                     std::to_string(kMaxSignedFileBytes) + " bytes)");
+  }
+  // One byte more than the size: a file that grows meanwhile is not truncated silently.
+  std::vector<std::byte> file(static_cast<std::size_t>(st.st_size) + 1);
   std::size_t got = 0;
   while (got < file.size()) {
     const ssize_t n = ::read(fd.get(), file.data() + got, file.size() - got);
@@ -158,26 +239,51 @@ std::vector<std::byte> read_signed_file(const std::filesystem::path& path, const
     if (n == 0) break;
     got += static_cast<std::size_t>(n);
   }
+  if (got > static_cast<std::size_t>(st.st_size)) refuse(path, "the file grew while it was read");
   file.resize(got);
+  return file;
+}
+
+}  // namespace
+
+std::vector<std::byte> read_signed_file(const std::filesystem::path& path, const SigningKey& key,
+                                        const SignedIdentity& expected) {
+  auto file = read_bounded(path);
   if (file.size() < kHeaderSize + kMacSize) refuse(path, "truncated (shorter than a signed header)");
   if (std::memcmp(file.data(), kMagic, sizeof kMagic) != 0) refuse(path, "not a signed file (bad magic)");
-  if (get_le<std::uint16_t>(file.data() + 8) != kVersion) refuse(path, "unsupported signed-file version");
-  const auto length = get_le<std::uint64_t>(file.data() + 16);
-  if (length != file.size() - kHeaderSize - kMacSize) {
-    refuse(path, length > file.size() - kHeaderSize - kMacSize ? "truncated (length mismatch)"
-                                                               : "length mismatch (trailing bytes)");
+  const auto version = get_le<std::uint16_t>(file.data() + 8);
+  if (version != kVersion) {
+    refuse(path, "unsupported signed-file version " + std::to_string(version) + " (expected " +
+                     std::to_string(kVersion) + "; version 1 files carry no identity)");
   }
-  const auto mac = key.hmac({file.data(), kHeaderSize + length});
-  if (CRYPTO_memcmp(mac.data(), file.data() + kHeaderSize + length, kMacSize) != 0) {
+  const std::size_t room = file.size() - kHeaderSize - kMacSize;
+  const auto id_length = get_le<std::uint32_t>(file.data() + 12);
+  const auto length = get_le<std::uint64_t>(file.data() + 16);
+  if (id_length > kMaxIdentity || id_length > room || length != room - id_length) {
+    refuse(path, id_length > room || length > room - id_length
+                     ? "truncated (length mismatch)"
+                     : "length mismatch (trailing bytes)");
+  }
+  const std::size_t body = kHeaderSize + id_length + length;
+  const auto mac = key.hmac({file.data(), body});
+  if (CRYPTO_memcmp(mac.data(), file.data() + body, kMacSize) != 0) {
     refuse(path, "HMAC mismatch: the file was modified or signed with another key; not unpickled");
   }
   const auto kind = static_cast<SignedKind>(get_le<std::uint16_t>(file.data() + 10));
-  if (!expected.empty() && std::find(expected.begin(), expected.end(), kind) == expected.end()) {
-    refuse(path, std::string("wrong kind: expected ") + to_string(expected.front()) + ", found " +
+  if (kind != expected.kind) {
+    refuse(path, std::string("wrong kind: expected ") + to_string(expected.kind) + ", found " +
                      to_string(kind));
   }
-  file.erase(file.begin() + kHeaderSize + static_cast<std::ptrdiff_t>(length), file.end());
-  file.erase(file.begin(), file.begin() + kHeaderSize);
+  const std::string_view id_text(reinterpret_cast<const char*>(file.data() + kHeaderSize),
+                                 id_length);
+  const auto found = SignedIdentity::from_text(id_text);
+  if (!found || found->kind != kind) refuse(path, "malformed identity in a signed file");
+  if (*found != expected) {
+    refuse(path, "identity mismatch: expected the " + expected.describe() + ", found the " +
+                     found->describe() + " (" + moved_from(expected, *found) + "); not unpickled");
+  }
+  file.erase(file.begin() + static_cast<std::ptrdiff_t>(body), file.end());
+  file.erase(file.begin(), file.begin() + static_cast<std::ptrdiff_t>(kHeaderSize + id_length));
   return file;
 }
 

@@ -15,8 +15,10 @@ class StoreLock {
  public:
   enum class Mode { shared, exclusive };
   // Blocks until the lock is held. A file system without locks (ENOLCK) degrades
-  // to no locking rather than failing every task.
-  StoreLock(const std::filesystem::path& root, Mode mode, unsigned file_mode);
+  // to no locking rather than failing every task. The lock file is created 0600;
+  // an existing one that is not a regular file of the user, not writable by
+  // others, is refused (UnsafePathError): another user could hold it forever.
+  StoreLock(const std::filesystem::path& root, Mode mode);
   ~StoreLock() = default;  // closing the descriptor releases the lock
   StoreLock(const StoreLock&) = delete;
   StoreLock& operator=(const StoreLock&) = delete;

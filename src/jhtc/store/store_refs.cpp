@@ -50,9 +50,8 @@ ContentStore::RefWriter& ContentStore::writer_for(std::string_view batch_id) {
   auto it = writers_.find(std::string(batch_id));
   if (it != writers_.end()) return *it->second;
   const auto dir = root_ / "refs" / std::string(batch_id);
-  store::make_dirs(dir, group_mode_ ? store::kGroupDirMode : store::kPrivateDirMode);
-  auto writer = std::make_unique<RefWriter>(
-      dir, group_mode_ ? store::kGroupFileMode : store::kPrivateFileMode);
+  store::make_dirs(dir, store::kPrivateDirMode);
+  auto writer = std::make_unique<RefWriter>(dir, store::kPrivateFileMode);
   return *writers_.emplace(std::string(batch_id), std::move(writer)).first->second;
 }
 
@@ -65,10 +64,9 @@ void ContentStore::record_ref(std::string_view batch_id, const std::string& dige
 
 bool ContentStore::open_batch(std::string_view batch_id) {
   store::check_batch_id(batch_id);
-  const unsigned file_mode = group_mode_ ? store::kGroupFileMode : store::kPrivateFileMode;
-  store::StoreLock lock(root_, store::StoreLock::Mode::shared, file_mode);
+  store::StoreLock lock(root_, store::StoreLock::Mode::shared);
   const auto dir = root_ / "refs" / std::string(batch_id);
-  store::make_dirs(dir, group_mode_ ? store::kGroupDirMode : store::kPrivateDirMode);
+  store::make_dirs(dir, store::kPrivateDirMode);
   const auto temp = dir / store::unique_temp_name(".owner.tmp.");
   std::ostringstream text;
   const OwnerIdentity self = this_process_identity();
@@ -76,7 +74,7 @@ bool ContentStore::open_batch(std::string_view batch_id) {
        << (self.boot_id.empty() ? "-" : self.boot_id) << ' ' << self.pid_namespace << '\n';
   const std::string line = text.str();
   const std::span<const std::byte> parts[] = {std::as_bytes(std::span(line.data(), line.size()))};
-  store::write_file_atomically(temp, parts, file_mode);
+  store::write_file_atomically(temp, parts, store::kPrivateFileMode);
   // link() fails if the owner exists: the first process to claim the batch keeps it.
   const bool claimed = ::link(temp.c_str(), (dir / "owner").c_str()) == 0;
   const int err = errno;
@@ -92,8 +90,7 @@ void ContentStore::heartbeat(std::string_view batch_id) {
 
 void ContentStore::add_refs(std::string_view batch_id,
                             std::span<const std::pair<std::string, std::uint64_t>> digests) {
-  const unsigned file_mode = group_mode_ ? store::kGroupFileMode : store::kPrivateFileMode;
-  store::StoreLock lock(root_, store::StoreLock::Mode::shared, file_mode);
+  store::StoreLock lock(root_, store::StoreLock::Mode::shared);
   for (const auto& [digest, size] : digests) {
     if (!contains(digest)) {
       throw std::invalid_argument("cannot reference a missing blob: " + path_of(digest).string());
@@ -144,8 +141,7 @@ std::uint64_t ContentStore::delete_if_unreferenced(
 
 std::uint64_t ContentStore::release(std::string_view batch_id) {
   store::check_batch_id(batch_id);
-  const unsigned file_mode = group_mode_ ? store::kGroupFileMode : store::kPrivateFileMode;
-  store::StoreLock lock(root_, store::StoreLock::Mode::exclusive, file_mode);
+  store::StoreLock lock(root_, store::StoreLock::Mode::exclusive);
   const auto dir = root_ / "refs" / std::string(batch_id);
   std::vector<std::string> digests;
   for (auto& [digest, size] : store::read_batch_refs(dir)) digests.push_back(digest);
@@ -158,8 +154,7 @@ std::uint64_t ContentStore::release(std::string_view batch_id) {
 }
 
 GarbageReport ContentStore::collect_garbage(std::chrono::seconds stale_after) {
-  const unsigned file_mode = group_mode_ ? store::kGroupFileMode : store::kPrivateFileMode;
-  store::StoreLock lock(root_, store::StoreLock::Mode::exclusive, file_mode);
+  store::StoreLock lock(root_, store::StoreLock::Mode::exclusive);
   GarbageReport report;
   const auto stale_s = static_cast<double>(stale_after.count());
   for (const auto& batch : std::filesystem::directory_iterator(root_ / "refs")) {
