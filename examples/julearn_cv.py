@@ -36,6 +36,7 @@ with parallel_config(
     shared_data_dir=shared_data_dir,
     max_recursion_level=1,
     throttle=[5, 12],
+    export_metadata=True,  # the journal `python -m joblib_htcondor.ui` reads
 ):
     scores = run_cross_validation(
         X=X,
@@ -51,3 +52,4 @@ with parallel_config(
 pd.set_option("display.width", 120)
 print(scores[["repeat", "fold", "test_score", "fit_time"]].to_string(index=False))
 print(f"mean test accuracy: {scores['test_score'].mean():.4f}")
+print(f"journal: {shared_data_dir}/journal")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -28,13 +27,16 @@ PYTHON_ENV = "JHTC_PYTHON"
 def monitor_executable() -> Path:
     """Return the ``jhtc-monitor`` to run.
 
-    Looks at ``$JHTC_MONITOR``, then the package's ``bin/``, then ``PATH``.
+    Looks at ``$JHTC_MONITOR``, then the package's ``bin/``. ``PATH`` is not
+    searched: the ``jhtc-monitor`` found there is the console script that runs
+    this module.
 
     Raises
     ------
     FileNotFoundError
-        When none of them holds an executable ``jhtc-monitor`` (the package was
-        installed without its compiled parts, or ``$JHTC_MONITOR`` is wrong).
+        When neither holds an executable ``jhtc-monitor``: the package was built
+        from source where ncurses' headers were missing (the build then leaves the
+        monitor out and says so), or ``$JHTC_MONITOR`` is wrong.
     """
     override = os.environ.get(MONITOR_ENV)
     if override:
@@ -45,12 +47,11 @@ def monitor_executable() -> Path:
     packaged = Path(__file__).resolve().parent / "bin" / "jhtc-monitor"
     if os.access(packaged, os.X_OK) and packaged.is_file():
         return packaged
-    on_path = shutil.which("jhtc-monitor")
-    if on_path:
-        return Path(on_path)
     raise FileNotFoundError(
-        f"jhtc-monitor not found in {packaged.parent} nor on PATH; "
-        "reinstall joblib_htcondor with its compiled extension"
+        f"this installation has no jhtc-monitor (looked for {packaged}): it was built from "
+        "source without the ncurses headers, so the terminal monitor was left out. Install "
+        "the binary wheel, or the ncurses headers (Debian: libncurses-dev, RHEL: "
+        "ncurses-devel) and reinstall joblib_htcondor; the journals stay readable meanwhile"
     )
 
 
