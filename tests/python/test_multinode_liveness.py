@@ -41,10 +41,6 @@ def outer(i):
     return socket.gethostname(), sum(Parallel()(delayed(slow_inner)(j) for j in range(2)))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "owner liveness is (host, pid): a node named like the caller, in its own PID "
-    "namespace, has its live batch judged dead because its pid is not ours; "
-    "harden-engine (issue 14) replaces this with an owner identity and heartbeat"))
 def test_a_live_batch_on_a_node_with_the_callers_host_name_is_never_judged_dead(
         testbed_shared_dir):
     results, dead_seen = {}, []
