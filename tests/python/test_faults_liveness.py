@@ -62,9 +62,10 @@ def test_nested_batch_in_another_pid_namespace_survives_a_new_runs_cleanup(testb
             shared / "store" / "refs" / b / "owner").exists()], 30, "the nested batch's records")
         (nested_id,) = nested
         as_if_in_another_pid_namespace(shared, nested_id)
-        # A new top-level batch in the same shared directory: its start cleans up.
-        with parallel_config(backend="htcondor", scheduler="htcondor",
-                             shared_data_dir=str(shared), poll_interval=0.2):
+        # A new top-level batch in the same shared directory: its start cleans up
+        # (the same recover() whatever the scheduler; local needs no free slot).
+        with parallel_config(backend="htcondor", scheduler="local",
+                             shared_data_dir=str(shared)):
             assert Parallel(n_jobs=2)(delayed(abs)(-i) for i in range(2)) == [0, 1]
         assert nested_id in batch_dirs(shared), "the live nested batch's files were deleted"
         assert (shared / "store" / "refs" / nested_id / "owner").exists()
