@@ -41,6 +41,11 @@ class JobFailedError(RuntimeError):
         self.attempts = attempts
         self.stderr_tail = stderr_tail
 
+    def __reduce__(self):
+        # A nested batch's failure travels to the parent job's caller in a result
+        # file: the default reduction would call __init__ with the message alone.
+        return (type(self), (self.reason, self.job_id, self.attempts, self.stderr_tail))
+
 
 class SharedDiskBudgetError(ValueError):
     """A task needs more of the shared directory than ``max_shared_disk`` can ever

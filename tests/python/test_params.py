@@ -119,3 +119,16 @@ def test_max_shared_disk_takes_sizes_per_level():
 def test_bad_max_shared_disk_is_refused(bad):
     with pytest.raises(ValueError, match=r"max_shared_disk must be"):
         parse_params({"max_shared_disk": bad})
+
+
+def test_job_failed_error_survives_pickling_as_a_nested_failure_must():
+    import pickle
+
+    from joblib_htcondor._errors import JobFailedError
+
+    error = JobFailedError("held: out of memory (code 34)", "12.3", 2, "Killed")
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is JobFailedError
+    assert (copy.reason, copy.job_id, copy.attempts, copy.stderr_tail) == (
+        "held: out of memory (code 34)", "12.3", 2, "Killed")
+    assert str(copy) == str(error)
