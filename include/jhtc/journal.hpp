@@ -75,7 +75,11 @@ class JournalWriter {
   void task_failed(TaskId task, std::string_view reason, std::string_view job_id = {},
                    const JobUsage& usage = {});
   void task_retried(TaskId task, const RetryNote& note);
-  void task_retried(TaskId task, std::string_view reason) { task_retried(task, RetryNote{std::string(reason)}); }
+  void task_retried(TaskId task, std::string_view reason) {
+    RetryNote note;
+    note.reason = std::string(reason);
+    task_retried(task, note);
+  }
   void task_cancelled(TaskId task);
   void bytes_held(std::uint64_t bytes);
   // Writes batch_finished once; later calls do nothing. `state`: "done", "failed",

@@ -94,6 +94,7 @@ enum class DriverEventKind {
   released,   // released from hold
   exited,     // process ended: exit_code >= 0, or signal > 0
   removed,    // removed from the queue (by us or by an administrator); reason set
+  unmatched,  // idle, and the scheduler found no machine that could ever run it; reason set
 };
 
 struct DriverEvent {

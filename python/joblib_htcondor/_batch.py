@@ -289,6 +289,9 @@ class Batch:
         if p.extra_directives:
             options["extra_directives"] = "\n".join(f"{k} = {v}" for k, v in p.extra_directives)
         options["level"] = str(level)
+        # an idle job no machine matches fails after this long ("0": it waits forever)
+        options["unmatched_after_s"] = ("0" if p.max_idle_unmatched == math.inf
+                                        else str(math.ceil(p.max_idle_unmatched)))
         if p.log_dir_prefix:  # the event log is kept with the job logs the user keeps
             options["event_log"] = str(self.logs_dir / "condor.log")
         if p.throttle_scope == "level":  # one cap per level of the run, counted by the schedd

@@ -77,6 +77,15 @@ def _retry_factor(value: Any, name: str) -> float:
     return float(value)
 
 
+def _idle_unmatched(value: Any, name: str) -> float:
+    # None (wait however long) is stored as infinity: parse_params drops None values.
+    if value is None:
+        return math.inf
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 1:
+        raise ValueError(f"{name} must be a number of seconds >= 1 or None, not {value!r}")
+    return float(value)
+
+
 def _bool(value: Any, name: str) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"{name} must be True or False, not {value!r}")
@@ -196,6 +205,7 @@ class BackendParams:
     request_gpus: tuple = (0,)
     memory_retry_factor: tuple = (2.0,)
     max_request_memory: tuple = (64 * 1024,)  # MB per level: the ceiling of memory retries
+    max_idle_unmatched: float = 600.0  # seconds; math.inf: never fail an unmatched job
 
     def value_for_level(self, name: str, level: int):
         """The per-level value of ``name`` at recursion ``level``; None when unset."""
@@ -233,6 +243,7 @@ _CHECKS: dict = {
     "max_shared_disk": (
         lambda v, n: () if v is None else _per_level(v, n, parse_size_mb), "max_shared_disk"),
     "request_gpus": (lambda v, n: _per_level(v, n, _non_negative_int), "request_gpus"),
+    "max_idle_unmatched": (_idle_unmatched, "max_idle_unmatched"),
     "memory_retry_factor": (lambda v, n: _per_level(v, n, _retry_factor), "memory_retry_factor"),
     "max_request_mem": (lambda v, n: _per_level(v, n, parse_size_mb), "max_request_memory"),
     "max_request_memory": (lambda v, n: _per_level(v, n, parse_size_mb), "max_request_memory"),

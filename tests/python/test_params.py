@@ -132,3 +132,44 @@ def test_job_failed_error_survives_pickling_as_a_nested_failure_must():
     assert (copy.reason, copy.job_id, copy.attempts, copy.stderr_tail) == (
         "held: out of memory (code 34)", "12.3", 2, "Killed")
     assert str(copy) == str(error)
+
+
+def test_memory_retry_parameters_have_safe_defaults_per_level():
+    params = parse_params({})
+    assert params.value_for_level("memory_retry_factor", 0) == 2.0
+    assert params.value_for_level("max_request_memory", 3) == 64 * 1024
+    assert params.value_for_level("request_gpus", 1) == 0
+    params = parse_params({"request_mem": ["1GB", "2GB"], "memory_retry_factor": [1.5, 3],
+                           "max_request_mem": ["8GB", "32GB"], "request_gpus": [0, 1]})
+    assert [params.value_for_level("memory_retry_factor", lv) for lv in range(3)] == [1.5, 3, 3]
+    assert [params.value_for_level("max_request_memory", lv) for lv in range(2)] == [8192, 32768]
+    assert [params.value_for_level("request_gpus", lv) for lv in range(3)] == [0, 1, 1]
+    assert parse_params({"max_request_memory": "4GB"}).max_request_memory == (4096,)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [({"memory_retry_factor": 1}, ValueError, r"memory_retry_factor must be a number > 1"),
+     ({"memory_retry_factor": "2"}, ValueError, r"memory_retry_factor must be a number > 1"),
+     ({"memory_retry_factor": [2, 0.5]}, ValueError, r"memory_retry_factor\[1\] must be"),
+     ({"memory_retry_factor": float("inf")}, ValueError, r"memory_retry_factor must be"),
+     ({"max_request_mem": "lots"}, ValueError, r"max_request_mem must be .*4Gb"),
+     ({"max_request_mem": "1GB", "max_request_memory": "2GB"}, TypeError, "not both"),
+     ({"request_mem": "8GB", "max_request_mem": "4GB"}, ValueError,
+      r"max_request_mem \(4096 MB at level 0\) must be at least request_mem \(8192 MB"),
+     ({"request_mem": ["1GB", "8GB"], "max_request_mem": "4GB"}, ValueError, r"at level 1"),
+     ({"request_gpus": -1}, ValueError, r"request_gpus must be an int >= 0"),
+     ({"request_gpus": 1.5}, ValueError, r"request_gpus must be an int >= 0"),
+     ({"request_gpus": [0, True]}, ValueError, r"request_gpus\[1\] must be an int >= 0")],
+)
+def test_bad_memory_retry_and_gpu_values_name_the_parameter(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        parse_params(kwargs)
+
+
+def test_max_idle_unmatched_takes_seconds_or_none():
+    assert parse_params({}).max_idle_unmatched == 600
+    assert parse_params({"max_idle_unmatched": None}).max_idle_unmatched == float("inf")
+    for bad in (0, -5, "10", True):
+        with pytest.raises(ValueError, match="max_idle_unmatched must be a number of seconds"):
+            parse_params({"max_idle_unmatched": bad})

@@ -227,6 +227,11 @@ void Engine::State::handle(const DriverEvent& event, std::vector<JobKey>& to_rem
                                       task.last_usage});
       }
       break;
+    case DriverEventKind::unmatched:
+      // No retry: the same request would find no machine either.
+      to_remove.push_back({task.id, task.attempt});
+      finish(task, OutcomeKind::failed, "job " + event.job_id + " " + event.reason);
+      break;
     case DriverEventKind::removed:
       // We only remove jobs of earlier attempts or cancelled tasks, which never
       // reach here: somebody else removed this one, deliberately. No retry.

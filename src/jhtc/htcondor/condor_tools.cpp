@@ -160,4 +160,47 @@ std::vector<QueueRecord> parse_queue_records(std::string_view out) {
   return records;
 }
 
+std::vector<std::pair<std::int64_t, int>> parse_unmatched(std::string_view out) {
+  std::vector<std::pair<std::int64_t, int>> jobs;
+  while (!out.empty()) {
+    const std::size_t end = out.find('\n');
+    std::string_view line = out.substr(0, end);
+    out.remove_prefix(end == std::string_view::npos ? out.size() : end + 1);
+    std::int64_t cluster = 0;
+    int proc = 0;
+    if (!parse_job_id(next_word(line), cluster, proc) || next_word(line) != "1") continue;
+    if (line.find("no match found") != std::string_view::npos) jobs.emplace_back(cluster, proc);
+  }
+  return jobs;
+}
+
+std::string summarize_better_analyze(std::string_view out) {
+  std::string conditions;
+  std::string warning;
+  while (!out.empty()) {
+    const std::size_t end = out.find('\n');
+    std::string_view line = out.substr(0, end);
+    out.remove_prefix(end == std::string_view::npos ? out.size() : end + 1);
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.remove_suffix(1);
+    // "[7]           0  TARGET.GPUs >= RequestGPUs": a step no slot passes.
+    if (line.starts_with('[')) {
+      const std::size_t close = line.find(']');
+      if (close == std::string_view::npos) continue;
+      std::string_view rest = line.substr(close + 1);
+      if (next_word(rest) != "0") continue;
+      while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+      if (rest.empty()) continue;
+      conditions += (conditions.empty() ? "" : ", ") + std::string(rest);
+    } else if (line.starts_with("No machines matched")) {
+      warning = std::string(line);  // the clearest words HTCondor has for it
+    } else if (line.starts_with("No successful match") && warning.empty()) {
+      warning = std::string(line);
+    }
+  }
+  if (conditions.empty()) return warning;
+  const std::string met = "no slot meets " + conditions;
+  return warning.empty() ? met : met + "; " + warning;
+}
+
 }  // namespace jhtc::htcondor

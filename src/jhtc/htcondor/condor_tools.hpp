@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "htcondor/event_log_parser.hpp"
@@ -74,5 +75,14 @@ std::vector<std::string> queue_attributes(bool history);
 
 // Lines of `-af:j` output for queue_attributes(); malformed lines are skipped.
 std::vector<QueueRecord> parse_queue_records(std::string_view out);
+
+// Jobs that `condor_q IDS -af:j JobStatus LastRejMatchReason` shows idle (1) after
+// the negotiator found no machine for them ("no match found"), as (cluster, proc).
+std::vector<std::pair<std::int64_t, int>> parse_unmatched(std::string_view out);
+
+// The words of `condor_q -better-analyze JOB` that say why nothing matches: the
+// requirement conditions that no slot meets, and HTCondor's warning, on one line;
+// "" when the output has neither.
+std::string summarize_better_analyze(std::string_view out);
 
 }  // namespace jhtc::htcondor

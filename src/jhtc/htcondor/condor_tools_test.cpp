@@ -111,3 +111,42 @@ TEST(CondorTools, CountJobsCountsNonBlankLines) {
 
 }  // namespace
 }  // namespace jhtc::htcondor
+
+namespace jhtc::htcondor {
+namespace {
+
+TEST(CondorTools, UnmatchedJobsAreIdleOnesTheNegotiatorFoundNoMachineFor) {
+  const auto jobs = parse_unmatched(
+      "22.0 1 no match found \n22.1 2 undefined\n22.2 1 undefined\n23.0 1 no match found\nbad\n");
+  ASSERT_EQ(jobs.size(), 2u);
+  EXPECT_EQ(jobs[0], (std::pair<std::int64_t, int>{22, 0}));
+  EXPECT_EQ(jobs[1], (std::pair<std::int64_t, int>{23, 0}));
+}
+
+// Recorded on the testbed: a job with request_gpus = 1 on a pool without GPUs.
+constexpr std::string_view kBetterAnalyze = R"(
+The Requirements expression for job 21.000 reduces to these conditions:
+
+         Slots
+Step    Matched  Condition
+-----  --------  ---------
+[0]           1  TARGET.Arch == "X86_64"
+[5]           1  TARGET.Memory >= RequestMemory
+[7]           0  TARGET.GPUs >= RequestGPUs
+[9]           1  TARGET.FileSystemDomain == MY.FileSystemDomain
+
+No successful match recorded.
+Last failed match: Tue Dec  1 02:54:33 2026
+
+WARNING:  Be advised:
+   No machines matched the jobs's constraints
+)";
+
+TEST(CondorTools, BetterAnalyzeIsSummarisedToTheConditionsNoSlotMeets) {
+  EXPECT_EQ(summarize_better_analyze(kBetterAnalyze),
+            "no slot meets TARGET.GPUs >= RequestGPUs; No machines matched the jobs's constraints");
+  EXPECT_EQ(summarize_better_analyze("nothing useful\n"), "");
+}
+
+}  // namespace
+}  // namespace jhtc::htcondor

@@ -49,6 +49,9 @@ struct JobState {
   std::int64_t request_memory_mb = 0;  // what this job asked for; 0: nothing
   bool held = false;
   bool done = false;
+  bool ran = false;                    // started at least once
+  bool unmatched = false;              // reported as matching no machine
+  Clock::time_point submitted_at = Clock::now();
   JobUsage usage;  // what the log said so far (image-size updates: the peak memory)
 };
 
@@ -123,6 +126,7 @@ class HTCondorDriver final : public SchedulerDriver, public SharedCapacity {
   void absorb(std::vector<JobEvent> fresh);  // expects mutex_
   void apply(const DriverEvent& event, JobState& job);  // expects mutex_
   void reconcile_if_silent();                // expects tail_mutex_
+  void report_unmatched();                   // expects tail_mutex_
   std::size_t count_level_jobs() const;
   LevelLock take_level_lock() const;
 
@@ -134,6 +138,8 @@ class HTCondorDriver final : public SchedulerDriver, public SharedCapacity {
   std::chrono::seconds command_timeout_;
   std::chrono::seconds abort_timeout_;
   RetryPolicy retry_;
+  std::chrono::seconds unmatched_after_;  // 0: never report unmatched jobs
+  Clock::time_point last_unmatched_check_ = Clock::now();
   std::size_t max_per_submission_;
   std::size_t level_cap_ = 0;  // throttle_scope="level": the run's cap for this level; 0: none
   int level_ = 0;
@@ -163,6 +169,9 @@ HTCondorDriver::HTCondorDriver(JobTemplate job_template)
       reconcile_after_(option_number(t_, "reconcile_after_s", 300)),
       command_timeout_(option_number(t_, "command_timeout_s", 600)),
       abort_timeout_(option_number(t_, "abort_timeout_s", 10)),
+      unmatched_after_(t_.options.count("unmatched_after_s") && t_.options.at("unmatched_after_s") == "0"
+                           ? 0
+                           : option_number(t_, "unmatched_after_s", 600)),
       max_per_submission_(static_cast<std::size_t>(option_number(t_, "max_per_submission", 5000))) {
   retry_.attempts = static_cast<int>(option_number(t_, "retry_attempts", retry_.attempts));
   retry_.first_wait = std::chrono::milliseconds(
@@ -355,10 +364,17 @@ void HTCondorDriver::apply(const DriverEvent& event, JobState& job) {
       pending_.push_back(std::move(explained));
       return;
     }
-    case DriverEventKind::released:
-    case DriverEventKind::running: job.held = false; break;
+    case DriverEventKind::released: job.held = false; break;
+    case DriverEventKind::running:
+      job.held = false;
+      job.ran = true;
+      break;
     case DriverEventKind::exited:
     case DriverEventKind::removed: job.done = true; break;
+    case DriverEventKind::unmatched:  // not done: the engine's condor_rm follows
+      if (job.unmatched) return;
+      job.unmatched = true;
+      break;
     default: break;
   }
   pending_.push_back(event);
@@ -425,6 +441,53 @@ void HTCondorDriver::reconcile_if_silent() {
   if (!pending_.empty()) cv_.notify_all();
 }
 
+// Jobs idle since unmatched_after_ that the negotiator found no machine for: the
+// schedd's LastRejMatchReason, then condor_q -better-analyze's words for why.
+void HTCondorDriver::report_unmatched() {
+  if (unmatched_after_.count() == 0) return;
+  const auto now = Clock::now();
+  const auto every = std::min<Clock::duration>(unmatched_after_, std::chrono::seconds(30));
+  std::vector<std::string> ids;
+  {
+    std::lock_guard lock(mutex_);
+    if (now - last_unmatched_check_ < every) return;
+    last_unmatched_check_ = now;
+    for (const auto& [ref, job] : jobs_)
+      if (!job.done && !job.ran && !job.held && !job.unmatched &&
+          now - job.submitted_at >= unmatched_after_)
+        ids.push_back(std::to_string(ref.first) + "." + std::to_string(ref.second));
+  }
+  if (ids.empty()) return;
+  std::vector<std::pair<std::int64_t, int>> unmatched;
+  std::string why;
+  try {
+    std::vector<std::string> args = ids;
+    for (const char* a : {"-af:j", "JobStatus", "LastRejMatchReason"}) args.emplace_back(a);
+    const util::CommandResult q = run_tool("condor_q", args);
+    if (!q.succeeded()) return;  // asked again at the next check
+    unmatched = parse_unmatched(q.out);
+    if (unmatched.empty()) return;
+    const auto& [cluster, proc] = unmatched.front();  // a batch's jobs ask for the same
+    const util::CommandResult analysis = run_tool(
+        "condor_q", {"-better-analyze", std::to_string(cluster) + "." + std::to_string(proc)});
+    why = summarize_better_analyze(analysis.out);
+  } catch (const SchedulerError&) {
+    return;
+  }
+  std::lock_guard lock(mutex_);
+  for (const auto& ref : unmatched) {
+    const auto it = jobs_.find(ref);
+    if (it == jobs_.end() || it->second.ran || it->second.done || it->second.unmatched) continue;
+    DriverEvent event = make_driver_event(DriverEventKind::unmatched, it->second.key,
+                                          std::to_string(ref.first) + "." + std::to_string(ref.second));
+    event.reason = "matched no machine of the pool for " + std::to_string(unmatched_after_.count()) +
+                   " s (condor_q -better-analyze: " + (why.empty() ? "no reason given" : why) +
+                   "); it would wait forever (raise max_idle_unmatched if the pool may grow)";
+    apply(event, it->second);
+  }
+  if (!pending_.empty()) cv_.notify_all();
+}
+
 std::vector<DriverEvent> HTCondorDriver::wait_events(std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   std::lock_guard tail(tail_mutex_);
@@ -435,6 +498,7 @@ std::vector<DriverEvent> HTCondorDriver::wait_events(std::chrono::milliseconds t
     if (!pending_.empty() || woken_) break;
     lock.unlock();
     reconcile_if_silent();
+    report_unmatched();
     lock.lock();
     if (!pending_.empty() || woken_ || Clock::now() >= deadline) break;
     cv_.wait_until(lock, std::min(deadline, Clock::now() + poll_interval_),

@@ -7,11 +7,13 @@
 // (<batch_dir>/condor.log) every options["poll_interval_ms"] (default 250) and
 // translates its events; when the log has been silent for
 // options["reconcile_after_s"] (default 300) while jobs are outstanding, it asks
-// condor_q / condor_history about them instead.
+// condor_q / condor_history about them instead. A job idle for
+// options["unmatched_after_s"] (default 600; "0": never) that the negotiator found
+// no machine for is reported `unmatched`, with condor_q -better-analyze's words.
 //
 // Options (template.options): pool, schedd (the tools' -pool and -name), universe,
 // initial_dir, extra_directives, lineage (default batch_name), max_per_submission,
-// poll_interval_ms, reconcile_after_s, probe_timeout_s (default 30),
+// poll_interval_ms, reconcile_after_s, unmatched_after_s, probe_timeout_s (default 30),
 // command_timeout_s (default 600, for every condor_* call).
 //
 // Thread-safety: every member may be called from any thread, concurrently.
