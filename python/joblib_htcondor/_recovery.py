@@ -62,7 +62,8 @@ def read_owner(batch_dir: Path) -> dict | None:
     from . import _core
 
     path = batch_dir / OWNER_FILE
-    _core.make_private_dir(str(batch_dir))  # exists: checks it is ours
+    if not _core.check_owned_dir(str(batch_dir)):  # refused unless ours
+        return None
     try:
         _core.check_owned_file(str(path))
         flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
@@ -137,7 +138,7 @@ def find_dead_batches(shared: Path, stale_after_s: float = 3600) -> list:
     batches = Path(shared) / "batches"
     if not batches.is_dir():
         return []
-    _core.make_private_dir(str(batches))  # exists: refused unless it is ours
+    _core.check_owned_dir(str(batches))  # refused unless it is ours
     records = _trusted_records(batches)
     now = time.time()
 

@@ -43,7 +43,9 @@ def batch_names_since(cluster_floor: int, prefix: str = "jhtc-") -> dict:
 def last_cluster() -> int:
     """The highest cluster id the schedd has handed out so far (queue or history)."""
     ids = [int(v) for v in condor("condor_q", "-allusers", "-af", "ClusterId").split()]
-    ids += [int(v) for v in condor("condor_history", "-limit", "1", "-af", "ClusterId").split()]
+    # History lists jobs by the time they left, not by id: a job removed last (a
+    # test's bystander) may be older than jobs that left just before it.
+    ids += [int(v) for v in condor("condor_history", "-limit", "200", "-af", "ClusterId").split()]
     return max(ids, default=0)
 
 

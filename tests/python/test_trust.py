@@ -113,6 +113,12 @@ def test_the_worker_signs_its_result_for_its_attempt(shared):
     assert codec.load(task.with_suffix(".result"), attempt=2)[1] == 7
 
 
+def test_the_worker_refuses_an_attempt_that_is_not_a_number(shared):
+    done = subprocess.run([sys.executable, "-m", "joblib_htcondor.worker", "0.task", "x"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "TASKFILE [ATTEMPT]" in done.stderr
+
+
 # --- signed reads ------------------------------------------------------------------------
 
 def test_a_symlinked_task_file_is_refused_not_followed(shared):

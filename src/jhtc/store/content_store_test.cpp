@@ -127,6 +127,13 @@ TEST_F(ContentStoreTest, BlobThatIsASymlinkIsRefusedBeforeMapping) {
   EXPECT_THROW((void)store.open_mapped(digest, true, bytes.size()), jhtc::IntegrityError);
 }
 
+TEST_F(ContentStoreTest, LockFileOthersMayOpenIsRefused) {
+  jhtc::ContentStore store(dir_ / "store");
+  std::ofstream(dir_ / "store" / ".lock") << "";
+  fs::permissions(dir_ / "store" / ".lock", fs::perms::others_write, fs::perm_options::add);
+  EXPECT_THROW((void)store.put(pattern(10, 8)), jhtc::UnsafePathError);
+}
+
 TEST_F(ContentStoreTest, BlobWritableByOthersIsRefusedBeforeMapping) {
   jhtc::ContentStore store(dir_ / "store");
   const auto bytes = pattern(1000, 7);

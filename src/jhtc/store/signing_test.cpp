@@ -247,6 +247,13 @@ TEST_F(SigningTest, IdentityTextRoundTrips) {
   EXPECT_FALSE(jhtc::SignedIdentity::from_text("kind=1\nrun=r\n").has_value());
 }
 
+TEST_F(SigningTest, VersionOneFileIsRefusedAsCarryingNoIdentity) {
+  const auto path = dir_ / "3.task";
+  jhtc::write_signed_file(path, task_id(), payload(), key_);
+  rewrite_byte(path, 8, 1);
+  expect_refused(path, "unsupported signed-file version 1");
+}
+
 TEST_F(SigningTest, SymlinkIsRefusedNotFollowed) {
   jhtc::write_signed_file(dir_ / "real.task", task_id(), payload(), key_);
   fs::create_symlink(dir_ / "real.task", dir_ / "3.task");
