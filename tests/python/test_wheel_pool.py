@@ -8,6 +8,7 @@ joblib_htcondor from that venv.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -63,7 +64,8 @@ def test_a_job_runs_from_a_venv_holding_only_the_wheel(testbed_shared_dir):
     run = subprocess.run(
         [str(venv / "bin" / "python"), "-c", JOB, pool_address(),
          str(testbed_shared_dir / "data")],
-        cwd=work, env={"PATH": "/usr/bin:/bin", "HOME": str(work)},
+        # The pool's own settings (CONDOR_CONFIG) stay; nothing may lead back to the checkout.
+        cwd=work, env={k: v for k, v in os.environ.items() if not k.startswith("PYTHON")},
         capture_output=True, text=True, timeout=500)
     assert run.returncode == 0, run.stderr[-3000:]
     site = str(venv / "lib")
