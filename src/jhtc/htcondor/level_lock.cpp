@@ -45,9 +45,14 @@ LevelLock::LevelLock(std::string path, std::chrono::seconds stale_after)
   // Jittered polling: holders on other hosts are invisible to the kernel here.
   std::minstd_rand jitter(static_cast<unsigned>(::getpid()) ^
                           static_cast<unsigned>(std::random_device{}()));
-  while (!try_create()) {
-    break_if_stale();
-    std::this_thread::sleep_for(std::chrono::milliseconds(50 + jitter() % 100));
+  try {
+    while (!try_create()) {
+      break_if_stale();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50 + jitter() % 100));
+    }
+  } catch (...) {
+    ::close(flock_fd_);  // no destructor runs for a constructor that throws
+    throw;
   }
   held_ = true;
 }
