@@ -60,10 +60,16 @@ LevelLock::LevelLock(std::string path, std::chrono::seconds wait_at_most,
   // Jittered polling: holders on other hosts are invisible to the kernel here.
   std::minstd_rand jitter(static_cast<unsigned>(::getpid()) ^
                           static_cast<unsigned>(std::random_device{}()));
-  while (!try_create()) {
-    give_up_if_late(path_);
-    break_if_stale();
-    std::this_thread::sleep_for(std::chrono::milliseconds(50 + jitter() % 100));
+  try {
+    while (!try_create()) {
+      give_up_if_late(path_);
+      break_if_stale();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50 + jitter() % 100));
+    }
+  } catch (...) {
+    if (flock_fd_ >= 0) ::close(flock_fd_);  // no destructor runs for a constructor that throws
+    flock_fd_ = -1;
+    throw;
   }
   held_ = true;
 }
