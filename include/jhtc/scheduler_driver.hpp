@@ -22,15 +22,16 @@ using TaskId = std::uint64_t;
 
 // Everything a batch's jobs share. Set once per batch (one joblib batch = one engine).
 struct JobTemplate {
-  std::string batch_name;                // unique, e.g. "jhtc-<run>-L0-<batch>"
-  std::string batch_dir;                 // owner-only dir the driver may use for its files
-  std::string log_dir;                   // per-job stdout/stderr: <log_dir>/<task>.<attempt>.{out,err}
-  std::string python = "python3";        // interpreter running the worker
-  std::vector<std::string> worker_args;  // e.g. {"-m", "joblib_htcondor.worker"}; TASKFILE is appended
+  std::string batch_name;          // unique, e.g. "jhtc-<run>-L0-<batch>"
+  std::string batch_dir;           // owner-only dir the driver may use for its files
+  std::string log_dir;             // per-job stdout/stderr: <log_dir>/<task>.<attempt>.{out,err}
+  std::string python = "python3";  // interpreter running the worker
+  std::vector<std::string>
+      worker_args;  // e.g. {"-m", "joblib_htcondor.worker"}; TASKFILE is appended
   double cpus = 1;
-  std::int64_t memory_mb = 0;            // 0: leave to the scheduler's default
-  std::int64_t disk_mb = 0;              // 0: leave to the scheduler's default
-  int priority = 0;                      // higher runs first (children above parents)
+  std::int64_t memory_mb = 0;                      // 0: leave to the scheduler's default
+  std::int64_t disk_mb = 0;                        // 0: leave to the scheduler's default
+  int priority = 0;                                // higher runs first (children above parents)
   std::map<std::string, std::string> environment;  // extra environment of the worker
   // Scheduler-specific settings, by name. HTCondor: pool, schedd, universe,
   // initial_dir, extra_directives (one directive per line), lineage. Local: none yet.
@@ -45,8 +46,8 @@ struct JobKey {
 
 struct JobRequest {
   TaskId task = 0;
-  int attempt = 0;          // 0 for the first run, incremented on each retry
-  std::string task_file;    // absolute path, passed to the worker
+  int attempt = 0;        // 0 for the first run, incremented on each retry
+  std::string task_file;  // absolute path, passed to the worker
 };
 
 enum class DriverEventKind {
@@ -63,7 +64,7 @@ struct DriverEvent {
   DriverEventKind kind = DriverEventKind::submitted;
   TaskId task = 0;
   int attempt = 0;
-  std::string job_id;       // scheduler's id ("123.4" for HTCondor, pid for local)
+  std::string job_id;  // scheduler's id ("123.4" for HTCondor, pid for local)
   int exit_code = -1;
   int signal = 0;
   int hold_code = 0;

@@ -59,8 +59,7 @@ std::uint64_t write_signed_file(const std::filesystem::path& path, SignedKind ki
 
 // Reads and verifies a signed file, returning its payload. `expected` empty
 // accepts either kind.
-std::vector<std::byte> read_signed_file(const std::filesystem::path& path,
-                                        const SigningKey& key,
+std::vector<std::byte> read_signed_file(const std::filesystem::path& path, const SigningKey& key,
                                         std::span<const SignedKind> expected = {});
 
 const char* to_string(SignedKind kind);

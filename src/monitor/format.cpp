@@ -58,7 +58,9 @@ std::string format_rate(double per_second) {
 
 std::string progress_bar(std::size_t done, std::size_t total, int width) {
   int inner = std::max(0, width - 2);
-  int filled = total == 0 ? 0 : static_cast<int>(static_cast<double>(done) / static_cast<double>(total) * inner);
+  int filled =
+      total == 0 ? 0
+                 : static_cast<int>(static_cast<double>(done) / static_cast<double>(total) * inner);
   return "[" + std::string(static_cast<std::size_t>(filled), '#') +
          std::string(static_cast<std::size_t>(inner - filled), '.') + "]";
 }
@@ -66,13 +68,14 @@ std::string progress_bar(std::size_t done, std::size_t total, int width) {
 std::vector<std::string> level_table(const std::vector<LevelSummary>& levels) {
   std::vector<std::string> lines;
   char buf[160];
-  std::snprintf(buf, sizeof buf, "%-6s %8s %9s %9s %9s %9s %9s %9s %9s", "Level", "Batches", "Total",
-                "Queued", "Submitted", "Running", "Done", "Failed", "Throttle");
+  std::snprintf(buf, sizeof buf, "%-6s %8s %9s %9s %9s %9s %9s %9s %9s", "Level", "Batches",
+                "Total", "Queued", "Submitted", "Running", "Done", "Failed", "Throttle");
   lines.emplace_back(buf);
   for (const LevelSummary& l : levels) {
     const TaskCounts& c = l.counts;
-    std::snprintf(buf, sizeof buf, "L%-5d %8zu %9zu %9zu %9zu %9zu %9zu %9zu %9zu", l.level, l.batches,
-                  c.total, c.queued, c.submitted, c.running, c.done, c.failed, l.throttle);
+    std::snprintf(buf, sizeof buf, "L%-5d %8zu %9zu %9zu %9zu %9zu %9zu %9zu %9zu", l.level,
+                  l.batches, c.total, c.queued, c.submitted, c.running, c.done, c.failed,
+                  l.throttle);
     lines.emplace_back(buf);
   }
   return lines;
@@ -81,9 +84,10 @@ std::vector<std::string> level_table(const std::vector<LevelSummary>& levels) {
 std::string batch_line(const BatchSummary& b, int depth, char marker, int width) {
   const TaskCounts& c = b.counts;
   char counts[160];
-  std::snprintf(counts, sizeof counts, " %6zu/%-6zu q%-5zu s%-5zu r%-5zu f%-4zu %s", c.done, c.total,
-                c.queued, c.submitted, c.running, c.failed, b.state.c_str());
-  std::string head = std::string(static_cast<std::size_t>(depth) * 2, ' ') + marker + ' ' + b.batch_id;
+  std::snprintf(counts, sizeof counts, " %6zu/%-6zu q%-5zu s%-5zu r%-5zu f%-4zu %s", c.done,
+                c.total, c.queued, c.submitted, c.running, c.failed, b.state.c_str());
+  std::string head =
+      std::string(static_cast<std::size_t>(depth) * 2, ' ') + marker + ' ' + b.batch_id;
   head += " L" + std::to_string(b.level);
   constexpr std::size_t kHeadWidth = 34;
   if (head.size() < kHeadWidth) head.append(kHeadWidth - head.size(), ' ');
@@ -100,8 +104,10 @@ std::vector<std::string> footer_lines(const RunFigures& f, const DiskUsage& disk
   std::string second = "Shared dir: run holds " + format_bytes(f.bytes_held);
   if (disk.known && disk.total > 0) {
     char pct[16];
-    std::snprintf(pct, sizeof pct, "%.0f%%", 100.0 * static_cast<double>(disk.used) / static_cast<double>(disk.total));
-    second += "   filesystem " + format_bytes(disk.used) + " used of " + format_bytes(disk.total) + " (" + pct + ")";
+    std::snprintf(pct, sizeof pct, "%.0f%%",
+                  100.0 * static_cast<double>(disk.used) / static_cast<double>(disk.total));
+    second += "   filesystem " + format_bytes(disk.used) + " used of " + format_bytes(disk.total) +
+              " (" + pct + ")";
   } else {
     second += "   filesystem usage unknown";
   }
@@ -133,7 +139,8 @@ std::string summary_text(const RunSummary& summary, const DiskUsage& disk, doubl
   out += "\nFailed tasks: " + std::to_string(failures.size()) + "\n";
   std::size_t first = failures.size() > max_failures ? failures.size() - max_failures : 0;
   if (first > 0) out += "  (" + std::to_string(first) + " earlier not shown)\n";
-  for (std::size_t i = first; i < failures.size(); ++i) out += "  " + failure_line(failures[i]) + "\n";
+  for (std::size_t i = first; i < failures.size(); ++i)
+    out += "  " + failure_line(failures[i]) + "\n";
   out += "\n";
   for (const auto& line : footer_lines(figures, disk)) out += line + "\n";
   return out;

@@ -30,8 +30,9 @@ using Release = nb::call_guard<nb::gil_scoped_release>;
 std::shared_ptr<JournalWriter> make_writer(const std::string& journal_dir, std::string batch_id,
                                            std::string parent_batch_id, std::string root_batch_id,
                                            int level, std::size_t throttle, std::string scheduler) {
-  jhtc::BatchInfo info{std::move(batch_id), std::move(parent_batch_id), std::move(root_batch_id),
-                       level, throttle, std::move(scheduler)};
+  jhtc::BatchInfo info{
+      std::move(batch_id), std::move(parent_batch_id), std::move(root_batch_id), level, throttle,
+      std::move(scheduler)};
   try {
     nb::gil_scoped_release release;  // creating directories on a shared filesystem may be slow
     return std::make_shared<JournalWriter>(journal_dir, std::move(info));
@@ -49,24 +50,28 @@ nb::list feed_reader(JournalReader& reader, nb::bytes data) {
   nb::list out;
   for (const auto& event : events) {
     nb::dict context;
-    for (const auto& [key, value] : event.context) context[nb::str(key.c_str(), key.size())] = nb::str(value.c_str(), value.size());
+    for (const auto& [key, value] : event.context)
+      context[nb::str(key.c_str(), key.size())] = nb::str(value.c_str(), value.size());
     out.append(nb::make_tuple(event.ts, event.name, context));
   }
   return out;
 }
 
 void bind_writer(nb::module_& m) {
-  nb::class_<JournalWriter>(m, "JournalWriter",
-                            "Appends the metadata journal of one batch: "
-                            "<journal_dir>/<root_batch_id>/<batch_id>.jsonl. Writes batch_started at once.")
-      .def(nb::new_(&make_writer), "journal_dir"_a, "batch_id"_a, "parent_batch_id"_a, "root_batch_id"_a,
-           "level"_a, "throttle"_a, "scheduler"_a,
-           "Raises ValueError for an id that is not a plain file name, OSError when the file cannot be created.")
+  nb::class_<JournalWriter>(
+      m, "JournalWriter",
+      "Appends the metadata journal of one batch: "
+      "<journal_dir>/<root_batch_id>/<batch_id>.jsonl. Writes batch_started at once.")
+      .def(nb::new_(&make_writer), "journal_dir"_a, "batch_id"_a, "parent_batch_id"_a,
+           "root_batch_id"_a, "level"_a, "throttle"_a, "scheduler"_a,
+           "Raises ValueError for an id that is not a plain file name, OSError when the file "
+           "cannot be created.")
       .def("task_queued", &JournalWriter::task_queued, "task"_a, Release())
       .def("task_submitted", &JournalWriter::task_submitted, "task"_a, "job_id"_a, Release())
       .def("task_running", &JournalWriter::task_running, "task"_a, "job_id"_a, Release())
       .def("task_done", &JournalWriter::task_done, "task"_a, Release())
-      .def("task_failed", &JournalWriter::task_failed, "task"_a, "reason"_a, "job_id"_a = "", Release())
+      .def("task_failed", &JournalWriter::task_failed, "task"_a, "reason"_a, "job_id"_a = "",
+           Release())
       .def("task_retried", &JournalWriter::task_retried, "task"_a, "reason"_a, Release())
       .def("task_cancelled", &JournalWriter::task_cancelled, "task"_a, Release())
       .def("bytes_held", &JournalWriter::bytes_held, "n"_a, Release(),
@@ -83,9 +88,10 @@ void bind_writer(nb::module_& m) {
 }
 
 void bind_reader(nb::module_& m) {
-  nb::class_<JournalReader>(m, "JournalReader",
-                            "Incremental journal reader: feed bytes, get (ts, name, context) events. "
-                            "A partial last line waits for its newline; a corrupt line is skipped and counted.")
+  nb::class_<JournalReader>(
+      m, "JournalReader",
+      "Incremental journal reader: feed bytes, get (ts, name, context) events. "
+      "A partial last line waits for its newline; a corrupt line is skipped and counted.")
       .def(nb::init<>())
       .def("feed", &feed_reader, "data"_a)
       .def_prop_ro("corrupt_lines", &JournalReader::corrupt_lines)

@@ -50,8 +50,7 @@ int mapped_blob_getbuffer(PyObject* self, Py_buffer* view, int flags) {
 }
 
 PyType_Slot mapped_blob_slots[] = {
-    {Py_bf_getbuffer, reinterpret_cast<void*>(mapped_blob_getbuffer)},
-    {0, nullptr}};
+    {Py_bf_getbuffer, reinterpret_cast<void*>(mapped_blob_getbuffer)}, {0, nullptr}};
 
 jhtc::SignedKind kind_from(const std::string& name) {
   if (name == "task") return jhtc::SignedKind::task;
@@ -67,13 +66,13 @@ void bind_content_store(nb::module_& m) {
       .def_prop_ro("path", [](const jhtc::MappedBlob& b) { return b.path().string(); })
       .def_prop_ro("size", &jhtc::MappedBlob::size)
       .def_prop_ro("writable", &jhtc::MappedBlob::writable)
-      .def_prop_ro("address", [](const jhtc::MappedBlob& b) {
-        return reinterpret_cast<std::uintptr_t>(b.data());
-      })
+      .def_prop_ro(
+          "address",
+          [](const jhtc::MappedBlob& b) { return reinterpret_cast<std::uintptr_t>(b.data()); })
       .def("__len__", &jhtc::MappedBlob::size);
 
-  nb::class_<jhtc::ContentStore>(m, "ContentStore",
-                                 "Content-addressed blob store (see include/jhtc/content_store.hpp).")
+  nb::class_<jhtc::ContentStore>(
+      m, "ContentStore", "Content-addressed blob store (see include/jhtc/content_store.hpp).")
       .def(nb::init<std::string, bool>(), "root"_a, "group_mode"_a = false,
            nb::call_guard<nb::gil_scoped_release>())
       .def_prop_ro("root", [](const jhtc::ContentStore& s) { return s.root().string(); })
@@ -88,9 +87,8 @@ void bind_content_store(nb::module_& m) {
             return std::make_pair(digest, written);
           },
           "data"_a, "batch_id"_a = "", "hint"_a = "")
-      .def("path_of", [](const jhtc::ContentStore& s, const std::string& d) {
-        return s.path_of(d).string();
-      })
+      .def("path_of",
+           [](const jhtc::ContentStore& s, const std::string& d) { return s.path_of(d).string(); })
       .def("contains", &jhtc::ContentStore::contains, nb::call_guard<nb::gil_scoped_release>())
       .def("open_mapped", &jhtc::ContentStore::open_mapped, "digest"_a, "verify"_a = true,
            "expected_size"_a = nb::none(), "writable"_a = false,
@@ -98,8 +96,7 @@ void bind_content_store(nb::module_& m) {
       .def("open_batch", &jhtc::ContentStore::open_batch, nb::call_guard<nb::gil_scoped_release>())
       .def("heartbeat", &jhtc::ContentStore::heartbeat, nb::call_guard<nb::gil_scoped_release>())
       .def("refs_of", &jhtc::ContentStore::refs_of, nb::call_guard<nb::gil_scoped_release>())
-      .def("bytes_held", &jhtc::ContentStore::bytes_held,
-           nb::call_guard<nb::gil_scoped_release>())
+      .def("bytes_held", &jhtc::ContentStore::bytes_held, nb::call_guard<nb::gil_scoped_release>())
       .def("release", &jhtc::ContentStore::release, nb::call_guard<nb::gil_scoped_release>())
       .def(
           "collect_garbage",
@@ -133,16 +130,18 @@ void bind_content_store(nb::module_& m) {
 
 void bind_signing(nb::module_& m) {
   nb::class_<jhtc::SigningKey>(m, "SigningKey", "The user's HMAC-SHA256 key (owner-only file).")
-      .def_static("load_or_create", [](const std::string& key_dir, bool group_mode) {
-        nb::gil_scoped_release release;
-        return jhtc::SigningKey::load_or_create(key_dir, group_mode);
-      }, "key_dir"_a, "group_mode"_a = false)
-      .def_static("key_path", [](const std::string& key_dir) {
-        return jhtc::SigningKey::key_path(key_dir).string();
-      })
+      .def_static(
+          "load_or_create",
+          [](const std::string& key_dir, bool group_mode) {
+            nb::gil_scoped_release release;
+            return jhtc::SigningKey::load_or_create(key_dir, group_mode);
+          },
+          "key_dir"_a, "group_mode"_a = false)
+      .def_static(
+          "key_path",
+          [](const std::string& key_dir) { return jhtc::SigningKey::key_path(key_dir).string(); })
       .def_static("from_bytes", [](nb::bytes b) {
-        return jhtc::SigningKey::from_bytes(
-            {static_cast<const std::byte*>(b.data()), b.size()});
+        return jhtc::SigningKey::from_bytes({static_cast<const std::byte*>(b.data()), b.size()});
       });
 
   m.def(

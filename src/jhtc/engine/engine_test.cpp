@@ -51,7 +51,8 @@ class ScriptedDriver final : public SchedulerDriver {
   }
   std::vector<DriverEvent> wait_events(std::chrono::milliseconds timeout) override {
     std::unique_lock lock(script_->mutex);
-    script_->changed.wait_for(lock, timeout, [&] { return !script_->pending_events.empty() || woken_; });
+    script_->changed.wait_for(lock, timeout,
+                              [&] { return !script_->pending_events.empty() || woken_; });
     woken_ = false;
     return std::exchange(script_->pending_events, {});
   }

@@ -81,8 +81,8 @@ std::vector<ProcRange> parse_terse_output(std::string_view out) {
 
 std::string lineage_constraint(std::string_view lineage) {
   const std::string l(lineage);
-  return "JhtcLineage =?= \"" + l + "\" || substr(JhtcLineage, 0, " +
-         std::to_string(l.size() + 1) + ") =?= \"" + l + "/\"";
+  return "JhtcLineage =?= \"" + l + "\" || substr(JhtcLineage, 0, " + std::to_string(l.size() + 1) +
+         ") =?= \"" + l + "/\"";
 }
 
 std::string level_constraint(std::string_view root_lineage, int level) {
@@ -101,8 +101,13 @@ std::size_t count_jobs(std::string_view af_output) {
 }
 
 std::vector<std::string> queue_attributes(bool history) {
-  return {"JobStatus", "ExitCode", "ExitBySignal", "ExitSignal", "HoldReasonCode",
-          "HoldReasonSubCode", history ? "RemoveReason" : "HoldReason"};
+  return {"JobStatus",
+          "ExitCode",
+          "ExitBySignal",
+          "ExitSignal",
+          "HoldReasonCode",
+          "HoldReasonSubCode",
+          history ? "RemoveReason" : "HoldReason"};
 }
 
 std::vector<QueueRecord> parse_queue_records(std::string_view out) {

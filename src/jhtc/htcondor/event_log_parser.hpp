@@ -84,15 +84,15 @@ struct JobEvent {
   int proc = 0;
   int subproc = 0;
   EventTime time;
-  std::string text;                // rest of the header line, e.g. "Job was held."
-  std::vector<std::string> body;   // body lines, as written (without newline)
+  std::string text;               // rest of the header line, e.g. "Job was held."
+  std::vector<std::string> body;  // body lines, as written (without newline)
 
   // Decoded for the codes that carry them:
-  int exit_code = -1;   // 005 normal termination: the return value
-  int signal = 0;       // 005 abnormal termination: the signal
-  std::string reason;   // 009, 012, 013: the reason line, trimmed
-  int hold_code = 0;    // 012
-  int hold_subcode = 0; // 012
+  int exit_code = -1;    // 005 normal termination: the return value
+  int signal = 0;        // 005 abnormal termination: the signal
+  std::string reason;    // 009, 012, 013: the reason line, trimmed
+  int hold_code = 0;     // 012
+  int hold_subcode = 0;  // 012
 
   std::string job_id() const;  // "CLUSTER.PROC"
 };
@@ -129,9 +129,9 @@ class EventLogParser {
 
   CivilDate today_;
   State state_ = State::between;
-  std::string line_;          // the unfinished line
+  std::string line_;  // the unfinished line
   bool line_overlong_ = false;
-  JobEvent event_;            // the event being read (state_ == in_event)
+  JobEvent event_;  // the event being read (state_ == in_event)
   std::size_t malformed_ = 0;
   std::size_t events_ = 0;
 };

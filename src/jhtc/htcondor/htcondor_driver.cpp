@@ -1,7 +1,8 @@
 // The HTCondor driver.
 //
 //   submit() ──► submit-N.sub + submit-N.items ──► condor_submit -terse ──► cluster ranges
-//                                                                              │ (cluster, proc) -> (task, attempt)
+//                                                                              │ (cluster, proc) ->
+//                                                                              (task, attempt)
 //   wait_events() ◄── translate ◄── EventLogParser ◄── new bytes of <batch_dir>/condor.log
 //                 ◄── condor_q / condor_history -af:j   (only after a long silence)
 //
@@ -79,7 +80,8 @@ bool only_jobs_gone(const util::CommandResult& r) {
       const std::string_view line = std::string_view(*text).substr(at, end - at);
       at = end + 1;
       if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-      if (!line.starts_with("Job ") || !(line.ends_with(" not found") || line.ends_with(" marked for removal")))
+      if (!line.starts_with("Job ") ||
+          !(line.ends_with(" not found") || line.ends_with(" marked for removal")))
         return false;
       any = true;
     }
@@ -125,10 +127,10 @@ class HTCondorDriver final : public SchedulerDriver, public SharedCapacity {
  private:
   util::CommandResult run_tool(const std::string& tool, std::vector<std::string> args) const;
   std::vector<ProcRange> submit_chunk(const SubmitText& text, std::uint64_t seq);
-  std::vector<JobEvent> read_new_events();  // expects tail_mutex_
-  void absorb(std::vector<JobEvent> fresh);  // expects mutex_
+  std::vector<JobEvent> read_new_events();              // expects tail_mutex_
+  void absorb(std::vector<JobEvent> fresh);             // expects mutex_
   void apply(const DriverEvent& event, JobState& job);  // expects mutex_
-  void reconcile_if_silent();                // expects tail_mutex_
+  void reconcile_if_silent();                           // expects tail_mutex_
   std::size_t count_level_jobs() const;
 
   JobTemplate t_;
@@ -167,7 +169,8 @@ HTCondorDriver::HTCondorDriver(JobTemplate job_template)
       command_timeout_(option_number(t_, "command_timeout_s", 600)),
       max_per_submission_(static_cast<std::size_t>(option_number(t_, "max_per_submission", 5000))) {
   if (!util::find_on_path("condor_submit"))
-    throw SchedulerUnavailable("HTCondor is not available: condor_submit is not on PATH" + std::string(kLocalHint));
+    throw SchedulerUnavailable("HTCondor is not available: condor_submit is not on PATH" +
+                               std::string(kLocalHint));
   if (t_.python.find('/') == std::string::npos) {
     const auto python = util::find_on_path(t_.python);
     if (!python) throw std::invalid_argument("python: \"" + t_.python + "\" is not found on PATH");
@@ -177,11 +180,13 @@ HTCondorDriver::HTCondorDriver(JobTemplate job_template)
   t_.log_dir = std::filesystem::absolute(t_.log_dir).lexically_normal().string();
   lineage_ = t_.options.count("lineage") ? t_.options.at("lineage") : t_.batch_name;
   const JobRequest probe_job{0, 0, "/probe"};
-  build_submit_description(t_, std::span(&probe_job, 1), "");  // refuses bad values now, not at submit
+  build_submit_description(t_, std::span(&probe_job, 1),
+                           "");  // refuses bad values now, not at submit
   if (t_.options.count("level_cap")) {
     level_cap_ = static_cast<std::size_t>(option_number(t_, "level_cap", 1));
     if (!t_.options.count("level"))
-      throw std::invalid_argument("level_cap: needs the option \"level\" (the batch's recursion level)");
+      throw std::invalid_argument(
+          "level_cap: needs the option \"level\" (the batch's recursion level)");
     level_ = std::stoi(t_.options.at("level"));  // digits only: checked just above
     level_lock_ = t_.options.count("level_lock") ? t_.options.at("level_lock") : "";
   }
@@ -194,19 +199,24 @@ HTCondorDriver::HTCondorDriver(JobTemplate job_template)
     argv.push_back("-totals");
     probe = util::run_command(argv, {.timeout = timeout});
   } catch (const std::system_error& error) {
-    throw SchedulerUnavailable(std::string("HTCondor is not available: ") + error.what() + std::string(kLocalHint));
+    throw SchedulerUnavailable(std::string("HTCondor is not available: ") + error.what() +
+                               std::string(kLocalHint));
   }
   if (!probe.succeeded())
-    throw SchedulerUnavailable("the HTCondor schedd does not answer: condor_q -totals " + probe.status_text() +
-                               ": " + one_line(probe.err) + std::string(kLocalHint));
+    throw SchedulerUnavailable("the HTCondor schedd does not answer: condor_q -totals " +
+                               probe.status_text() + ": " + one_line(probe.err) +
+                               std::string(kLocalHint));
   std::filesystem::create_directories(t_.batch_dir);
   std::filesystem::create_directories(t_.log_dir);
-  log_path_ = t_.options.count("event_log") ? t_.options.at("event_log") : t_.batch_dir + "/condor.log";
+  log_path_ =
+      t_.options.count("event_log") ? t_.options.at("event_log") : t_.batch_dir + "/condor.log";
 }
 
-util::CommandResult HTCondorDriver::run_tool(const std::string& tool, std::vector<std::string> args) const {
+util::CommandResult HTCondorDriver::run_tool(const std::string& tool,
+                                             std::vector<std::string> args) const {
   std::vector<std::string> argv = tool_command(tool, t_);
-  argv.insert(argv.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
+  argv.insert(argv.end(), std::make_move_iterator(args.begin()),
+              std::make_move_iterator(args.end()));
   try {
     return util::run_command(argv, {.timeout = command_timeout_});
   } catch (const std::system_error& error) {
@@ -239,12 +249,14 @@ void HTCondorDriver::submit(std::span<const JobRequest> jobs) {
     submit_seq_ += chunks.size();
     ++submits_in_flight_;
   }
-  std::vector<SubmitText> texts;  // all built before anything is submitted: a refusal submits nothing
+  std::vector<SubmitText>
+      texts;  // all built before anything is submitted: a refusal submits nothing
   std::vector<ProcRange> ranges;
   std::vector<std::int64_t> clusters;
   try {
     for (std::size_t i = 0; i < chunks.size(); ++i)
-      texts.push_back(build_submit_description(t_, chunks[i], t_.batch_dir + "/submit-" + std::to_string(first_seq + i) + ".items"));
+      texts.push_back(build_submit_description(
+          t_, chunks[i], t_.batch_dir + "/submit-" + std::to_string(first_seq + i) + ".items"));
     for (std::size_t i = 0; i < chunks.size(); ++i) {
       std::vector<ProcRange> got = submit_chunk(texts[i], first_seq + i);
       int count = 0;
@@ -264,7 +276,10 @@ void HTCondorDriver::submit(std::span<const JobRequest> jobs) {
     }
     if (!ids.empty()) {  // undo the chunks that went in, so that none of the jobs stays
       ids.insert(ids.begin(), {"-reason", "submission of the batch failed"});
-      try { run_tool("condor_rm", ids); } catch (const SchedulerError&) {}
+      try {
+        run_tool("condor_rm", ids);
+      } catch (const SchedulerError&) {
+      }
     }
     throw;
   }
@@ -286,7 +301,8 @@ std::size_t HTCondorDriver::count_level_jobs() const {
   const std::string root = lineage_.substr(0, lineage_.find('/'));
   const util::CommandResult r =
       run_tool("condor_q", {"-constraint", level_constraint(root, level_), "-af", "ProcId"});
-  if (!r.succeeded()) throw SchedulerError("condor_q (level count) " + r.status_text() + ": " + one_line(r.err));
+  if (!r.succeeded())
+    throw SchedulerError("condor_q (level count) " + r.status_text() + ": " + one_line(r.err));
   return count_jobs(r.out);
 }
 
@@ -328,10 +344,15 @@ void HTCondorDriver::apply(const DriverEvent& event, JobState& job) {
       job.held = true;
       break;
     case DriverEventKind::released:
-    case DriverEventKind::running: job.held = false; break;
+    case DriverEventKind::running:
+      job.held = false;
+      break;
     case DriverEventKind::exited:
-    case DriverEventKind::removed: job.done = true; break;
-    default: break;
+    case DriverEventKind::removed:
+      job.done = true;
+      break;
+    default:
+      break;
   }
   pending_.push_back(event);
 }
@@ -344,7 +365,8 @@ void HTCondorDriver::absorb(std::vector<JobEvent> fresh) {
   for (JobEvent& e : events) {
     const auto it = jobs_.find({e.cluster, e.proc});
     if (it == jobs_.end()) {
-      if (submits_in_flight_ > 0 && !abandoned_clusters_.count(e.cluster)) stash_.push_back(std::move(e));
+      if (submits_in_flight_ > 0 && !abandoned_clusters_.count(e.cluster))
+        stash_.push_back(std::move(e));
       continue;  // not ours (or rolled back)
     }
     if (auto event = translate_log_event(e, it->second.key)) apply(*event, it->second);
@@ -379,7 +401,8 @@ void HTCondorDriver::reconcile_if_silent() {
   for (const QueueRecord& r : records) {
     const auto it = jobs_.find({r.cluster, r.proc});
     if (it == jobs_.end()) continue;
-    if (auto event = translate_queue_record(r, it->second.key, it->second.held)) apply(*event, it->second);
+    if (auto event = translate_queue_record(r, it->second.key, it->second.held))
+      apply(*event, it->second);
   }
   if (!pending_.empty()) cv_.notify_all();
 }
@@ -415,17 +438,20 @@ void HTCondorDriver::remove(std::span<const JobKey> keys, std::string_view reaso
     }
   }
   if (ids.empty()) return;
-  ids.insert(ids.begin(), {"-reason", one_line(reason.empty() ? "removed by joblib_htcondor" : reason)});
+  ids.insert(ids.begin(),
+             {"-reason", one_line(reason.empty() ? "removed by joblib_htcondor" : reason)});
   const util::CommandResult r = run_tool("condor_rm", ids);
-  if (!r.succeeded() && !only_jobs_gone(r)) throw SchedulerError("condor_rm " + r.status_text() + ": " + one_line(r.err));
+  if (!r.succeeded() && !only_jobs_gone(r))
+    throw SchedulerError("condor_rm " + r.status_text() + ": " + one_line(r.err));
 }
 
 void HTCondorDriver::remove_all(std::string_view reason) {
-  const util::CommandResult r =
-      run_tool("condor_rm", {"-reason", one_line(reason.empty() ? "removed by joblib_htcondor" : reason),
-                             "-constraint", lineage_constraint(lineage_)});
+  const util::CommandResult r = run_tool(
+      "condor_rm", {"-reason", one_line(reason.empty() ? "removed by joblib_htcondor" : reason),
+                    "-constraint", lineage_constraint(lineage_)});
   // condor_rm exits 1 when nothing matches: then there is nothing left to remove.
-  const bool nothing_matched = r.exit_code == 1 && r.err.find("Couldn't find/remove all jobs matching") != std::string::npos;
+  const bool nothing_matched =
+      r.exit_code == 1 && r.err.find("Couldn't find/remove all jobs matching") != std::string::npos;
   if (!r.succeeded() && !nothing_matched)
     throw SchedulerError("condor_rm " + r.status_text() + ": " + one_line(r.err));
 }

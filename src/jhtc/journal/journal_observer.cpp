@@ -23,12 +23,16 @@ class JournalObserver final : public EngineObserver {
   }
   void on_finished(const TaskOutcome& outcome) override {
     switch (outcome.kind) {
-      case OutcomeKind::done: writer_->task_done(outcome.task); break;
+      case OutcomeKind::done:
+        writer_->task_done(outcome.task);
+        break;
       case OutcomeKind::failed:
       case OutcomeKind::refused:  // over the disk budget: a failure the monitor should show
         writer_->task_failed(outcome.task, outcome.reason, outcome.job_id);
         break;
-      case OutcomeKind::cancelled: writer_->task_cancelled(outcome.task); break;
+      case OutcomeKind::cancelled:
+        writer_->task_cancelled(outcome.task);
+        break;
     }
   }
 

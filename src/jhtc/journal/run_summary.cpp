@@ -38,7 +38,8 @@ void RunSummary::apply(std::string_view batch_id, const JournalEvent& event) {
     batch.finished_ts = event.ts;
     batch.state = event.text("state");
   } else if (event.name == "bytes_held") {
-    batch.bytes_held = static_cast<std::uint64_t>(std::max<std::int64_t>(0, event.integer("bytes").value_or(0)));
+    batch.bytes_held =
+        static_cast<std::uint64_t>(std::max<std::int64_t>(0, event.integer("bytes").value_or(0)));
   } else if (event.name.starts_with("task_")) {
     apply_task(rec, event);
   } else {
@@ -70,7 +71,8 @@ void RunSummary::apply_started(BatchRecord& rec, const JournalEvent& event) {
   batch.host = event.text("host");
   batch.scheduler = event.text("scheduler");
   batch.level = static_cast<int>(event.integer("level").value_or(0));
-  batch.throttle = static_cast<std::size_t>(std::max<std::int64_t>(0, event.integer("throttle").value_or(0)));
+  batch.throttle =
+      static_cast<std::size_t>(std::max<std::int64_t>(0, event.integer("throttle").value_or(0)));
   batch.pid = event.integer("pid").value_or(0);
   if (!batch.parent_batch_id.empty() && batch.parent_batch_id != batch.batch_id) {
     std::string self = batch.batch_id;

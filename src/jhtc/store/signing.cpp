@@ -33,7 +33,8 @@ void put_le(std::byte* out, T value) {
 template <typename T>
 T get_le(const std::byte* in) {
   T value = 0;
-  for (std::size_t i = 0; i < sizeof(T); ++i) value |= T(std::to_integer<unsigned>(in[i])) << (8 * i);
+  for (std::size_t i = 0; i < sizeof(T); ++i)
+    value |= T(std::to_integer<unsigned>(in[i])) << (8 * i);
   return value;
 }
 
@@ -53,8 +54,9 @@ void check_private(const std::filesystem::path& path, bool is_dir) {
   if (st.st_uid != ::geteuid()) refuse(path, std::string(what) + " is not owned by the user");
   if ((st.st_mode & 077) != 0) {
     refuse(path, std::string(what) + " is accessible to group or others (mode " +
-                     std::to_string((st.st_mode & 0777) >> 6) + std::to_string((st.st_mode >> 3) & 7) +
-                     std::to_string(st.st_mode & 7) + "); it must be owner-only");
+                     std::to_string((st.st_mode & 0777) >> 6) +
+                     std::to_string((st.st_mode >> 3) & 7) + std::to_string(st.st_mode & 7) +
+                     "); it must be owner-only");
   }
 }
 
@@ -119,8 +121,10 @@ std::array<unsigned char, 32> SigningKey::hmac(std::span<const std::byte> data) 
 
 const char* to_string(SignedKind kind) {
   switch (kind) {
-    case SignedKind::task: return "task";
-    case SignedKind::result: return "result";
+    case SignedKind::task:
+      return "task";
+    case SignedKind::result:
+      return "result";
   }
   return "unknown";
 }
@@ -138,8 +142,8 @@ std::uint64_t write_signed_file(const std::filesystem::path& path, SignedKind ki
   const auto mac = key.hmac({file.data(), kHeaderSize + payload.size()});
   std::memcpy(file.data() + kHeaderSize + payload.size(), mac.data(), kMacSize);
   const std::span<const std::byte> parts[] = {file};
-  store::write_file_atomically(
-      path, parts, group_mode ? store::kGroupFileMode : store::kPrivateFileMode);
+  store::write_file_atomically(path, parts,
+                               group_mode ? store::kGroupFileMode : store::kPrivateFileMode);
   return file.size();
 }
 
@@ -159,13 +163,17 @@ std::vector<std::byte> read_signed_file(const std::filesystem::path& path, const
     got += static_cast<std::size_t>(n);
   }
   file.resize(got);
-  if (file.size() < kHeaderSize + kMacSize) refuse(path, "truncated (shorter than a signed header)");
-  if (std::memcmp(file.data(), kMagic, sizeof kMagic) != 0) refuse(path, "not a signed file (bad magic)");
-  if (get_le<std::uint16_t>(file.data() + 8) != kVersion) refuse(path, "unsupported signed-file version");
+  if (file.size() < kHeaderSize + kMacSize)
+    refuse(path, "truncated (shorter than a signed header)");
+  if (std::memcmp(file.data(), kMagic, sizeof kMagic) != 0)
+    refuse(path, "not a signed file (bad magic)");
+  if (get_le<std::uint16_t>(file.data() + 8) != kVersion)
+    refuse(path, "unsupported signed-file version");
   const auto length = get_le<std::uint64_t>(file.data() + 16);
   if (length != file.size() - kHeaderSize - kMacSize) {
-    refuse(path, length > file.size() - kHeaderSize - kMacSize ? "truncated (length mismatch)"
-                                                               : "length mismatch (trailing bytes)");
+    refuse(path, length > file.size() - kHeaderSize - kMacSize
+                     ? "truncated (length mismatch)"
+                     : "length mismatch (trailing bytes)");
   }
   const auto mac = key.hmac({file.data(), kHeaderSize + length});
   if (CRYPTO_memcmp(mac.data(), file.data() + kHeaderSize + length, kMacSize) != 0) {

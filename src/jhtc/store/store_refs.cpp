@@ -79,8 +79,8 @@ bool ContentStore::open_batch(std::string_view batch_id) {
   store::make_dirs(dir, group_mode_ ? store::kGroupDirMode : store::kPrivateDirMode);
   const auto temp = dir / store::unique_temp_name(".owner.tmp.");
   std::ostringstream text;
-  text << store::host_name() << ' ' << ::getpid() << ' '
-       << store::process_start_ticks(::getpid()) << '\n';
+  text << store::host_name() << ' ' << ::getpid() << ' ' << store::process_start_ticks(::getpid())
+       << '\n';
   const std::string line = text.str();
   const std::span<const std::byte> parts[] = {std::as_bytes(std::span(line.data(), line.size()))};
   store::write_file_atomically(temp, parts, file_mode);
