@@ -1,0 +1,60 @@
+"""pytest plugin: joblib's own test_parallel.py with "htcondor" among its process backends.
+
+Loaded by scripts/test-joblib-suite (``-p joblib_suite_plugin``). test_parallel.py lists
+its backends in module-level lists (PROCESS_BACKENDS, PARALLEL_BACKENDS, ...) that its
+``@parametrize`` decorators hold by reference, and pytest expands them only when it
+collects the module. So the plugin registers the backend (ALL_VALID_BACKENDS and
+RETURN_GENERATOR_BACKENDS are built from joblib's BACKENDS at import), imports the module
+first and appends "htcondor" to the lists it does not build from BACKENDS. Only the cases
+parametrized with our backend are kept; the rest test joblib itself. The cases in
+EXCLUDED cannot apply to a backend whose workers are separate jobs; they are reported as
+skipped with their reason, never as passed.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+BACKEND = "htcondor"
+
+# test name (without the parameters) -> why it cannot apply to "htcondor".
+EXCLUDED = {
+}
+
+
+def _is_ours(value) -> bool:
+    return value == BACKEND or type(value).__name__ == "HTCondorBackend"
+
+
+def pytest_configure(config):
+    # Every Parallel call runs on the embedded local scheduler, in a scratch directory.
+    os.environ.setdefault("JOBLIB_HTCONDOR_SCHEDULER", "local")
+    from joblib_htcondor import register_htcondor
+
+    register_htcondor()
+    import joblib.test.test_parallel as suite
+
+    lists = ["PROCESS_BACKENDS", "PARALLEL_BACKENDS", "all_backends_for_context_manager"]
+    for name in lists:
+        backends = getattr(suite, name, None)
+        if backends is None:
+            raise pytest.UsageError(f"joblib's test_parallel.py has no {name} any more")
+        if BACKEND not in backends:
+            backends.append(BACKEND)
+
+
+def pytest_collection_modifyitems(config, items):
+    ours, others = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        (ours if any(_is_ours(v) for v in params.values()) else others).append(item)
+    if not ours:
+        raise pytest.UsageError(f"no test of test_parallel.py is parametrized with {BACKEND!r}")
+    config.hook.pytest_deselected(items=others)
+    items[:] = ours
+    for item in ours:
+        reason = EXCLUDED.get(item.originalname)
+        if reason:
+            item.add_marker(pytest.mark.skip(reason=f"cannot apply to {BACKEND}: {reason}"))
