@@ -83,7 +83,8 @@ def run_as_worker(task_path: str) -> int:
     logging.basicConfig(level=int(level) if level.isdigit() else level,
                         format="%(asctime)s [%(levelname)s] %(name)s: %(message)s")
     signal.signal(signal.SIGTERM, _terminate_gracefully)
-    signal.signal(signal.SIGINT, _terminate_gracefully)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # ignored stays ignored
+        signal.signal(signal.SIGINT, _terminate_gracefully)
     return run(task_path)
 
 
