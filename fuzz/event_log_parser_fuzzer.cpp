@@ -16,9 +16,9 @@ using jhtc::htcondor::JobEvent;
 
 std::string digest(const JobEvent& e) {
   std::string out = std::to_string(e.code) + ' ' + e.job_id() + ' ' + e.text + ' ' +
-                    std::to_string(e.exit_code) + ' ' + std::to_string(e.signal) + ' ' +
-                    e.reason + ' ' + std::to_string(e.hold_code) + ' ' +
-                    std::to_string(e.time.year) + ' ' + std::to_string(e.time.millisecond);
+                    std::to_string(e.exit_code) + ' ' + std::to_string(e.signal) + ' ' + e.reason +
+                    ' ' + std::to_string(e.hold_code) + ' ' + std::to_string(e.time.year) + ' ' +
+                    std::to_string(e.time.millisecond);
   const jhtc::JobUsage& u = e.usage;
   for (const auto& figure : {u.wall_s, u.cpu_user_s, u.cpu_sys_s, e.total_remote_user_s})
     out += ' ' + (figure ? std::to_string(*figure) : "-");
@@ -44,7 +44,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   EventLogParser chunked(today);
   std::string chunked_digest;
   for (std::size_t at = 0; at < bytes.size(); at += chunk)
-    chunked.feed(bytes.substr(at, chunk), [&](JobEvent&& e) { chunked_digest += digest(e) + '\0'; });
+    chunked.feed(bytes.substr(at, chunk),
+                 [&](JobEvent&& e) { chunked_digest += digest(e) + '\0'; });
 
   if (whole_digest != chunked_digest || whole.malformed_count() != chunked.malformed_count() ||
       whole.incomplete() != chunked.incomplete())

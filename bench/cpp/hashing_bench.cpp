@@ -27,7 +27,11 @@ void BM_Sha256Digest(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(jhtc::sha256_digest(bytes));
   state.SetBytesProcessed(state.iterations() * state.range(0));
 }
-BENCHMARK(BM_Sha256Digest)->Arg(4 * 1024)->Arg(1 << 20)->Arg(64 << 20)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Sha256Digest)
+    ->Arg(4 * 1024)
+    ->Arg(1 << 20)
+    ->Arg(64 << 20)
+    ->Unit(benchmark::kMicrosecond);
 
 // Incremental hashing in 1 MiB updates, as a stream of a large buffer is hashed.
 void BM_Sha256Incremental(benchmark::State& state) {

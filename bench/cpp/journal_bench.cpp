@@ -21,7 +21,8 @@ void BM_AppendTaskDone(benchmark::State& state) {
   std::string dir = temp_dir();
   {
     jhtc::JournalWriter writer(dir, {"r", "", "r", 0, 1, "local"});
-    for (std::int64_t i = 0; i < state.range(0); ++i) writer.task_done(static_cast<jhtc::TaskId>(i));
+    for (std::int64_t i = 0; i < state.range(0); ++i)
+      writer.task_done(static_cast<jhtc::TaskId>(i));
     jhtc::TaskId task = 0;
     for (auto _ : state) writer.task_done(task++);
   }
@@ -31,7 +32,8 @@ void BM_AppendTaskDone(benchmark::State& state) {
 BENCHMARK(BM_AppendTaskDone)->Arg(10)->Arg(100000);
 
 void BM_DecodeLine(benchmark::State& state) {
-  std::string line = jhtc::encode_journal_line(1714560000.5, "task_submitted", R"({"task":12345,"job":"17.3"})");
+  std::string line =
+      jhtc::encode_journal_line(1714560000.5, "task_submitted", R"({"task":12345,"job":"17.3"})");
   line.pop_back();
   for (auto _ : state) benchmark::DoNotOptimize(jhtc::decode_journal_line(line));
   state.SetItemsProcessed(state.iterations());
@@ -44,9 +46,11 @@ void BM_SummaryOf100kTasks(benchmark::State& state) {
   const char* names[] = {"task_queued", "task_submitted", "task_running", "task_done"};
   for (int b = 0; b < 1000; ++b) {
     std::string id = "b" + std::to_string(b);
-    events.push_back({id, {1, "batch_started", {{"parent", "r"}, {"level", "1"}, {"throttle", "60"}}}});
+    events.push_back(
+        {id, {1, "batch_started", {{"parent", "r"}, {"level", "1"}, {"throttle", "60"}}}});
     for (int t = 0; t < 100; ++t) {
-      for (const char* name : names) events.push_back({id, {2, name, {{"task", std::to_string(t)}}}});
+      for (const char* name : names)
+        events.push_back({id, {2, name, {{"task", std::to_string(t)}}}});
     }
   }
   for (auto _ : state) {

@@ -46,9 +46,9 @@
 namespace jhtc {
 
 struct EngineConfig {
-  std::size_t throttle = 1;          // most tasks in the scheduler at once (>= 1)
-  bool count_running = true;         // running tasks count against the throttle
-  int max_retries = 2;               // extra attempts after a hold, kill or missing result
+  std::size_t throttle = 1;   // most tasks in the scheduler at once (>= 1)
+  bool count_running = true;  // running tasks count against the throttle
+  int max_retries = 2;        // extra attempts after a hold, kill or missing result
   std::chrono::milliseconds event_timeout{500};  // tracking loop's longest sleep
   std::chrono::milliseconds coalesce{20};        // wait this long for a burst of submits
   std::uint64_t disk_budget = 0;  // bytes the batch may hold in the shared dir; 0: no limit
@@ -75,8 +75,8 @@ enum class OutcomeKind { done, failed, cancelled, refused };
 struct TaskOutcome {
   TaskId task = 0;
   OutcomeKind kind = OutcomeKind::done;
-  std::string reason;   // failed: the scheduler's own words (hold reason, signal, exit code)
-  std::string job_id;   // the last job that ran the task
+  std::string reason;  // failed: the scheduler's own words (hold reason, signal, exit code)
+  std::string job_id;  // the last job that ran the task
   int attempts = 0;
   // failed because the scheduler could not be driven (a condor_* call failed after
   // its retries), not because the job failed; Python raises SchedulerError.
@@ -97,7 +97,7 @@ struct RetryNote {
 struct EngineStats {
   std::size_t queued = 0, submitted = 0, running = 0, done = 0, failed = 0, cancelled = 0;
   std::size_t retries = 0;
-  std::size_t transactions = 0;  // calls to driver.submit()
+  std::size_t transactions = 0;      // calls to driver.submit()
   std::size_t waiting_for_disk = 0;  // deferred tasks not yet admitted by the disk budget
   std::uint64_t disk_held = 0;       // bytes of the shared directory the batch holds
 };

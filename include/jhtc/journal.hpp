@@ -114,7 +114,8 @@ struct JournalEvent {
 
   const std::string* find(std::string_view key) const;  // nullptr when absent
   std::string text(std::string_view key) const;         // "" when absent
-  std::optional<std::int64_t> integer(std::string_view key) const;  // nullopt if absent or not an integer
+  std::optional<std::int64_t> integer(
+      std::string_view key) const;  // nullopt if absent or not an integer
 };
 
 // Encodes one event as a line (ending in '\n'); `context_json` is a JSON object.

@@ -24,16 +24,16 @@ using TaskId = std::uint64_t;
 
 // Everything a batch's jobs share. Set once per batch (one joblib batch = one engine).
 struct JobTemplate {
-  std::string batch_name;                // unique, e.g. "jhtc-<run>-L0-<batch>"
-  std::string batch_dir;                 // owner-only dir the driver may use for its files
-  std::string log_dir;                   // per-job stdout/stderr: <log_dir>/<task>.<attempt>.{out,err}
-  std::string python = "python3";        // interpreter running the worker
+  std::string batch_name;          // unique, e.g. "jhtc-<run>-L0-<batch>"
+  std::string batch_dir;           // owner-only dir the driver may use for its files
+  std::string log_dir;             // per-job stdout/stderr: <log_dir>/<task>.<attempt>.{out,err}
+  std::string python = "python3";  // interpreter running the worker
   std::vector<std::string> worker_args;  // {"-m", "joblib_htcondor.worker"}; then TASKFILE ATTEMPT
   double cpus = 1;
-  std::int64_t memory_mb = 0;            // 0: leave to the scheduler's default
-  std::int64_t disk_mb = 0;              // 0: leave to the scheduler's default
-  int gpus = 0;                          // 0: no GPU asked for
-  int priority = 0;                      // higher runs first (children above parents)
+  std::int64_t memory_mb = 0;                      // 0: leave to the scheduler's default
+  std::int64_t disk_mb = 0;                        // 0: leave to the scheduler's default
+  int gpus = 0;                                    // 0: no GPU asked for
+  int priority = 0;                                // higher runs first (children above parents)
   std::map<std::string, std::string> environment;  // extra environment of the worker
   // Scheduler-specific settings, by name. HTCondor: pool, schedd, universe,
   // initial_dir, extra_directives (one directive per line), lineage. Local: none yet.
@@ -48,8 +48,8 @@ struct JobKey {
 
 struct JobRequest {
   TaskId task = 0;
-  int attempt = 0;          // 0 for the first run, incremented on each retry
-  std::string task_file;    // absolute path, passed to the worker
+  int attempt = 0;             // 0 for the first run, incremented on each retry
+  std::string task_file;       // absolute path, passed to the worker
   std::int64_t memory_mb = 0;  // this job's memory request; 0: the template's
 };
 
@@ -57,14 +57,14 @@ struct JobRequest {
 // report stays empty. HTCondor: the terminated event's usage table and the image
 // size updates; local: wait4's rusage and the wall clock.
 struct JobUsage {
-  std::optional<double> wall_s;                  // from start to end of the run
+  std::optional<double> wall_s;  // from start to end of the run
   std::optional<double> cpu_user_s;
   std::optional<double> cpu_sys_s;
-  std::optional<std::int64_t> memory_mb;         // peak (resident set)
+  std::optional<std::int64_t> memory_mb;  // peak (resident set)
   std::optional<std::int64_t> disk_kb;
-  std::optional<std::int64_t> alloc_cpus;        // what the slot gave the job
+  std::optional<std::int64_t> alloc_cpus;  // what the slot gave the job
   std::optional<std::int64_t> alloc_memory_mb;
-  std::optional<std::int64_t> request_memory_mb; // what the job asked for
+  std::optional<std::int64_t> request_memory_mb;  // what the job asked for
 
   bool empty() const {
     return !wall_s && !cpu_user_s && !cpu_sys_s && !memory_mb && !disk_kb && !alloc_cpus &&
@@ -101,7 +101,7 @@ struct DriverEvent {
   DriverEventKind kind = DriverEventKind::submitted;
   TaskId task = 0;
   int attempt = 0;
-  std::string job_id;       // scheduler's id ("123.4" for HTCondor, pid for local)
+  std::string job_id;  // scheduler's id ("123.4" for HTCondor, pid for local)
   int exit_code = -1;
   int signal = 0;
   int hold_code = 0;
@@ -159,9 +159,9 @@ class SchedulerDriver {
 
 // Where a scheduler is, for calls made outside any batch (cleanup of dead runs).
 struct SchedulerAddress {
-  std::string scheduler;  // "htcondor" or "local"
-  std::string pool;       // HTCondor: the tools' -pool; empty: the local configuration
-  std::string schedd;     // HTCondor: the tools' -name; empty: the local schedd
+  std::string scheduler;             // "htcondor" or "local"
+  std::string pool;                  // HTCondor: the tools' -pool; empty: the local configuration
+  std::string schedd;                // HTCondor: the tools' -name; empty: the local schedd
   std::chrono::seconds timeout{60};  // each condor_* call (transient failures are retried)
 };
 

@@ -47,6 +47,7 @@ class HTCondorBackend(AutoBatchingMixin, ParallelBackendBase):
                  _level: int = 0, _parent_lineage: str = "", _params: BackendParams | None = None,
                  **params):
         super().__init__(nesting_level=nesting_level, inner_max_num_threads=inner_max_num_threads)
+        _refuse_initializer(params)  # parallel_config(backend="htcondor", initializer=...)
         self.params = _params if _params is not None else parse_params(params)
         self.level = _level
         self.parent_lineage = _parent_lineage
@@ -73,6 +74,7 @@ class HTCondorBackend(AutoBatchingMixin, ParallelBackendBase):
         # backend_kwargs are Parallel's memmapping options (max_nbytes, mmap_mode,
         # temp_folder, ...): meaningless across machines, so unused. Our own
         # parameters were checked when parallel_config created this backend.
+        _refuse_initializer(backend_kwargs)  # Parallel(initializer=..., initargs=...)
         self.parallel = parallel
         n_jobs = self.effective_n_jobs(n_jobs)
         if n_jobs == 1:
@@ -123,3 +125,16 @@ class HTCondorBackend(AutoBatchingMixin, ParallelBackendBase):
         nested = HTCondorBackend(nesting_level=nesting_level, _level=self.level + 1,
                                  _parent_lineage=lineage, _params=self.params)
         return nested, None
+
+
+def _refuse_initializer(kwargs: dict) -> None:
+    """joblib 1.5+'s ``initializer``/``initargs`` set up loky's long-lived workers; our
+    jobs are fresh processes on other machines. Refused with the way that does apply,
+    rather than ignored: a task relying on its initializer would silently run without."""
+    given = [name for name in ("initializer", "initargs") if kwargs.get(name) is not None]
+    if given:
+        raise ValueError(
+            f"{given[0]}: joblib's initializer/initargs are not supported by the htcondor "
+            "backend (every job is a fresh process, on another machine); use "
+            'parallel_config(backend="htcondor", context_func=functools.partial(initializer, '
+            "*initargs)), which runs in every job before its tasks")

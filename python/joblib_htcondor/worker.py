@@ -27,9 +27,17 @@ import traceback
 logger = logging.getLogger("joblib_htcondor.worker")
 
 
+# The signal that told this job to stop, if one did: a KeyboardInterrupt then means the
+# job is being removed (the engine decides what follows), while one the task raised by
+# itself is the task's result, re-raised in the caller as loky does.
+_stop_signal: int | None = None
+
+
 def _terminate_gracefully(signum, frame):
     # HTCondor's condor_rm and the local scheduler send SIGTERM. Raising here
     # unwinds a nested Parallel call, whose backend then removes its own jobs.
+    global _stop_signal
+    _stop_signal = signum
     raise KeyboardInterrupt(f"worker received signal {signum}")
 
 
@@ -55,8 +63,10 @@ def run(task_path: str, attempt: int = 0) -> int:
             value = func()
         # the third field of an "ok" outcome is the run time: it steers joblib's batching
         outcome = ("ok", value, time.monotonic() - started)
-    except KeyboardInterrupt:
-        raise
+    except KeyboardInterrupt as error:
+        if _stop_signal is not None:
+            raise  # the job was told to stop: not a result, no result file
+        outcome = ("error", error, traceback.format_exc())  # the task raised it: a result
     except BaseException as error:  # the task's own failure is a result
         outcome = ("error", error, traceback.format_exc())
     logger.info("task %s ran in %.3f s", task_path, time.monotonic() - started)
@@ -78,6 +88,8 @@ def run_as_worker(task_path: str, attempt: int = 0) -> int:
     logging.basicConfig(level=int(level) if level.isdigit() else level,
                         format="%(asctime)s [%(levelname)s] %(name)s: %(message)s")
     signal.signal(signal.SIGTERM, _terminate_gracefully)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # ignored stays ignored
+        signal.signal(signal.SIGINT, _terminate_gracefully)
     return run(task_path, attempt)
 
 

@@ -127,31 +127,39 @@ void View::draw_run(int height, int width) {
   int y = 2;
   const auto levels = summary.levels();
   auto table = level_table(levels);
-  for (std::size_t i = 0; i < table.size(); ++i) put(y++, 1, table[i], width, i == 0 ? A_BOLD : A_NORMAL);
+  for (std::size_t i = 0; i < table.size(); ++i)
+    put(y++, 1, table[i], width, i == 0 ? A_BOLD : A_NORMAL);
   auto usage = usage_table(levels);
-  for (std::size_t i = 0; i < usage.size(); ++i) put(y++, 1, usage[i], width, i == 0 ? A_BOLD : A_NORMAL);
+  for (std::size_t i = 0; i < usage.size(); ++i)
+    put(y++, 1, usage[i], width, i == 0 ? A_BOLD : A_NORMAL);
   for (const std::string& hint : usage_hints(levels)) put(y++, 1, hint, width, A_BOLD);
   ++y;
   const auto& failures = summary.failures();
   std::size_t shown_failures = std::min(failures.size(), kFailureRows);
   int bottom_rows = 3 + (failures.empty() ? 0 : static_cast<int>(shown_failures) + 1);
   int tree_height = height - y - 1 - bottom_rows;
-  put(y++, 1, "Batches (" + std::to_string(summary.batch_count()) + ")  Up/Down move, Enter expand/collapse", width, A_BOLD);
+  put(y++, 1,
+      "Batches (" + std::to_string(summary.batch_count()) +
+          ")  Up/Down move, Enter expand/collapse",
+      width, A_BOLD);
   y += draw_tree(y, std::max(tree_height, 0), width);
   y = height - bottom_rows;
   if (!failures.empty()) {
-    put(y++, 1, "Failed tasks: " + std::to_string(failures.size()) + " (newest last)", width, A_BOLD);
+    put(y++, 1, "Failed tasks: " + std::to_string(failures.size()) + " (newest last)", width,
+        A_BOLD);
     for (std::size_t i = failures.size() - shown_failures; i < failures.size(); ++i) {
       put(y++, 3, failure_line(failures[i]), width);
     }
   }
-  for (const auto& line : footer_lines(summary.figures(unix_now()), disk_)) put(y++, 1, line, width);
+  for (const auto& line : footer_lines(summary.figures(unix_now()), disk_))
+    put(y++, 1, line, width);
   char status[160];
-  std::snprintf(status, sizeof status, "refresh %.0f ms | %zu journals | %s", refresh_ms_, tail_->files(),
-                tail_->caught_up() ? "up to date" : "catching up...");
+  std::snprintf(status, sizeof status, "refresh %.0f ms | %zu journals | %s", refresh_ms_,
+                tail_->files(), tail_->caught_up() ? "up to date" : "catching up...");
   std::string line = status;
   if (tail_->corrupt_lines() > 0) {
-    line += " | " + std::to_string(tail_->corrupt_lines()) + " corrupt lines skipped, last: " + tail_->last_warning();
+    line += " | " + std::to_string(tail_->corrupt_lines()) +
+            " corrupt lines skipped, last: " + tail_->last_warning();
   }
   put(y, 1, line, width, A_DIM);
 }
@@ -177,7 +185,8 @@ void View::draw_open_list(int height, int width) {
   box(win, 0, 0);
   mvwaddnstr(win, 0, 2, " Open root batch: Enter select, Esc cancel ", w - 4);
   char line[256];
-  std::snprintf(line, sizeof line, "%-24s %-19s %8s %7s  %s", "Root batch", "Started", "Tasks", "Batches", "State");
+  std::snprintf(line, sizeof line, "%-24s %-19s %8s %7s  %s", "Root batch", "Started", "Tasks",
+                "Batches", "State");
   wattron(win, A_BOLD);
   mvwaddnstr(win, 1, 2, line, w - 4);
   wattroff(win, A_BOLD);
@@ -228,34 +237,71 @@ bool View::handle_key(int key) {
 
 void View::handle_main_key(int key) {
   switch (key) {
-    case 'O': case 'o':
+    case 'O':
+    case 'o':
       runs_ = catalog_.list(unix_now());
       list_cursor_ = 0;
       mode_ = Mode::open_list;
       break;
-    case '?': mode_ = Mode::help; break;
-    case 'r': last_poll_ = Clock::time_point{}; break;
-    case KEY_UP: case 'k': tree_.move(-1, rows_.size()); break;
-    case KEY_DOWN: case 'j': tree_.move(1, rows_.size()); break;
-    case KEY_PPAGE: tree_.move(-10, rows_.size()); break;
-    case KEY_NPAGE: tree_.move(10, rows_.size()); break;
-    case KEY_RIGHT: tree_.toggle(rows_, TreeCursor::Toggle::expand); break;
-    case KEY_LEFT: tree_.toggle(rows_, TreeCursor::Toggle::collapse); break;
-    case '\n': case '\r': case KEY_ENTER: case ' ': tree_.toggle(rows_, TreeCursor::Toggle::flip); break;
-    default: break;
+    case '?':
+      mode_ = Mode::help;
+      break;
+    case 'r':
+      last_poll_ = Clock::time_point{};
+      break;
+    case KEY_UP:
+    case 'k':
+      tree_.move(-1, rows_.size());
+      break;
+    case KEY_DOWN:
+    case 'j':
+      tree_.move(1, rows_.size());
+      break;
+    case KEY_PPAGE:
+      tree_.move(-10, rows_.size());
+      break;
+    case KEY_NPAGE:
+      tree_.move(10, rows_.size());
+      break;
+    case KEY_RIGHT:
+      tree_.toggle(rows_, TreeCursor::Toggle::expand);
+      break;
+    case KEY_LEFT:
+      tree_.toggle(rows_, TreeCursor::Toggle::collapse);
+      break;
+    case '\n':
+    case '\r':
+    case KEY_ENTER:
+    case ' ':
+      tree_.toggle(rows_, TreeCursor::Toggle::flip);
+      break;
+    default:
+      break;
   }
 }
 
 void View::handle_list_key(int key) {
   switch (key) {
-    case KEY_UP: case 'k': list_cursor_ = list_cursor_ > 0 ? list_cursor_ - 1 : 0; break;
-    case KEY_DOWN: case 'j': list_cursor_ = std::min(list_cursor_ + 1, runs_.empty() ? 0 : runs_.size() - 1); break;
-    case '\n': case '\r': case KEY_ENTER:
+    case KEY_UP:
+    case 'k':
+      list_cursor_ = list_cursor_ > 0 ? list_cursor_ - 1 : 0;
+      break;
+    case KEY_DOWN:
+    case 'j':
+      list_cursor_ = std::min(list_cursor_ + 1, runs_.empty() ? 0 : runs_.size() - 1);
+      break;
+    case '\n':
+    case '\r':
+    case KEY_ENTER:
       if (list_cursor_ < runs_.size()) select(runs_[list_cursor_].root_batch_id);
       mode_ = Mode::main;
       break;
-    case 27: case 'q': mode_ = Mode::main; break;
-    default: break;
+    case 27:
+    case 'q':
+      mode_ = Mode::main;
+      break;
+    default:
+      break;
   }
 }
 

@@ -9,9 +9,9 @@
 namespace jhtc::monitor {
 
 struct ViewOptions {
-  std::string shared_dir;   // statvfs'd for the filesystem usage
-  std::string root;         // open this root at start (empty: wait for `O`)
-  double refresh_s = 1.0;   // how often journals are re-read
+  std::string shared_dir;  // statvfs'd for the filesystem usage
+  std::string root;        // open this root at start (empty: wait for `O`)
+  double refresh_s = 1.0;  // how often journals are re-read
 };
 
 // Runs until the user presses q. Returns the process exit code.

@@ -59,7 +59,9 @@ std::string format_rate(double per_second) {
 
 std::string progress_bar(std::size_t done, std::size_t total, int width) {
   int inner = std::max(0, width - 2);
-  int filled = total == 0 ? 0 : static_cast<int>(static_cast<double>(done) / static_cast<double>(total) * inner);
+  int filled =
+      total == 0 ? 0
+                 : static_cast<int>(static_cast<double>(done) / static_cast<double>(total) * inner);
   return "[" + std::string(static_cast<std::size_t>(filled), '#') +
          std::string(static_cast<std::size_t>(inner - filled), '.') + "]";
 }
@@ -85,8 +87,10 @@ namespace {
 std::string megabytes(std::int64_t mb) {
   if (mb <= 0) return "-";
   char buf[32];
-  if (mb >= 10 * 1024) std::snprintf(buf, sizeof buf, "%.1f GB", static_cast<double>(mb) / 1024);
-  else std::snprintf(buf, sizeof buf, "%lld MB", static_cast<long long>(mb));
+  if (mb >= 10 * 1024)
+    std::snprintf(buf, sizeof buf, "%.1f GB", static_cast<double>(mb) / 1024);
+  else
+    std::snprintf(buf, sizeof buf, "%lld MB", static_cast<long long>(mb));
   return buf;
 }
 
@@ -121,9 +125,10 @@ std::vector<std::string> usage_hints(const std::vector<LevelSummary>& levels) {
                       "): a larger request_mem saves the retries");
     } else if (u.request_memory_mb > 0 && !u.memory_mb.empty() &&
                u.peak_memory_mb * 4 < u.request_memory_mb) {
-      hints.push_back("Hint: " + level + ": jobs used at most " + megabytes(u.peak_memory_mb) +
-                      " of the " + megabytes(u.request_memory_mb) +
-                      " they asked for (under a quarter): a smaller request_mem lets more run at once");
+      hints.push_back(
+          "Hint: " + level + ": jobs used at most " + megabytes(u.peak_memory_mb) + " of the " +
+          megabytes(u.request_memory_mb) +
+          " they asked for (under a quarter): a smaller request_mem lets more run at once");
     }
   }
   return hints;
@@ -132,9 +137,10 @@ std::vector<std::string> usage_hints(const std::vector<LevelSummary>& levels) {
 std::string batch_line(const BatchSummary& b, int depth, char marker, int width) {
   const TaskCounts& c = b.counts;
   char counts[160];
-  std::snprintf(counts, sizeof counts, " %6zu/%-6zu q%-5zu s%-5zu r%-5zu f%-4zu %s", c.done, c.total,
-                c.queued, c.submitted, c.running, c.failed, b.state.c_str());
-  std::string head = std::string(static_cast<std::size_t>(depth) * 2, ' ') + marker + ' ' + b.batch_id;
+  std::snprintf(counts, sizeof counts, " %6zu/%-6zu q%-5zu s%-5zu r%-5zu f%-4zu %s", c.done,
+                c.total, c.queued, c.submitted, c.running, c.failed, b.state.c_str());
+  std::string head =
+      std::string(static_cast<std::size_t>(depth) * 2, ' ') + marker + ' ' + b.batch_id;
   head += " L" + std::to_string(b.level);
   constexpr std::size_t kHeadWidth = 34;
   if (head.size() < kHeadWidth) head.append(kHeadWidth - head.size(), ' ');
@@ -144,12 +150,11 @@ std::string batch_line(const BatchSummary& b, int depth, char marker, int width)
 
 std::vector<std::string> footer_lines(const RunFigures& f, const DiskUsage& disk) {
   std::string eta = f.eta_s < 0 ? std::string("unknown") : format_duration(f.eta_s);
-  std::string first = "Elapsed " + format_duration(f.elapsed_s) + "   Throughput " +
-                      format_rate(f.throughput_per_s) + "   ETA " + eta + "   Calls " +
-                      std::to_string(f.counts.calls_finished) + "/" +
-                      std::to_string(f.counts.calls) + "   Jobs " +
-                      std::to_string(f.counts.finished()) + "/" + std::to_string(f.counts.total) +
-                      " finished";
+  std::string first =
+      "Elapsed " + format_duration(f.elapsed_s) + "   Throughput " +
+      format_rate(f.throughput_per_s) + "   ETA " + eta + "   Calls " +
+      std::to_string(f.counts.calls_finished) + "/" + std::to_string(f.counts.calls) + "   Jobs " +
+      std::to_string(f.counts.finished()) + "/" + std::to_string(f.counts.total) + " finished";
   if (f.usage.jobs_measured > 0) {
     char used[96];
     std::snprintf(used, sizeof used, "   Core-h %.3f   Peak mem %s", f.usage.core_hours,
@@ -159,8 +164,10 @@ std::vector<std::string> footer_lines(const RunFigures& f, const DiskUsage& disk
   std::string second = "Shared dir: run holds " + format_bytes(f.bytes_held);
   if (disk.known && disk.total > 0) {
     char pct[16];
-    std::snprintf(pct, sizeof pct, "%.0f%%", 100.0 * static_cast<double>(disk.used) / static_cast<double>(disk.total));
-    second += "   filesystem " + format_bytes(disk.used) + " used of " + format_bytes(disk.total) + " (" + pct + ")";
+    std::snprintf(pct, sizeof pct, "%.0f%%",
+                  100.0 * static_cast<double>(disk.used) / static_cast<double>(disk.total));
+    second += "   filesystem " + format_bytes(disk.used) + " used of " + format_bytes(disk.total) +
+              " (" + pct + ")";
   } else {
     second += "   filesystem usage unknown";
   }
@@ -196,7 +203,8 @@ std::string summary_text(const RunSummary& summary, const DiskUsage& disk, doubl
   out += "\nFailed tasks: " + std::to_string(failures.size()) + "\n";
   std::size_t first = failures.size() > max_failures ? failures.size() - max_failures : 0;
   if (first > 0) out += "  (" + std::to_string(first) + " earlier not shown)\n";
-  for (std::size_t i = first; i < failures.size(); ++i) out += "  " + failure_line(failures[i]) + "\n";
+  for (std::size_t i = first; i < failures.size(); ++i)
+    out += "  " + failure_line(failures[i]) + "\n";
   out += "\n";
   for (const auto& line : footer_lines(figures, disk)) out += line + "\n";
   return out;

@@ -16,10 +16,10 @@ struct DiskUsage {
   std::uint64_t total = 0, used = 0;
 };
 
-std::string format_duration(double seconds);  // "3d 22:10:05", "00:04:10"; "-" if negative
-std::string format_bytes(std::uint64_t bytes); // "1.2 GiB"
-std::string format_clock(double unix_ts);      // local "2024-05-01 12:00:03"; "-" for 0
-std::string format_rate(double per_second);    // "12.3 tasks/min" or "4.0 tasks/s"
+std::string format_duration(double seconds);    // "3d 22:10:05", "00:04:10"; "-" if negative
+std::string format_bytes(std::uint64_t bytes);  // "1.2 GiB"
+std::string format_clock(double unix_ts);       // local "2024-05-01 12:00:03"; "-" for 0
+std::string format_rate(double per_second);     // "12.3 tasks/min" or "4.0 tasks/s"
 std::string progress_bar(std::size_t done, std::size_t total, int width);  // "[###.....]"
 
 // The per-level table: a header line, then one "L<n> ..." line per level.

@@ -7,16 +7,20 @@
 namespace jhtc::monitor {
 namespace {
 
-JournalEvent event(double ts, std::string name, std::vector<std::pair<std::string, std::string>> context) {
+JournalEvent event(double ts, std::string name,
+                   std::vector<std::pair<std::string, std::string>> context) {
   return JournalEvent{ts, std::move(name), std::move(context)};
 }
 
 RunSummary two_level_run() {
   RunSummary s("root");
-  s.apply("root", event(1000, "batch_started", {{"parent", ""}, {"level", "0"}, {"throttle", "26"}}));
-  s.apply("kid", event(1001, "batch_started", {{"parent", "root"}, {"level", "1"}, {"throttle", "60"}}));
+  s.apply("root",
+          event(1000, "batch_started", {{"parent", ""}, {"level", "0"}, {"throttle", "26"}}));
+  s.apply("kid",
+          event(1001, "batch_started", {{"parent", "root"}, {"level", "1"}, {"throttle", "60"}}));
   s.apply("root", event(1002, "task_queued", {{"task", "0"}}));
-  for (int i = 0; i < 4; ++i) s.apply("kid", event(1003, "task_done", {{"task", std::to_string(i)}}));
+  for (int i = 0; i < 4; ++i)
+    s.apply("kid", event(1003, "task_done", {{"task", std::to_string(i)}}));
   s.apply("kid", event(1004, "task_failed", {{"task", "4"}, {"reason", "held:\nout of memory"}}));
   s.apply("kid", event(1005, "bytes_held", {{"bytes", "2048"}}));
   return s;
@@ -78,12 +82,14 @@ TEST(Format, SummaryTextListsTreeFailuresWithOneLineReasons) {
   EXPECT_NE(text.find("Root batch root"), std::string::npos);
   EXPECT_NE(text.find("- root L0"), std::string::npos) << text;
   EXPECT_NE(text.find("    kid L1"), std::string::npos) << text;
-  EXPECT_NE(text.find("Failed tasks: 1\n  kid task 4: held: out of memory\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("Failed tasks: 1\n  kid task 4: held: out of memory\n"), std::string::npos)
+      << text;
 }
 
 TEST(Format, SummaryTextShowsOnlyTheNewestFailures) {
   RunSummary s("r");
-  for (int i = 0; i < 30; ++i) s.apply("r", event(1, "task_failed", {{"task", std::to_string(i)}, {"reason", "x"}}));
+  for (int i = 0; i < 30; ++i)
+    s.apply("r", event(1, "task_failed", {{"task", std::to_string(i)}, {"reason", "x"}}));
   std::string text = summary_text(s, DiskUsage{}, 2, 20);
   EXPECT_NE(text.find("(10 earlier not shown)"), std::string::npos);
   EXPECT_EQ(text.find("r task 9:"), std::string::npos);

@@ -14,7 +14,8 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: jhtc-monitor --path DIR [--root ID] [--refresh SECONDS] [--summary] [--report FILE]\n"
-    "  --path DIR       the shared data directory (journals in DIR/journal) or a journal directory\n"
+    "  --path DIR       the shared data directory (journals in DIR/journal) or a journal "
+    "directory\n"
     "  --root ID        open this root batch (default: choose with O; --summary: the newest)\n"
     "  --refresh SECS   how often to re-read the journals (default 1)\n"
     "  --summary        print the figures once as plain text and exit (no terminal needed)\n"
@@ -80,7 +81,8 @@ int print_summary(jhtc::monitor::RunCatalog& catalog, const Args& args) {
                 format_clock(r.start_ts).c_str(), r.tasks, r.batches, r.state.c_str());
   }
   if (!known) {
-    std::cerr << "jhtc-monitor: no root batch " << root << " under " << catalog.journal_dir() << "\n";
+    std::cerr << "jhtc-monitor: no root batch " << root << " under " << catalog.journal_dir()
+              << "\n";
     return 1;
   }
   jhtc::RunTail& tail = catalog.tail(root);

@@ -9,10 +9,12 @@ static void add_rows(const RunSummary& summary, const std::set<std::string>& exp
   bool open = expanded.count(batch.batch_id) > 0;
   rows.push_back({&batch, depth, !batch.children.empty(), open});
   if (!open) return;
-  for (const BatchSummary* child : summary.children(batch)) add_rows(summary, expanded, *child, depth + 1, rows);
+  for (const BatchSummary* child : summary.children(batch))
+    add_rows(summary, expanded, *child, depth + 1, rows);
 }
 
-std::vector<TreeRow> flatten_tree(const RunSummary& summary, const std::set<std::string>& expanded) {
+std::vector<TreeRow> flatten_tree(const RunSummary& summary,
+                                  const std::set<std::string>& expanded) {
   std::vector<TreeRow> rows;
   for (const BatchSummary* top : summary.tree_roots()) add_rows(summary, expanded, *top, 0, rows);
   return rows;

@@ -8,7 +8,9 @@ namespace {
 RunSummary tree() {
   RunSummary s("r");
   auto start = [&](std::string id, std::string parent, double ts) {
-    s.apply(id, JournalEvent{ts, "batch_started", {{"parent", parent}, {"level", parent.empty() ? "0" : "1"}}});
+    s.apply(id,
+            JournalEvent{
+                ts, "batch_started", {{"parent", parent}, {"level", parent.empty() ? "0" : "1"}}});
   };
   start("r", "", 1);
   start("a", "r", 2);
@@ -19,7 +21,8 @@ RunSummary tree() {
 
 std::vector<std::string> ids(const std::vector<TreeRow>& rows) {
   std::vector<std::string> out;
-  for (const auto& row : rows) out.push_back(std::string(static_cast<std::size_t>(row.depth), ' ') + row.batch->batch_id);
+  for (const auto& row : rows)
+    out.push_back(std::string(static_cast<std::size_t>(row.depth), ' ') + row.batch->batch_id);
   return out;
 }
 

@@ -139,8 +139,7 @@ void bind_engine(nb::module_& m) {
           "task_file"_a, "result_file"_a, "files"_a, "blobs"_a, "calls"_a = 1,
           nb::call_guard<nb::gil_scoped_release>(),
           "Queues a task whose files are written once the disk budget admits it.")
-      .def("take_admitted", &jhtc::Engine::take_admitted,
-           nb::call_guard<nb::gil_scoped_release>())
+      .def("take_admitted", &jhtc::Engine::take_admitted, nb::call_guard<nb::gil_scoped_release>())
       .def(
           "staged",
           [](jhtc::Engine& engine, jhtc::TaskId task, std::uint64_t files, std::uint64_t blobs) {
@@ -156,7 +155,8 @@ void bind_engine(nb::module_& m) {
       .def(
           "next_outcome",
           [](jhtc::Engine& engine, double timeout_s) {
-            return engine.next_outcome(std::chrono::milliseconds(static_cast<long>(timeout_s * 1000)));
+            return engine.next_outcome(
+                std::chrono::milliseconds(static_cast<long>(timeout_s * 1000)));
           },
           "timeout_s"_a, nb::call_guard<nb::gil_scoped_release>(),
           "The next finished task, or None after timeout_s seconds.")

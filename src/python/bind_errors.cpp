@@ -8,7 +8,8 @@ namespace nb = nanobind;
 
 void bind_errors(nb::module_& m) {
   // nanobind tries translators newest first: register bases before subclasses.
-  auto scheduler_error = nb::exception<jhtc::SchedulerError>(m, "SchedulerError", PyExc_RuntimeError);
+  auto scheduler_error =
+      nb::exception<jhtc::SchedulerError>(m, "SchedulerError", PyExc_RuntimeError);
   nb::exception<jhtc::SchedulerUnavailable>(m, "SchedulerUnavailable", scheduler_error);
   auto integrity_error =
       nb::exception<jhtc::IntegrityError>(m, "IntegrityError", PyExc_RuntimeError);

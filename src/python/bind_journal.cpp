@@ -3,11 +3,11 @@
 // and attach jhtc::make_journal_observer(writer)) and _core.JournalReader.
 // Appends are single write(2) calls made without the GIL.
 #include <nanobind/nanobind.h>
+#include <nanobind/stl/optional.h>
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/string_view.h>
-#include <nanobind/stl/optional.h>
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
@@ -33,8 +33,14 @@ std::shared_ptr<JournalWriter> make_writer(const std::string& journal_dir, std::
                                            int level, std::size_t throttle, std::string scheduler,
                                            double request_cpus, std::int64_t request_memory_mb,
                                            int request_gpus) {
-  jhtc::BatchInfo info{std::move(batch_id), std::move(parent_batch_id), std::move(root_batch_id),
-                       level, throttle, std::move(scheduler), request_cpus, request_memory_mb,
+  jhtc::BatchInfo info{std::move(batch_id),
+                       std::move(parent_batch_id),
+                       std::move(root_batch_id),
+                       level,
+                       throttle,
+                       std::move(scheduler),
+                       request_cpus,
+                       request_memory_mb,
                        request_gpus};
   try {
     nb::gil_scoped_release release;  // creating directories on a shared filesystem may be slow
@@ -53,15 +59,24 @@ jhtc::JobUsage usage_from_dict(const nb::dict& d) {
   jhtc::JobUsage u;
   for (const auto& [key, value] : d) {
     const std::string name = nb::cast<std::string>(key);
-    if (name == "wall_s") u.wall_s = nb::cast<double>(value);
-    else if (name == "cpu_user_s") u.cpu_user_s = nb::cast<double>(value);
-    else if (name == "cpu_sys_s") u.cpu_sys_s = nb::cast<double>(value);
-    else if (name == "memory_mb") u.memory_mb = nb::cast<std::int64_t>(value);
-    else if (name == "disk_kb") u.disk_kb = nb::cast<std::int64_t>(value);
-    else if (name == "alloc_cpus") u.alloc_cpus = nb::cast<std::int64_t>(value);
-    else if (name == "alloc_memory_mb") u.alloc_memory_mb = nb::cast<std::int64_t>(value);
-    else if (name == "request_memory_mb") u.request_memory_mb = nb::cast<std::int64_t>(value);
-    else throw nb::key_error(("usage: unknown figure " + name).c_str());
+    if (name == "wall_s")
+      u.wall_s = nb::cast<double>(value);
+    else if (name == "cpu_user_s")
+      u.cpu_user_s = nb::cast<double>(value);
+    else if (name == "cpu_sys_s")
+      u.cpu_sys_s = nb::cast<double>(value);
+    else if (name == "memory_mb")
+      u.memory_mb = nb::cast<std::int64_t>(value);
+    else if (name == "disk_kb")
+      u.disk_kb = nb::cast<std::int64_t>(value);
+    else if (name == "alloc_cpus")
+      u.alloc_cpus = nb::cast<std::int64_t>(value);
+    else if (name == "alloc_memory_mb")
+      u.alloc_memory_mb = nb::cast<std::int64_t>(value);
+    else if (name == "request_memory_mb")
+      u.request_memory_mb = nb::cast<std::int64_t>(value);
+    else
+      throw nb::key_error(("usage: unknown figure " + name).c_str());
   }
   return u;
 }
@@ -72,20 +87,23 @@ nb::list feed_reader(JournalReader& reader, nb::bytes data) {
   nb::list out;
   for (const auto& event : events) {
     nb::dict context;
-    for (const auto& [key, value] : event.context) context[nb::str(key.c_str(), key.size())] = nb::str(value.c_str(), value.size());
+    for (const auto& [key, value] : event.context)
+      context[nb::str(key.c_str(), key.size())] = nb::str(value.c_str(), value.size());
     out.append(nb::make_tuple(event.ts, event.name, context));
   }
   return out;
 }
 
 void bind_writer(nb::module_& m) {
-  nb::class_<JournalWriter>(m, "JournalWriter",
-                            "Appends the metadata journal of one batch: "
-                            "<journal_dir>/<root_batch_id>/<batch_id>.jsonl. Writes batch_started at once.")
-      .def(nb::new_(&make_writer), "journal_dir"_a, "batch_id"_a, "parent_batch_id"_a, "root_batch_id"_a,
-           "level"_a, "throttle"_a, "scheduler"_a, "request_cpus"_a = 0.0,
+  nb::class_<JournalWriter>(
+      m, "JournalWriter",
+      "Appends the metadata journal of one batch: "
+      "<journal_dir>/<root_batch_id>/<batch_id>.jsonl. Writes batch_started at once.")
+      .def(nb::new_(&make_writer), "journal_dir"_a, "batch_id"_a, "parent_batch_id"_a,
+           "root_batch_id"_a, "level"_a, "throttle"_a, "scheduler"_a, "request_cpus"_a = 0.0,
            "request_memory_mb"_a = 0, "request_gpus"_a = 0,
-           "Raises ValueError for an id that is not a plain file name, OSError when the file cannot be created.")
+           "Raises ValueError for an id that is not a plain file name, OSError when the file "
+           "cannot be created.")
       .def("task_queued", &JournalWriter::task_queued, "task"_a, "calls"_a = 1, Release())
       .def("task_submitted", &JournalWriter::task_submitted, "task"_a, "job_id"_a, Release())
       .def("task_running", &JournalWriter::task_running, "task"_a, "job_id"_a, Release())
@@ -132,9 +150,10 @@ void bind_writer(nb::module_& m) {
 }
 
 void bind_reader(nb::module_& m) {
-  nb::class_<JournalReader>(m, "JournalReader",
-                            "Incremental journal reader: feed bytes, get (ts, name, context) events. "
-                            "A partial last line waits for its newline; a corrupt line is skipped and counted.")
+  nb::class_<JournalReader>(
+      m, "JournalReader",
+      "Incremental journal reader: feed bytes, get (ts, name, context) events. "
+      "A partial last line waits for its newline; a corrupt line is skipped and counted.")
       .def(nb::init<>())
       .def("feed", &feed_reader, "data"_a)
       .def_prop_ro("corrupt_lines", &JournalReader::corrupt_lines)

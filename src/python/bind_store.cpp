@@ -52,8 +52,7 @@ int mapped_blob_getbuffer(PyObject* self, Py_buffer* view, int flags) {
 }
 
 PyType_Slot mapped_blob_slots[] = {
-    {Py_bf_getbuffer, reinterpret_cast<void*>(mapped_blob_getbuffer)},
-    {0, nullptr}};
+    {Py_bf_getbuffer, reinterpret_cast<void*>(mapped_blob_getbuffer)}, {0, nullptr}};
 
 jhtc::SignedKind kind_from(const std::string& name) {
   if (name == "task") return jhtc::SignedKind::task;
@@ -75,9 +74,9 @@ void bind_content_store(nb::module_& m) {
       .def_prop_ro("path", [](const jhtc::MappedBlob& b) { return b.path().string(); })
       .def_prop_ro("size", &jhtc::MappedBlob::size)
       .def_prop_ro("writable", &jhtc::MappedBlob::writable)
-      .def_prop_ro("address", [](const jhtc::MappedBlob& b) {
-        return reinterpret_cast<std::uintptr_t>(b.data());
-      })
+      .def_prop_ro(
+          "address",
+          [](const jhtc::MappedBlob& b) { return reinterpret_cast<std::uintptr_t>(b.data()); })
       .def("__len__", &jhtc::MappedBlob::size);
 
   nb::class_<jhtc::ContentStore>(
@@ -149,8 +148,7 @@ void bind_signing(nb::module_& m) {
           "key_path",
           [](const std::string& key_dir) { return jhtc::SigningKey::key_path(key_dir).string(); })
       .def_static("from_bytes", [](nb::bytes b) {
-        return jhtc::SigningKey::from_bytes(
-            {static_cast<const std::byte*>(b.data()), b.size()});
+        return jhtc::SigningKey::from_bytes({static_cast<const std::byte*>(b.data()), b.size()});
       });
 
   nb::class_<jhtc::SignedIdentity>(m, "SignedIdentity",
@@ -250,9 +248,9 @@ void bind_owner_identity(nb::module_& m) {
       "owner_is_alive",
       [](std::string host, long pid, std::uint64_t start_ticks, std::string boot_id,
          std::uint64_t pid_namespace, double heartbeat_age_s, double stale_after_s) {
-        return jhtc::owner_is_alive({std::move(host), pid, start_ticks, std::move(boot_id),
-                                     pid_namespace},
-                                    heartbeat_age_s, stale_after_s);
+        return jhtc::owner_is_alive(
+            {std::move(host), pid, start_ticks, std::move(boot_id), pid_namespace}, heartbeat_age_s,
+            stale_after_s);
       },
       "host"_a, "pid"_a, "start_ticks"_a, "boot_id"_a, "pid_namespace"_a, "heartbeat_age_s"_a,
       "stale_after_s"_a,

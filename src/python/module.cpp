@@ -20,4 +20,8 @@ NB_MODULE(_core, m) {
   bind_store(m);
   bind_journal(m);
   bind_report(m);
+  m.def(
+      "build_id", [] { return JHTC_BUILD_ID; },
+      "Hash of the source tree this module was built from (scripts/build_id.py computes the "
+      "tree's); the tests refuse a module whose id differs from the tree's: a stale build.");
 }

@@ -8,6 +8,7 @@ tests; only what several files share belongs here.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -23,6 +24,26 @@ TESTBED_SKIP_REASON = (
     "needs the real HTCondor pool: start it with `testbed/pool up`, "
     "then run `testbed/pool run -- pytest -m htcondor`"
 )
+
+
+def _load_build_id_module():
+    path = Path(__file__).resolve().parents[2] / "scripts" / "build_id.py"
+    spec = importlib.util.spec_from_file_location("jhtc_build_id", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def pytest_configure(config):
+    # The tests import the installed package, not python/: refuse to run them against a
+    # build of another tree (a failed or forgotten rebuild), instead of passing on old code.
+    message = _load_build_id_module().mismatch_message()
+    if message:
+        raise pytest.UsageError(message)
+
+
+def pytest_report_header(config):
+    return f"joblib_htcondor build id: {_load_build_id_module().tree_build_id()} (matches the tree)"
 
 
 def in_testbed() -> bool:

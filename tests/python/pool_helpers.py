@@ -60,6 +60,33 @@ def wait_for_history(cluster_floor: int, expected_jobs: int, prefix: str = "jhtc
         time.sleep(0.5)
 
 
+def finished_jobs_since(cluster_floor: int, shared_data_dir: Path, prefix: str = "jhtc-",
+                        timeout: float = 60) -> list:
+    """Every job of clusters above ``cluster_floor`` whose batch name starts with ``prefix``
+    and whose task file lies under ``shared_data_dir`` (so only this test's runs), read from
+    condor_history once none of them is left in the queue: dicts with "id", "level"
+    (JhtcLevel), "batch_name" and "lineage" (JhtcLineage). A tool failing, a line that is
+    not one job, or jobs still queued after ``timeout`` fail the test."""
+    constraint = (f"ClusterId > {cluster_floor} && "
+                  f'substr(JobBatchName, 0, {len(prefix)}) =?= "{prefix}" && '
+                  f'regexp("{shared_data_dir}/", Arguments)')
+    deadline = time.monotonic() + timeout
+    while queued := condor("condor_q", "-constraint", constraint, "-af", "ClusterId").split():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{len(queued)} jobs still in the queue after {timeout:.0f} s")
+        time.sleep(0.5)
+    out = condor("condor_history", "-constraint", constraint, "-af:,", "ClusterId", "ProcId",
+                 "JhtcLevel", "JobBatchName", "JhtcLineage")
+    jobs = []
+    for line in out.splitlines():
+        parts = [part.strip() for part in line.split(",")]  # -af:, joins with ", "
+        if len(parts) != 5 or not all(p.isdigit() for p in parts[:3]):
+            pytest.fail(f"condor_history printed a line that is not a job: {line!r}\n{out}")
+        jobs.append({"id": f"{parts[0]}.{parts[1]}", "level": int(parts[2]),
+                     "batch_name": parts[3], "lineage": parts[4]})
+    return jobs
+
+
 def most_jobs_in_scheduler(event_log: Path) -> int:
     """The most jobs of this log that were at once idle, running or held: submitted
     (000) and not yet terminated (005) or aborted (009), replayed in log order."""

@@ -174,3 +174,52 @@ def test_htcondor_without_a_pool_names_the_local_scheduler(shared, monkeypatch):
         with pytest.raises(SchedulerUnavailable, match='scheduler="local"'):
             Parallel(n_jobs=2)(delayed(square)(i) for i in range(2))
     assert_nothing_left(shared)
+
+
+def interrupt_and_count(x, counter):
+    with open(counter, "a") as f:
+        f.write(f"{x}\n")
+    if x == 1:
+        raise KeyboardInterrupt("raised by the task")
+    return x
+
+
+def test_keyboard_interrupt_raised_by_a_task_reaches_the_caller_and_is_not_retried(
+    shared, tmp_path
+):
+    # loky re-raises a task's KeyboardInterrupt in the caller; a job stopped by a signal
+    # is another matter (the engine's), so only the task's own raise is a result.
+    counter = tmp_path / "runs"
+    with local_config(shared, max_retries=3, batch_size=1):
+        with pytest.raises(KeyboardInterrupt, match="raised by the task"):
+            Parallel(n_jobs=2)(delayed(interrupt_and_count)(i, str(counter)) for i in range(2))
+    runs = counter.read_text().split()
+    assert runs.count("1") == 1, f"the interrupted task ran {runs.count('1')} times: retried"
+
+
+def set_marker(value):
+    os.environ["JHTC_TEST_INITIALIZED"] = value
+
+
+@pytest.mark.skipif(tuple(int(p) for p in joblib.__version__.split(".")[:2]) < (1, 5),
+                    reason="joblib < 1.5 has no initializer/initargs")
+def test_initializer_is_refused_with_an_error_naming_context_func(shared):
+    with local_config(shared):
+        with pytest.raises(ValueError, match=r"initializer: .*context_func"):
+            Parallel(n_jobs=2, initializer=set_marker, initargs=("yes",))(
+                delayed(read_env)("JHTC_TEST_INITIALIZED") for _ in range(2))
+    with pytest.raises(ValueError, match=r"initializer: .*context_func"):
+        with parallel_config(backend="htcondor", scheduler="local", shared_data_dir=str(shared),
+                             initializer=set_marker, initargs=("yes",)):
+            pass
+
+
+def test_context_func_as_the_initializer_runs_in_every_job_before_its_tasks(shared):
+    # What the refusal above points to: the initializer's environment variable, set by
+    # context_func, is what every task sees (no Manager: a variable cannot leak back).
+    import functools
+
+    with local_config(shared, batch_size=1, context_func=functools.partial(set_marker, "yes")):
+        values = Parallel(n_jobs=2)(delayed(read_env)("JHTC_TEST_INITIALIZED") for _ in range(6))
+    assert values == ["yes"] * 6
+    assert os.environ.get("JHTC_TEST_INITIALIZED") is None

@@ -47,17 +47,24 @@ def shared_constraint(shared: Path) -> str:
 
 
 def jobs_of(shared: Path, extra: str = "") -> list[dict]:
-    """Jobs in the queue belonging to the runs in ``shared``: id, status, task, attempt."""
+    """Jobs in the queue belonging to the runs in ``shared``: id, status, task, attempt.
+
+    condor_q failing, or printing a line that is not one job, fails the test: an empty
+    list always means an empty queue, never an unanswered question.
+    """
     constraint = shared_constraint(shared) + (f" && ({extra})" if extra else "")
     out = condor("condor_q", "-constraint", constraint,
                  "-af", "ClusterId", "ProcId", "JobStatus", "JhtcTask", "JhtcAttempt",
-                 "JhtcLineage", check=False)
+                 "JhtcLineage")
     rows = []
     for line in out.splitlines():
         parts = line.split()
-        if len(parts) == 6 and parts[0].isdigit():
-            rows.append({"id": f"{parts[0]}.{parts[1]}", "status": int(parts[2]),
-                         "task": parts[3], "attempt": parts[4], "lineage": parts[5]})
+        if not parts:
+            continue
+        if len(parts) != 6 or not (parts[0].isdigit() and parts[1].isdigit()):
+            pytest.fail(f"condor_q printed a line that is not a job: {line!r}\n{out}")
+        rows.append({"id": f"{parts[0]}.{parts[1]}", "status": int(parts[2]),
+                     "task": parts[3], "attempt": parts[4], "lineage": parts[5]})
     return rows
 
 

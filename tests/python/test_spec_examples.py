@@ -10,7 +10,15 @@ Deviations from the text, all site-specific or forced by julearn:
   its children (docs/recursion.md);
 - ``problem_type="classification"`` is dropped from run_cross_validation: every
   published julearn refuses it when ``model`` is a PipelineCreator ("Problem type
-  should be set in the PipelineCreator").
+  should be set in the PipelineCreator");
+- the model is zscore + svm without a grid, except in the "recursive parallelization"
+  block: there an SVM grid ``C=[0.1, 1]`` (the example's has 6 points) makes an inner
+  grid search whose folds must run as level-1 jobs (one grid per block keeps the tier's
+  time down; the stacking test covers recursion with the last block's settings).
+
+Beyond the scores, each test reads condor_history and asserts the level every job ran at
+(``JhtcLevel``, its batch name and lineage): the outer folds as level-0 jobs, and, with
+``max_recursion_level=1``, every outer fold's inner grid search as a level-1 batch below it.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from joblib import parallel_config
 from joblib_htcondor import register_htcondor
 from julearn import run_cross_validation
 from julearn.pipeline import PipelineCreator
-from pool_helpers import last_cluster, pool_address, wait_for_history
+from pool_helpers import finished_jobs_since, last_cluster, pool_address
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
@@ -48,6 +56,39 @@ def simple_creator():
     creator.add("zscore")
     creator.add("svm")
     return creator
+
+
+def grid_creator():
+    creator = PipelineCreator(problem_type="classification")
+    creator.add("zscore")
+    creator.add("svm", C=[0.1, 1])  # a hyperparameter grid: an inner GridSearchCV
+    return creator
+
+
+OUTER_FOLDS = 3  # the iris fixture's StratifiedKFold
+
+
+def assert_levels(jobs: list, max_recursion_level: int, inner_batches_per_fold: int) -> None:
+    """The jobs of one run (condor_history) ran at the levels the configuration asks for:
+    the outer folds at level 0, and with recursion each outer fold's inner parallel work
+    as level-1 batches below it; nothing deeper than max_recursion_level."""
+    for job in jobs:  # name, lineage and level of a job must agree
+        batch_id = job["lineage"].split("/")[-1]
+        assert job["batch_name"] == f"jhtc-L{job['level']}-{batch_id}", job
+        assert job["lineage"].count("/") == job["level"], job
+    outer = [j for j in jobs if j["level"] == 0]
+    inner = [j for j in jobs if j["level"] == 1]
+    assert len(outer) >= OUTER_FOLDS, jobs
+    assert len({j["lineage"] for j in outer}) == 1, "one level-0 batch per call"
+    assert max(j["level"] for j in jobs) <= max_recursion_level, jobs
+    if max_recursion_level == 0 or inner_batches_per_fold == 0:
+        assert inner == [], "no recursion asked for or no inner work, yet level-1 jobs ran"
+        return
+    # Each outer fold's inner work is a batch of its own under the level-0 batch.
+    root = outer[0]["lineage"]
+    assert {j["lineage"].split("/")[0] for j in inner} == {root}, jobs
+    inner_batches = {j["lineage"] for j in inner}
+    assert len(inner_batches) >= OUTER_FOLDS * inner_batches_per_fold, sorted(inner_batches)
 
 
 def stacking_creator():
@@ -111,14 +152,22 @@ def config_for(block: dict, shared_dir) -> dict:
 @pytest.mark.htcondor
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("section,block", SPEC_BLOCKS, ids=[s for s, _ in SPEC_BLOCKS])
-def test_spec_block_gives_the_sequential_scores(section, block, iris, testbed_shared_dir):
+def test_spec_block_gives_the_sequential_scores_at_its_levels(
+    section, block, iris, testbed_shared_dir
+):
     register_htcondor("INFO")
-    expected = scores_of(run(iris, simple_creator()))
+    with_grid = section == "recursive parallelization"
+    creator = grid_creator if with_grid else simple_creator
+    expected = scores_of(run(iris, creator()))
     floor = last_cluster()
     with parallel_config(backend="htcondor", **config_for(block, testbed_shared_dir / "data")):
-        scores = run(iris, simple_creator())
+        scores = run(iris, creator())
     pd.testing.assert_frame_equal(scores_of(scores), expected)
-    assert sum(wait_for_history(floor, 3, prefix="jhtc-L0-").values()) >= 3  # it ran on the pool
+    # With the grid and recursion, each outer fold's GridSearchCV runs its folds as a
+    # level-1 batch; without a grid nothing runs below level 0.
+    assert_levels(finished_jobs_since(floor, testbed_shared_dir / "data"),
+                  block.get("max_recursion_level", 0),
+                  inner_batches_per_fold=1 if with_grid else 0)
 
 
 @pytest.mark.htcondor
@@ -131,5 +180,5 @@ def test_spec_stacking_example_gives_the_sequential_scores(iris, testbed_shared_
     with parallel_config(backend="htcondor", **config_for(block, testbed_shared_dir / "data")):
         scores = run(iris, stacking_creator(), STACKING_TYPES)
     pd.testing.assert_frame_equal(scores_of(scores), expected)
-    counts = wait_for_history(floor, 3, prefix="jhtc-L")
-    assert sum(n for name, n in counts.items() if name.startswith("jhtc-L0-")) >= 3
+    # Inside each outer fold, the stacking's own cross-validation runs at level 1.
+    assert_levels(finished_jobs_since(floor, testbed_shared_dir / "data"), 1, 1)

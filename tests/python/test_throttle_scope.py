@@ -38,20 +38,25 @@ def parent(i: int) -> list:
 
 class LevelSampler:
     """Counts, every 0.3 s, the level-1 jobs above a cluster id that are idle,
-    running or held, as the schedd reports them."""
+    running or held, as the schedd reports them. A failed condor_q stops the sampling
+    and fails the test when the ``with`` block ends (a sampler thread cannot fail it)."""
 
     def __init__(self, cluster_floor: int):
         self.constraint = (f"ClusterId > {cluster_floor} && JhtcLevel =?= 1 && "
                            "(JobStatus == 1 || JobStatus == 2 || JobStatus == 5)")
         self.samples: list = []
+        self.error: BaseException | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
-        while not self._stop.is_set():
-            out = condor("condor_q", "-constraint", self.constraint, "-af", "ProcId")
-            self.samples.append(len(out.split()))
-            self._stop.wait(0.3)
+        try:
+            while not self._stop.is_set():
+                out = condor("condor_q", "-constraint", self.constraint, "-af", "ProcId")
+                self.samples.append(len(out.split()))
+                self._stop.wait(0.3)
+        except BaseException as error:  # pytest.fail raises a BaseException
+            self.error = error
 
     def __enter__(self):
         self._thread.start()
@@ -60,6 +65,8 @@ class LevelSampler:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
+        if self.error is not None and exc[0] is None:
+            raise self.error
 
 
 @pytest.mark.htcondor

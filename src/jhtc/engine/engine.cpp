@@ -60,8 +60,8 @@ TaskId Engine::submit(std::string task_file, std::string result_file, int calls)
   return id;
 }
 
-TaskId Engine::submit_deferred(std::string task_file, std::string result_file,
-                               DiskCost estimate, int calls) {
+TaskId Engine::submit_deferred(std::string task_file, std::string result_file, DiskCost estimate,
+                               int calls) {
   std::lock_guard lock(state_->mutex);
   const TaskId id = state_->add_task(std::move(task_file), std::move(result_file),
                                      TaskPhase::waiting_for_disk, "Engine::submit_deferred", calls);
@@ -207,12 +207,20 @@ EngineStats Engine::stats() const {
   stats.disk_held = state_->disk.held();
   for (const auto& [id, task] : state_->tasks) {
     switch (task.phase) {
-      case TaskPhase::waiting_for_disk: ++stats.waiting_for_disk; [[fallthrough]];
+      case TaskPhase::waiting_for_disk:
+        ++stats.waiting_for_disk;
+        [[fallthrough]];
       case TaskPhase::staging:
-      case TaskPhase::queued: ++stats.queued; break;
+      case TaskPhase::queued:
+        ++stats.queued;
+        break;
       case TaskPhase::submitting:
-      case TaskPhase::in_scheduler: ++stats.submitted; break;
-      case TaskPhase::running: ++stats.running; break;
+      case TaskPhase::in_scheduler:
+        ++stats.submitted;
+        break;
+      case TaskPhase::running:
+        ++stats.running;
+        break;
     }
   }
   return stats;

@@ -48,7 +48,7 @@ struct Engine::State {
   std::deque<TaskId> ready;                      // waiting for a throttle slot
   std::deque<TaskOutcome> outcomes;
   DiskBudget disk{0};
-  std::vector<TaskId> admitted;                  // deferred tasks to hand to take_admitted()
+  std::vector<TaskId> admitted;  // deferred tasks to hand to take_admitted()
   std::size_t slots_in_use = 0;
   TaskId next_task_id = 0;
   bool stopping = false;

@@ -37,7 +37,7 @@ struct Script {
   bool fail_remove = false;      // remove() throws, as the HTCondor driver does after its retries
   bool fail_remove_all = false;  // remove_all() throws likewise
   bool fail_wait = false;        // wait_events() throws once, then clears it
-  bool block_submit = false;  // submit() waits until the test clears it
+  bool block_submit = false;     // submit() waits until the test clears it
   bool submit_entered = false;
 };
 
@@ -57,21 +57,24 @@ class ScriptedDriver final : public SchedulerDriver {
   std::vector<DriverEvent> wait_events(std::chrono::milliseconds timeout) override {
     std::unique_lock lock(script_->mutex);
     if (std::exchange(script_->fail_wait, false)) throw std::runtime_error("event log unreadable");
-    script_->changed.wait_for(lock, timeout, [&] { return !script_->pending_events.empty() || woken_; });
+    script_->changed.wait_for(lock, timeout,
+                              [&] { return !script_->pending_events.empty() || woken_; });
     woken_ = false;
     return std::exchange(script_->pending_events, {});
   }
   void remove(std::span<const JobKey> jobs, std::string_view) override {
     std::lock_guard lock(script_->mutex);
     if (script_->fail_remove)
-      throw SchedulerError("condor_rm exited with 1: ERROR: Failed to connect to local queue manager");
+      throw SchedulerError(
+          "condor_rm exited with 1: ERROR: Failed to connect to local queue manager");
     script_->removed.insert(script_->removed.end(), jobs.begin(), jobs.end());
     script_->changed.notify_all();
   }
   void remove_all(std::string_view) override {
     std::lock_guard lock(script_->mutex);
     if (script_->fail_remove_all)
-      throw SchedulerError("condor_rm exited with 1: ERROR: Failed to connect to local queue manager");
+      throw SchedulerError(
+          "condor_rm exited with 1: ERROR: Failed to connect to local queue manager");
     ++script_->remove_all_calls;
   }
   void wake() override {
@@ -505,8 +508,8 @@ namespace jhtc {
 namespace {
 
 DriverEvent memory_hold(const JobRequest& job, std::int64_t peak_mb) {
-  DriverEvent held = event(DriverEventKind::held, job.task, job.attempt,
-                           "9." + std::to_string(job.attempt));
+  DriverEvent held =
+      event(DriverEventKind::held, job.task, job.attempt, "9." + std::to_string(job.attempt));
   held.reason = "memory usage exceeded request_memory";
   held.hold_code = 21;
   held.hold_subcode = 102;
@@ -516,7 +519,10 @@ DriverEvent memory_hold(const JobRequest& job, std::int64_t peak_mb) {
 }
 
 TEST_F(EngineTest, MemoryHoldIsRetriedAskingForMoreOutsideMaxRetries) {
-  start({.throttle = 4, .max_retries = 0, .request_memory_mb = 256, .memory_retry_factor = 2,
+  start({.throttle = 4,
+         .max_retries = 0,
+         .request_memory_mb = 256,
+         .memory_retry_factor = 2,
          .max_request_memory_mb = 1024});
   submit(0);
   auto first = wait_for_jobs(1)[0];
@@ -535,7 +541,10 @@ TEST_F(EngineTest, MemoryHoldIsRetriedAskingForMoreOutsideMaxRetries) {
 }
 
 TEST_F(EngineTest, MemoryHoldAtTheCeilingFailsNamingThePeakAndTheCeiling) {
-  start({.throttle = 4, .max_retries = 5, .request_memory_mb = 256, .memory_retry_factor = 4,
+  start({.throttle = 4,
+         .max_retries = 5,
+         .request_memory_mb = 256,
+         .memory_retry_factor = 4,
          .max_request_memory_mb = 512});
   submit(0);
   emit(memory_hold(wait_for_jobs(1)[0], 300));

@@ -18,8 +18,8 @@ using namespace std::chrono_literals;
 struct Cap {
   std::mutex mutex;
   std::condition_variable changed;
-  std::size_t room = 0;               // what the other processes left free
-  std::vector<TaskId> submitted;      // in submission order
+  std::size_t room = 0;           // what the other processes left free
+  std::vector<TaskId> submitted;  // in submission order
   int asked = 0;
 };
 
@@ -27,7 +27,9 @@ class CappedDriver final : public SchedulerDriver, public SharedCapacity {
  public:
   explicit CappedDriver(std::shared_ptr<Cap> cap) : cap_(std::move(cap)) {}
   std::string_view name() const override { return "capped"; }
-  void submit(std::span<const JobRequest>) override { ADD_FAILURE() << "must go through submit_up_to"; }
+  void submit(std::span<const JobRequest>) override {
+    ADD_FAILURE() << "must go through submit_up_to";
+  }
   std::size_t submit_up_to(std::span<const JobRequest> jobs) override {
     std::lock_guard lock(cap_->mutex);
     ++cap_->asked;

@@ -71,10 +71,18 @@ void Engine::State::finish(TaskRecord& task, OutcomeKind kind, std::string reaso
   TaskOutcome outcome{task.id,         kind,           std::move(reason), task.job_id,
                       task.attempt + 1, scheduler_error, task.last_usage,  task.memory_holds};
   switch (kind) {
-    case OutcomeKind::done: ++stats.done; break;
-    case OutcomeKind::failed: ++stats.failed; break;
-    case OutcomeKind::cancelled: ++stats.cancelled; break;
-    case OutcomeKind::refused: ++stats.failed; break;
+    case OutcomeKind::done:
+      ++stats.done;
+      break;
+    case OutcomeKind::failed:
+      ++stats.failed;
+      break;
+    case OutcomeKind::cancelled:
+      ++stats.cancelled;
+      break;
+    case OutcomeKind::refused:
+      ++stats.failed;
+      break;
   }
   if (observer) observer->on_finished(outcome);
   outcomes.push_back(std::move(outcome));
@@ -124,9 +132,11 @@ void Engine::State::admit_or_refuse() {
   while (auto id = disk.first_that_never_fits()) {
     const std::uint64_t cost = disk.cost_of(*id);
     finish(tasks.at(*id), OutcomeKind::refused,
-           "the task needs " + describe_bytes(cost) + " in the shared directory, but the "
-           "shared-disk budget (max_shared_disk) is " + describe_bytes(disk.limit()) + " and " +
-           describe_bytes(disk.blobs()) + " of it hold data that stays until the batch ends");
+           "the task needs " + describe_bytes(cost) +
+               " in the shared directory, but the "
+               "shared-disk budget (max_shared_disk) is " +
+               describe_bytes(disk.limit()) + " and " + describe_bytes(disk.blobs()) +
+               " of it hold data that stays until the batch ends");
   }
 }
 

@@ -134,8 +134,13 @@ std::size_t count_jobs(std::string_view af_output) {
 }
 
 std::vector<std::string> queue_attributes(bool history) {
-  return {"JobStatus", "ExitCode", "ExitBySignal", "ExitSignal", "HoldReasonCode",
-          "HoldReasonSubCode", history ? "RemoveReason" : "HoldReason"};
+  return {"JobStatus",
+          "ExitCode",
+          "ExitBySignal",
+          "ExitSignal",
+          "HoldReasonCode",
+          "HoldReasonSubCode",
+          history ? "RemoveReason" : "HoldReason"};
 }
 
 std::vector<QueueRecord> parse_queue_records(std::string_view out) {

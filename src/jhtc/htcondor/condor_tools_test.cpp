@@ -13,7 +13,8 @@ TEST(CondorTools, ToolCommandAddsPoolAndSchedd) {
   t.options["pool"] = "cm.example.org:9618";
   t.options["schedd"] = "submit1.example.org";
   EXPECT_EQ(tool_command("condor_rm", t),
-            (std::vector<std::string>{"condor_rm", "-pool", "cm.example.org:9618", "-name", "submit1.example.org"}));
+            (std::vector<std::string>{"condor_rm", "-pool", "cm.example.org:9618", "-name",
+                                      "submit1.example.org"}));
 }
 
 TEST(CondorTools, ToolCommandRefusesNamesThatCouldBeOptions) {
@@ -41,16 +42,17 @@ TEST(CondorTools, ParsesTerseSubmitOutput) {
 
 TEST(CondorTools, IgnoresTerseLinesThatAreNotRanges) {
   EXPECT_TRUE(parse_terse_output("").empty());
-  EXPECT_TRUE(parse_terse_output("1.0 - 2.3\n").empty());      // two clusters in one range
-  EXPECT_TRUE(parse_terse_output("1.5 - 1.3\n").empty());      // backwards
+  EXPECT_TRUE(parse_terse_output("1.0 - 2.3\n").empty());  // two clusters in one range
+  EXPECT_TRUE(parse_terse_output("1.5 - 1.3\n").empty());  // backwards
   EXPECT_TRUE(parse_terse_output("1.0 - 1.3 extra\n").empty());
   EXPECT_TRUE(parse_terse_output("1.0 1.3\n").empty());
   EXPECT_TRUE(parse_terse_output("x.0 - x.3\n").empty());
 }
 
 TEST(CondorTools, LineageConstraintMatchesTheLineageAndItsDescendantsOnly) {
-  EXPECT_EQ(lineage_constraint("jhtc-r1-L0-b1"),
-            "JhtcLineage =?= \"jhtc-r1-L0-b1\" || substr(JhtcLineage, 0, 14) =?= \"jhtc-r1-L0-b1/\"");
+  EXPECT_EQ(
+      lineage_constraint("jhtc-r1-L0-b1"),
+      "JhtcLineage =?= \"jhtc-r1-L0-b1\" || substr(JhtcLineage, 0, 14) =?= \"jhtc-r1-L0-b1/\"");
 }
 
 TEST(CondorTools, HostileLineageIsRefusedNamingTheParameter) {

@@ -87,20 +87,20 @@ struct JobEvent {
   int proc = 0;
   int subproc = 0;
   EventTime time;
-  std::string text;                // rest of the header line, e.g. "Job was held."
-  std::vector<std::string> body;   // body lines, as written (without newline)
+  std::string text;               // rest of the header line, e.g. "Job was held."
+  std::vector<std::string> body;  // body lines, as written (without newline)
 
   // Decoded for the codes that carry them:
-  int exit_code = -1;   // 005 normal termination: the return value
-  int signal = 0;       // 005 abnormal termination: the signal
-  std::string reason;   // 009, 012, 013: the reason line, trimmed
-  int hold_code = 0;    // 012
-  int hold_subcode = 0; // 012
+  int exit_code = -1;    // 005 normal termination: the return value
+  int signal = 0;        // 005 abnormal termination: the signal
+  std::string reason;    // 009, 012, 013: the reason line, trimmed
+  int hold_code = 0;     // 012
+  int hold_subcode = 0;  // 012
   // 005 (and 004): the usage table (Run Remote Usage user/sys, Memory (MB), Disk (KB),
   // Cpus, TimeExecute (s): usage, request and allocated columns); 006: memory_mb
   // (MemoryUsage of job). Figures the event does not carry stay empty.
   JobUsage usage;
-  std::optional<double> total_remote_user_s;        // 005 Total Remote Usage
+  std::optional<double> total_remote_user_s;  // 005 Total Remote Usage
   std::optional<double> total_remote_sys_s;
   std::optional<std::int64_t> image_size_kb;        // 006 header
   std::optional<std::int64_t> resident_set_kb;      // 006 ResidentSetSize of job (KB)
@@ -141,9 +141,9 @@ class EventLogParser {
 
   CivilDate today_;
   State state_ = State::between;
-  std::string line_;          // the unfinished line
+  std::string line_;  // the unfinished line
   bool line_overlong_ = false;
-  JobEvent event_;            // the event being read (state_ == in_event)
+  JobEvent event_;  // the event being read (state_ == in_event)
   std::size_t malformed_ = 0;
   std::size_t events_ = 0;
 };

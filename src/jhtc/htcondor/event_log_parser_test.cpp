@@ -65,7 +65,8 @@ void expect_chunking_invariant(const std::string& bytes) {
   std::size_t whole_malformed = 0;
   const auto whole = describe_all(parse_whole(bytes, &whole_malformed));
   std::mt19937 rng(12345);
-  for (std::size_t max_chunk : {std::size_t{1}, std::size_t{3}, std::size_t{17}, std::size_t{256}}) {
+  for (std::size_t max_chunk :
+       {std::size_t{1}, std::size_t{3}, std::size_t{17}, std::size_t{256}}) {
     for (int round = 0; round < 5; ++round) {
       std::size_t malformed = 0;
       EXPECT_EQ(describe_all(parse_in_chunks(bytes, rng, max_chunk, &malformed)), whole)
@@ -102,10 +103,11 @@ TEST(EventLogParser, DecodesEveryEventOfAJobLifecycle) {
 
 TEST(EventLogParser, ReadsEveryTimestampFormAlike) {
   const auto iso = parse_whole(read_sample("eventlogs_synthetic/lifecycle_iso.log"));
-  for (const char* name : {"lifecycle_legacy.log", "lifecycle_utc_subsecond.log",
-                           "lifecycle_offset.log"}) {
+  for (const char* name :
+       {"lifecycle_legacy.log", "lifecycle_utc_subsecond.log", "lifecycle_offset.log"}) {
     std::size_t malformed = 99;
-    const auto other = parse_whole(read_sample(std::string("eventlogs_synthetic/") + name), &malformed);
+    const auto other =
+        parse_whole(read_sample(std::string("eventlogs_synthetic/") + name), &malformed);
     EXPECT_EQ(malformed, 0u) << name;
     ASSERT_EQ(other.size(), iso.size()) << name;
     for (std::size_t i = 0; i < iso.size(); ++i) {
@@ -139,11 +141,11 @@ TEST(EventLogParser, TimestampZonesGiveTheRightInstant) {
 
 TEST(EventLogParser, InfersTheYearOfAnMmDdTimestamp) {
   EXPECT_EQ(infer_year(3, 1, {2026, 3, 5}), 2026);
-  EXPECT_EQ(infer_year(3, 6, {2026, 3, 5}), 2026);     // one day ahead: another time zone
-  EXPECT_EQ(infer_year(3, 7, {2026, 3, 5}), 2025);     // later: written last year
-  EXPECT_EQ(infer_year(12, 31, {2027, 1, 2}), 2026);   // December read in January
-  EXPECT_EQ(infer_year(1, 1, {2026, 12, 31}), 2027);   // a writer already in the new year
-  EXPECT_EQ(infer_year(2, 29, {2027, 3, 1}), 2024);    // the last leap year
+  EXPECT_EQ(infer_year(3, 6, {2026, 3, 5}), 2026);    // one day ahead: another time zone
+  EXPECT_EQ(infer_year(3, 7, {2026, 3, 5}), 2025);    // later: written last year
+  EXPECT_EQ(infer_year(12, 31, {2027, 1, 2}), 2026);  // December read in January
+  EXPECT_EQ(infer_year(1, 1, {2026, 12, 31}), 2027);  // a writer already in the new year
+  EXPECT_EQ(infer_year(2, 29, {2027, 3, 1}), 2024);   // the last leap year
   EventLogParser parser({2027, 1, 2});
   const auto events = parser.feed("000 (1.0.0) 12/31 23:59:59 Job submitted\n...\n");
   ASSERT_EQ(events.size(), 1u);
@@ -163,8 +165,9 @@ TEST(EventLogParser, AcceptsIdsAndCodesWiderThanThreeDigits) {
 }
 
 TEST(EventLogParser, SameEventsWhateverTheChunking) {
-  for (const char* name : {"lifecycle_iso.log", "lifecycle_legacy.log", "lifecycle_utc_subsecond.log",
-                           "lifecycle_offset.log", "wide_ids.log", "malformed.log"}) {
+  for (const char* name :
+       {"lifecycle_iso.log", "lifecycle_legacy.log", "lifecycle_utc_subsecond.log",
+        "lifecycle_offset.log", "wide_ids.log", "malformed.log"}) {
     SCOPED_TRACE(name);
     expect_chunking_invariant(read_sample(std::string("eventlogs_synthetic/") + name));
   }
@@ -175,8 +178,8 @@ TEST(EventLogParser, SkipsAndCountsMalformedEventsWithoutLosingTheNext) {
   const auto events = parse_whole(read_sample("eventlogs_synthetic/malformed.log"), &malformed);
   std::vector<std::string> texts;
   for (const JobEvent& e : events) texts.push_back(e.text.substr(0, 6));
-  EXPECT_EQ(texts, (std::vector<std::string>{"good 1", "good 2", "good 3", "good 4", "good 5",
-                                             "good 6"}));
+  EXPECT_EQ(texts,
+            (std::vector<std::string>{"good 1", "good 2", "good 3", "good 4", "good 5", "good 6"}));
   // stray line, month 13, 005 without status, interrupted event, stray `...`,
   // two-digit code, missing paren, hour 25
   EXPECT_EQ(malformed, 8u);
@@ -197,7 +200,8 @@ TEST(EventLogParser, AFileEndingMidEventIsIncompleteNotAnError) {
 TEST(EventLogParser, AcceptsCrLfLineEndings) {
   EventLogParser parser(kToday);
   const auto events = parser.feed(
-      "005 (3.1.0) 2026-03-01 12:00:00 Job terminated.\r\n\t(1) Normal termination (return value 7)\r\n...\r\n");
+      "005 (3.1.0) 2026-03-01 12:00:00 Job terminated.\r\n\t(1) Normal termination (return value "
+      "7)\r\n...\r\n");
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].exit_code, 7);
   EXPECT_EQ(events[0].text, "Job terminated.");
@@ -226,16 +230,16 @@ TEST(EventLogParser, AnEventWithTooManyLinesIsSkippedAndCounted) {
 }
 
 TEST(EventLogParser, RejectsHeadersThatAreNotHeaders) {
-  for (const char* line : {
-           "", "000", "000 (1.0.0)", "000 (1.0.0) 2026-03-01", "000 1.0.0) 2026-03-01 12:00:00 x",
-           "000 (1.0) 2026-03-01 12:00:00 x", "000 (1.x.0) 2026-03-01 12:00:00 x",
-           "000 (99999999999999999999.0.0) 2026-03-01 12:00:00 x",
-           "000 (1.99999999999.0) 2026-03-01 12:00:00 x", "000 (1.0.0) 2026-03-00 12:00:00 x",
-           "000 (1.0.0) 00/01 12:00:00 x", "000 (1.0.0) 03/1 12:00:00 x",
-           "000 (1.0.0) 2026-03-01 12:60:00 x", "000 (1.0.0) 2026-03-01 12:00:00.x",
-           "000 (1.0.0) 2026-03-01 12:00:00.1234567890 x", "000 (1.0.0) 2026-03-01 12:00:00+25:00 x",
-           "000 (1.0.0) 2026-03-01 12:00:00Q x", "000 (1.0.0) 2026/03/01 12:00:00 x",
-           "0a0 (1.0.0) 2026-03-01 12:00:00 x"}) {
+  for (const char* line :
+       {"", "000", "000 (1.0.0)", "000 (1.0.0) 2026-03-01", "000 1.0.0) 2026-03-01 12:00:00 x",
+        "000 (1.0) 2026-03-01 12:00:00 x", "000 (1.x.0) 2026-03-01 12:00:00 x",
+        "000 (99999999999999999999.0.0) 2026-03-01 12:00:00 x",
+        "000 (1.99999999999.0) 2026-03-01 12:00:00 x", "000 (1.0.0) 2026-03-00 12:00:00 x",
+        "000 (1.0.0) 00/01 12:00:00 x", "000 (1.0.0) 03/1 12:00:00 x",
+        "000 (1.0.0) 2026-03-01 12:60:00 x", "000 (1.0.0) 2026-03-01 12:00:00.x",
+        "000 (1.0.0) 2026-03-01 12:00:00.1234567890 x", "000 (1.0.0) 2026-03-01 12:00:00+25:00 x",
+        "000 (1.0.0) 2026-03-01 12:00:00Q x", "000 (1.0.0) 2026/03/01 12:00:00 x",
+        "0a0 (1.0.0) 2026-03-01 12:00:00 x"}) {
     EXPECT_FALSE(parse_header(line, kToday).has_value()) << '"' << line << '"';
   }
   EXPECT_TRUE(parse_header("000 (1.0.0) 2026-03-01 12:00:00", kToday).has_value());  // no text
@@ -272,7 +276,8 @@ TEST(EventLogParser, ParsesEveryRecordedPoolLogCleanly) {
     const auto events = parse_whole(bytes, &malformed);
     EXPECT_EQ(malformed, 0u);
     std::size_t terminators = 0;
-    for (std::size_t at = 0; (at = bytes.find("\n...\n", at)) != std::string::npos; ++at) ++terminators;
+    for (std::size_t at = 0; (at = bytes.find("\n...\n", at)) != std::string::npos; ++at)
+      ++terminators;
     EXPECT_EQ(events.size(), terminators);
     expect_chunking_invariant(bytes);
   }

@@ -15,9 +15,15 @@ bool is_memory_hold(int hold_code, int hold_subcode) {
 std::optional<DriverEvent> translate_log_event(const JobEvent& event, JobKey key) {
   DriverEvent e = make_driver_event(DriverEventKind::submitted, key, event.job_id());
   switch (event.code) {
-    case kSubmitted: e.kind = DriverEventKind::submitted; break;
-    case kExecuting: e.kind = DriverEventKind::running; break;
-    case kEvicted: e.kind = DriverEventKind::evicted; break;
+    case kSubmitted:
+      e.kind = DriverEventKind::submitted;
+      break;
+    case kExecuting:
+      e.kind = DriverEventKind::running;
+      break;
+    case kEvicted:
+      e.kind = DriverEventKind::evicted;
+      break;
     case kTerminated:
       e.kind = DriverEventKind::exited;
       e.exit_code = event.exit_code;
@@ -35,15 +41,19 @@ std::optional<DriverEvent> translate_log_event(const JobEvent& event, JobKey key
       e.hold_subcode = event.hold_subcode;
       e.memory_exceeded = is_memory_hold(event.hold_code, event.hold_subcode);
       break;
-    case kReleased: e.kind = DriverEventKind::released; break;
-    default: return std::nullopt;
+    case kReleased:
+      e.kind = DriverEventKind::released;
+      break;
+    default:
+      return std::nullopt;
   }
   return e;
 }
 
-std::optional<DriverEvent> translate_queue_record(const QueueRecord& r, JobKey key, bool already_held) {
+std::optional<DriverEvent> translate_queue_record(const QueueRecord& r, JobKey key,
+                                                  bool already_held) {
   DriverEvent e = make_driver_event(DriverEventKind::exited, key,
-                             std::to_string(r.cluster) + "." + std::to_string(r.proc));
+                                    std::to_string(r.cluster) + "." + std::to_string(r.proc));
   switch (r.status) {
     case 4:
       if (r.by_signal && r.signal.value_or(0) > 0) {

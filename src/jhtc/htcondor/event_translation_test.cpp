@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <map>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 namespace jhtc::htcondor {
@@ -21,20 +21,21 @@ std::vector<JobEvent> parse_file(const std::filesystem::path& path) {
 std::vector<DriverEvent> translate_all(const std::vector<JobEvent>& events) {
   std::vector<DriverEvent> out;
   for (const JobEvent& e : events)
-    if (auto d = translate_log_event(e, JobKey{static_cast<TaskId>(e.proc) + 100, 1})) out.push_back(*d);
+    if (auto d = translate_log_event(e, JobKey{static_cast<TaskId>(e.proc) + 100, 1}))
+      out.push_back(*d);
   return out;
 }
 
 TEST(EventTranslation, MapsEveryTrackedCodeOfASyntheticLog) {
-  const auto events = translate_all(
-      parse_file(std::filesystem::path(JHTC_TEST_DATA_DIR) / "eventlogs_synthetic/lifecycle_iso.log"));
+  const auto events = translate_all(parse_file(std::filesystem::path(JHTC_TEST_DATA_DIR) /
+                                               "eventlogs_synthetic/lifecycle_iso.log"));
   std::vector<DriverEventKind> kinds;
   for (const DriverEvent& e : events) kinds.push_back(e.kind);
   using K = DriverEventKind;
   // 006 and 028 are dropped
   EXPECT_EQ(kinds, (std::vector<K>{K::submitted, K::submitted, K::submitted, K::running, K::exited,
-                                   K::running, K::evicted, K::running, K::exited, K::held, K::released,
-                                   K::removed}));
+                                   K::running, K::evicted, K::running, K::exited, K::held,
+                                   K::released, K::removed}));
   EXPECT_EQ(events[0].job_id, "42.0");
   EXPECT_EQ(events[0].task, 100u);
   EXPECT_EQ(events[0].attempt, 1);

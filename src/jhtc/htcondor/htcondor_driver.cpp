@@ -1,7 +1,8 @@
 // The HTCondor driver.
 //
 //   submit() ──► submit-N.sub + submit-N.items ──► condor_submit -terse ──► cluster ranges
-//                                                                              │ (cluster, proc) -> (task, attempt)
+//                                                                              │ (cluster, proc) ->
+//                                                                              (task, attempt)
 //   wait_events() ◄── translate ◄── EventLogParser ◄── new bytes of <batch_dir>/condor.log
 //                 ◄── condor_q / condor_history -af:j   (only after a long silence)
 //
@@ -49,8 +50,8 @@ struct JobState {
   std::int64_t request_memory_mb = 0;  // what this job asked for; 0: nothing
   bool held = false;
   bool done = false;
-  bool ran = false;                    // started at least once
-  bool unmatched = false;              // reported as matching no machine
+  bool ran = false;        // started at least once
+  bool unmatched = false;  // reported as matching no machine
   Clock::time_point submitted_at = Clock::now();
   JobUsage usage;  // what the log said so far (image-size updates: the peak memory)
 };
@@ -88,7 +89,8 @@ bool only_jobs_gone(const util::CommandResult& r) {
       const std::string_view line = std::string_view(*text).substr(at, end - at);
       at = end + 1;
       if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-      if (!line.starts_with("Job ") || !(line.ends_with(" not found") || line.ends_with(" marked for removal")))
+      if (!line.starts_with("Job ") ||
+          !(line.ends_with(" not found") || line.ends_with(" marked for removal")))
         return false;
       any = true;
     }
@@ -122,11 +124,11 @@ class HTCondorDriver final : public SchedulerDriver, public SharedCapacity {
   RetriedResult run_tool(const std::string& tool, std::vector<std::string> args,
                          bool retry = true) const;
   std::vector<ProcRange> submit_chunk(const SubmitText& text, std::uint64_t seq);
-  std::vector<JobEvent> read_new_events();  // expects tail_mutex_
-  void absorb(std::vector<JobEvent> fresh);  // expects mutex_
+  std::vector<JobEvent> read_new_events();              // expects tail_mutex_
+  void absorb(std::vector<JobEvent> fresh);             // expects mutex_
   void apply(const DriverEvent& event, JobState& job);  // expects mutex_
-  void reconcile_if_silent();                // expects tail_mutex_
-  void report_unmatched();                   // expects tail_mutex_
+  void reconcile_if_silent();                           // expects tail_mutex_
+  void report_unmatched();                              // expects tail_mutex_
   std::size_t count_level_jobs() const;
   LevelLock take_level_lock() const;
 
@@ -169,17 +171,19 @@ HTCondorDriver::HTCondorDriver(JobTemplate job_template)
       reconcile_after_(option_number(t_, "reconcile_after_s", 300)),
       command_timeout_(option_number(t_, "command_timeout_s", 600)),
       abort_timeout_(option_number(t_, "abort_timeout_s", 10)),
-      unmatched_after_(t_.options.count("unmatched_after_s") && t_.options.at("unmatched_after_s") == "0"
+      unmatched_after_(t_.options.count("unmatched_after_s") &&
+                               t_.options.at("unmatched_after_s") == "0"
                            ? 0
                            : option_number(t_, "unmatched_after_s", 600)),
       max_per_submission_(static_cast<std::size_t>(option_number(t_, "max_per_submission", 5000))) {
   retry_.attempts = static_cast<int>(option_number(t_, "retry_attempts", retry_.attempts));
   retry_.first_wait = std::chrono::milliseconds(
       option_number(t_, "retry_first_wait_ms", retry_.first_wait.count()));
-  retry_.max_wait = std::chrono::milliseconds(
-      option_number(t_, "retry_max_wait_ms", retry_.max_wait.count()));
+  retry_.max_wait =
+      std::chrono::milliseconds(option_number(t_, "retry_max_wait_ms", retry_.max_wait.count()));
   if (!util::find_on_path("condor_submit"))
-    throw SchedulerUnavailable("HTCondor is not available: condor_submit is not on PATH" + std::string(kLocalHint));
+    throw SchedulerUnavailable("HTCondor is not available: condor_submit is not on PATH" +
+                               std::string(kLocalHint));
   if (t_.python.find('/') == std::string::npos) {
     const auto python = util::find_on_path(t_.python);
     if (!python) throw std::invalid_argument("python: \"" + t_.python + "\" is not found on PATH");
@@ -190,11 +194,13 @@ HTCondorDriver::HTCondorDriver(JobTemplate job_template)
   lineage_ = t_.options.count("lineage") ? t_.options.at("lineage") : t_.batch_name;
   check_lineage(lineage_);
   const JobRequest probe_job{0, 0, "/probe"};
-  build_submit_description(t_, std::span(&probe_job, 1), "");  // refuses bad values now, not at submit
+  build_submit_description(t_, std::span(&probe_job, 1),
+                           "");  // refuses bad values now, not at submit
   if (t_.options.count("level_cap")) {
     level_cap_ = static_cast<std::size_t>(option_number(t_, "level_cap", 1));
     if (!t_.options.count("level"))
-      throw std::invalid_argument("level_cap: needs the option \"level\" (the batch's recursion level)");
+      throw std::invalid_argument(
+          "level_cap: needs the option \"level\" (the batch's recursion level)");
     level_ = std::stoi(t_.options.at("level"));  // digits only: checked just above
     level_lock_ = t_.options.count("level_lock") ? t_.options.at("level_lock") : "";
   }
@@ -207,20 +213,24 @@ HTCondorDriver::HTCondorDriver(JobTemplate job_template)
     argv.push_back("-totals");
     probe = util::run_command(argv, {.timeout = timeout});
   } catch (const std::system_error& error) {
-    throw SchedulerUnavailable(std::string("HTCondor is not available: ") + error.what() + std::string(kLocalHint));
+    throw SchedulerUnavailable(std::string("HTCondor is not available: ") + error.what() +
+                               std::string(kLocalHint));
   }
   if (!probe.succeeded())
-    throw SchedulerUnavailable("the HTCondor schedd does not answer: condor_q -totals " + probe.status_text() +
-                               ": " + one_line(probe.err) + std::string(kLocalHint));
+    throw SchedulerUnavailable("the HTCondor schedd does not answer: condor_q -totals " +
+                               probe.status_text() + ": " + one_line(probe.err) +
+                               std::string(kLocalHint));
   std::filesystem::create_directories(t_.batch_dir);
   std::filesystem::create_directories(t_.log_dir);
-  log_path_ = t_.options.count("event_log") ? t_.options.at("event_log") : t_.batch_dir + "/condor.log";
+  log_path_ =
+      t_.options.count("event_log") ? t_.options.at("event_log") : t_.batch_dir + "/condor.log";
 }
 
 RetriedResult HTCondorDriver::run_tool(const std::string& tool, std::vector<std::string> args,
                                        bool retry) const {
   std::vector<std::string> argv = tool_command(tool, t_);
-  argv.insert(argv.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
+  argv.insert(argv.end(), std::make_move_iterator(args.begin()),
+              std::make_move_iterator(args.end()));
   RetryPolicy policy = retry_;
   if (!retry) policy.attempts = 1;
   // A timed-out condor_submit may have queued its jobs: repeating it could run them twice.
@@ -244,7 +254,8 @@ std::vector<ProcRange> HTCondorDriver::submit_chunk(const SubmitText& text, std:
   sub.close();
   if (!sub) throw SchedulerError("cannot write " + stem + ".sub");
   const RetriedResult result = run_tool("condor_submit", {"-terse", stem + ".sub"});
-  if (!result.result.succeeded()) throw SchedulerError(failure_text("condor_submit", result, retry_));
+  if (!result.result.succeeded())
+    throw SchedulerError(failure_text("condor_submit", result, retry_));
   return parse_terse_output(result.result.out);
 }
 
@@ -260,12 +271,14 @@ void HTCondorDriver::submit(std::span<const JobRequest> jobs) {
     submit_seq_ += chunks.size();
     ++submits_in_flight_;
   }
-  std::vector<SubmitText> texts;  // all built before anything is submitted: a refusal submits nothing
+  std::vector<SubmitText>
+      texts;  // all built before anything is submitted: a refusal submits nothing
   std::vector<ProcRange> ranges;
   std::vector<std::int64_t> clusters;
   try {
     for (std::size_t i = 0; i < chunks.size(); ++i)
-      texts.push_back(build_submit_description(t_, chunks[i], t_.batch_dir + "/submit-" + std::to_string(first_seq + i) + ".items"));
+      texts.push_back(build_submit_description(
+          t_, chunks[i], t_.batch_dir + "/submit-" + std::to_string(first_seq + i) + ".items"));
     for (std::size_t i = 0; i < chunks.size(); ++i) {
       std::vector<ProcRange> got = submit_chunk(texts[i], first_seq + i);
       int count = 0;
@@ -285,7 +298,10 @@ void HTCondorDriver::submit(std::span<const JobRequest> jobs) {
     }
     if (!ids.empty()) {  // undo the chunks that went in, so that none of the jobs stays
       ids.insert(ids.begin(), {"-reason", "submission of the batch failed"});
-      try { run_tool("condor_rm", ids); } catch (const SchedulerError&) {}
+      try {
+        run_tool("condor_rm", ids);
+      } catch (const SchedulerError&) {
+      }
     }
     throw;
   }
@@ -318,7 +334,8 @@ std::size_t HTCondorDriver::count_level_jobs() const {
   const std::string root = lineage_.substr(0, lineage_.find('/'));
   const RetriedResult r =
       run_tool("condor_q", {"-constraint", level_constraint(root, level_), "-af", "ProcId"});
-  if (!r.result.succeeded()) throw SchedulerError(failure_text("condor_q (level count)", r, retry_));
+  if (!r.result.succeeded())
+    throw SchedulerError(failure_text("condor_q (level count)", r, retry_));
   return count_jobs(r.result.out);
 }
 
@@ -364,18 +381,23 @@ void HTCondorDriver::apply(const DriverEvent& event, JobState& job) {
       pending_.push_back(std::move(explained));
       return;
     }
-    case DriverEventKind::released: job.held = false; break;
+    case DriverEventKind::released:
+      job.held = false;
+      break;
     case DriverEventKind::running:
       job.held = false;
       job.ran = true;
       break;
     case DriverEventKind::exited:
-    case DriverEventKind::removed: job.done = true; break;
+    case DriverEventKind::removed:
+      job.done = true;
+      break;
     case DriverEventKind::unmatched:  // not done: the engine's condor_rm follows
       if (job.unmatched) return;
       job.unmatched = true;
       break;
-    default: break;
+    default:
+      break;
   }
   pending_.push_back(event);
 }
@@ -388,7 +410,8 @@ void HTCondorDriver::absorb(std::vector<JobEvent> fresh) {
   for (JobEvent& e : events) {
     const auto it = jobs_.find({e.cluster, e.proc});
     if (it == jobs_.end()) {
-      if (submits_in_flight_ > 0 && !abandoned_clusters_.count(e.cluster)) stash_.push_back(std::move(e));
+      if (submits_in_flight_ > 0 && !abandoned_clusters_.count(e.cluster))
+        stash_.push_back(std::move(e));
       continue;  // not ours (or rolled back)
     }
     JobState& job = it->second;
@@ -478,9 +501,11 @@ void HTCondorDriver::report_unmatched() {
   for (const auto& ref : unmatched) {
     const auto it = jobs_.find(ref);
     if (it == jobs_.end() || it->second.ran || it->second.done || it->second.unmatched) continue;
-    DriverEvent event = make_driver_event(DriverEventKind::unmatched, it->second.key,
-                                          std::to_string(ref.first) + "." + std::to_string(ref.second));
-    event.reason = "matched no machine of the pool for " + std::to_string(unmatched_after_.count()) +
+    DriverEvent event =
+        make_driver_event(DriverEventKind::unmatched, it->second.key,
+                          std::to_string(ref.first) + "." + std::to_string(ref.second));
+    event.reason = "matched no machine of the pool for " +
+                   std::to_string(unmatched_after_.count()) +
                    " s (condor_q -better-analyze: " + (why.empty() ? "no reason given" : why) +
                    "); it would wait forever (raise max_idle_unmatched if the pool may grow)";
     apply(event, it->second);
@@ -520,7 +545,8 @@ void HTCondorDriver::remove(std::span<const JobKey> keys, std::string_view reaso
     }
   }
   if (ids.empty()) return;
-  ids.insert(ids.begin(), {"-reason", one_line(reason.empty() ? "removed by joblib_htcondor" : reason)});
+  ids.insert(ids.begin(),
+             {"-reason", one_line(reason.empty() ? "removed by joblib_htcondor" : reason)});
   const RetriedResult r = run_tool("condor_rm", ids);
   if (!r.result.succeeded() && !only_jobs_gone(r.result))
     throw SchedulerError(failure_text("condor_rm", r, retry_));
@@ -545,7 +571,8 @@ bool HTCondorDriver::remove_if_idle(JobKey key) {
     if (it == by_key_.end() || jobs_.at(it->second).done) return false;
     ref = it->second;
   }
-  return remove_job_if_idle(removal_call(), ref.first, ref.second, "the parent runs this task itself");
+  return remove_job_if_idle(removal_call(), ref.first, ref.second,
+                            "the parent runs this task itself");
 }
 
 void HTCondorDriver::wake() {

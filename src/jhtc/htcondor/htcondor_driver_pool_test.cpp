@@ -9,10 +9,10 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <iostream>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "htcondor/condor_tools.hpp"
 #include "htcondor/htcondor_driver.hpp"
@@ -30,7 +30,8 @@ class Pool : public ::testing::Test {
  protected:
   void SetUp() override {
     const char* testbed = getenv("JHTC_TESTBED");
-    if (!testbed || std::string(testbed) != "1") GTEST_SKIP() << "set JHTC_TESTBED=1 (testbed/pool run --)";
+    if (!testbed || std::string(testbed) != "1")
+      GTEST_SKIP() << "set JHTC_TESTBED=1 (testbed/pool run --)";
     const char* shared = getenv("JHTC_TESTBED_SHARED");
     root_ = fs::path(shared ? shared : fs::temp_directory_path().c_str()) /
             ("htcondor-driver-test-" + std::to_string(::getpid()) + "-" +
@@ -41,7 +42,8 @@ class Pool : public ::testing::Test {
     t_.batch_dir = (root_ / "batch").string();
     t_.log_dir = (root_ / "logs").string();
     t_.python = "/bin/sh";
-    t_.worker_args = {"-c", "case \"$1\" in *fail*) exit 3;; *sleep*) sleep 300;; esac; exit 0", "worker"};
+    t_.worker_args = {"-c", "case \"$1\" in *fail*) exit 3;; *sleep*) sleep 300;; esac; exit 0",
+                      "worker"};
     t_.memory_mb = 16;
     t_.options["poll_interval_ms"] = "100";
   }
@@ -54,8 +56,10 @@ class Pool : public ::testing::Test {
     std::vector<JobRequest> jobs;
     for (int i = 1; i <= n; ++i) {
       const auto it = special.find(i);
-      jobs.push_back({static_cast<TaskId>(i), 0,
-                      (root_ / ("task-" + std::to_string(i) + (it == special.end() ? "" : "-" + it->second))).string()});
+      jobs.push_back(
+          {static_cast<TaskId>(i), 0,
+           (root_ / ("task-" + std::to_string(i) + (it == special.end() ? "" : "-" + it->second)))
+               .string()});
     }
     return jobs;
   }
@@ -69,7 +73,8 @@ class Pool : public ::testing::Test {
   }
 
   static int count(const std::vector<DriverEvent>& events, DriverEventKind kind) {
-    return static_cast<int>(std::count_if(events.begin(), events.end(), [kind](const DriverEvent& e) { return e.kind == kind; }));
+    return static_cast<int>(std::count_if(events.begin(), events.end(),
+                                          [kind](const DriverEvent& e) { return e.kind == kind; }));
   }
 
   fs::path root_;
@@ -92,11 +97,13 @@ TEST_F(Pool, TwentyJobsInOneTransactionReportEveryOutcome) {
       removal_requested = true;
     }
     if (!held_requested && job_of.count(20)) {
-      const auto r = util::run_command({"condor_hold", "-reason", "held by the pool test", job_of[20]}, {.timeout = 30s});
+      const auto r = util::run_command(
+          {"condor_hold", "-reason", "held by the pool test", job_of[20]}, {.timeout = 30s});
       EXPECT_TRUE(r.succeeded()) << r.err;
       held_requested = true;
     }
-    return count(events, DriverEventKind::exited) == 18 && count(events, DriverEventKind::removed) == 1 &&
+    return count(events, DriverEventKind::exited) == 18 &&
+           count(events, DriverEventKind::removed) == 1 &&
            count(events, DriverEventKind::held) == 1;
   });
 
@@ -123,13 +130,15 @@ TEST_F(Pool, TwentyJobsInOneTransactionReportEveryOutcome) {
   collect(events, 60s, [&] { return count(events, DriverEventKind::removed) == 2; });
   EXPECT_EQ(count(events, DriverEventKind::removed), 2);  // the held job went too
   const auto left = util::run_command(
-      {"condor_q", "-constraint", htcondor::lineage_constraint(t_.batch_name), "-af", "ClusterId"}, {.timeout = 30s});
+      {"condor_q", "-constraint", htcondor::lineage_constraint(t_.batch_name), "-af", "ClusterId"},
+      {.timeout = 30s});
   EXPECT_TRUE(left.succeeded());
   EXPECT_EQ(left.out, "");
 }
 
 TEST_F(Pool, ArgumentsAndEnvironmentArriveExactlyAsGiven) {
-  t_.worker_args = {"-c", "printf '%s|%s|%s|%s' \"$A\" \"$0\" \"$1\" \"$CONDOR_CONFIG\"", "it's \"x\"  y"};
+  t_.worker_args = {"-c", "printf '%s|%s|%s|%s' \"$A\" \"$0\" \"$1\" \"$CONDOR_CONFIG\"",
+                    "it's \"x\"  y"};
   t_.environment = {{"A", "spacey 'q' \"v\" $HOME;\ttab"}};
   driver_ = make_htcondor_driver(t_);
   const auto jobs = make_jobs(1);
@@ -145,8 +154,10 @@ TEST_F(Pool, ArgumentsAndEnvironmentArriveExactlyAsGiven) {
 }
 
 TEST_F(Pool, PoolAndScheddOptionsReachTheNamedSchedd) {
-  const auto collector = util::run_command({"condor_config_val", "COLLECTOR_HOST"}, {.timeout = 30s});
-  const auto schedd = util::run_command({"condor_status", "-schedd", "-af", "Name"}, {.timeout = 30s});
+  const auto collector =
+      util::run_command({"condor_config_val", "COLLECTOR_HOST"}, {.timeout = 30s});
+  const auto schedd =
+      util::run_command({"condor_status", "-schedd", "-af", "Name"}, {.timeout = 30s});
   ASSERT_TRUE(collector.succeeded() && schedd.succeeded()) << collector.err << schedd.err;
   t_.options["pool"] = collector.out.substr(0, collector.out.find('\n'));
   t_.options["schedd"] = schedd.out.substr(0, schedd.out.find('\n'));
@@ -161,7 +172,8 @@ TEST_F(Pool, PoolAndScheddOptionsReachTheNamedSchedd) {
     make_htcondor_driver(t_);
     FAIL() << "no exception";
   } catch (const SchedulerUnavailable& error) {
-    EXPECT_NE(std::string(error.what()).find("scheduler=\"local\""), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("scheduler=\"local\""), std::string::npos)
+        << error.what();
   }
 }
 
@@ -191,8 +203,10 @@ TEST_F(Pool, RemoveAllReachesDescendantLineagesOnly) {
   EXPECT_EQ(count(parent_events, DriverEventKind::removed), 1);
   EXPECT_EQ(count(child_events, DriverEventKind::removed), 1);
   EXPECT_EQ(count(stranger_events, DriverEventKind::removed), 0);
-  const auto still_queued = util::run_command(
-      {"condor_q", "-constraint", htcondor::lineage_constraint(stranger.batch_name), "-af", "ClusterId"}, {.timeout = 30s});
+  const auto still_queued =
+      util::run_command({"condor_q", "-constraint",
+                         htcondor::lineage_constraint(stranger.batch_name), "-af", "ClusterId"},
+                        {.timeout = 30s});
   EXPECT_TRUE(still_queued.succeeded()) << still_queued.err;
   EXPECT_NE(still_queued.out, "") << "a lineage sharing only a name prefix was removed";
   stranger_driver->remove_all("cleanup");

@@ -45,18 +45,22 @@ n=$(wc -l < "${f%.sub}.items")
 c=$(cat "$FAKE/next_cluster" 2>/dev/null || echo 10); echo $((c+1)) > "$FAKE/next_cluster"
 if [ -e "$FAKE/fail_at_$c" ]; then echo "ERROR: the schedd refused cluster $c" >&2; exit 1; fi
 echo "WARNING: noise"; echo "$c.0 - $c.$((n-1))"
-)SH", true);
+)SH",
+               true);
     write_file(root_ / "bin/condor_q", R"SH(#!/bin/sh
 if [ -e "$FAKE/schedd_down" ]; then echo "Failed to connect to the schedd" >&2; exit 1; fi
 case " $* " in *" -totals "*) echo "Total for all users: 0 jobs";; *) cat "$FAKE/q.out" 2>/dev/null;; esac
-)SH", true);
-    write_file(root_ / "bin/condor_history", "#!/bin/sh\ncat \"$FAKE/history.out\" 2>/dev/null\n", true);
+)SH",
+               true);
+    write_file(root_ / "bin/condor_history", "#!/bin/sh\ncat \"$FAKE/history.out\" 2>/dev/null\n",
+               true);
     write_file(root_ / "bin/condor_rm", R"SH(#!/bin/sh
 for a; do printf '[%s]' "$a" >> "$FAKE/rm.args"; done; echo >> "$FAKE/rm.args"
 if [ -e "$FAKE/rm_gone" ]; then echo; echo "Job 10.0 not found" >&2; exit 1; fi
 if [ -e "$FAKE/rm_denied" ]; then echo "Job 10.0 not found"; echo "Permission denied" >&2; exit 1; fi
 if [ -e "$FAKE/rm_unreachable" ]; then echo; echo "ERROR: Failed to connect to local queue manager" >&2; exit 1; fi
-)SH", true);
+)SH",
+               true);
     old_path_ = getenv("PATH");
     setenv("PATH", ((root_ / "bin").string() + ":" + old_path_).c_str(), 1);
     setenv("FAKE", root_.c_str(), 1);
@@ -74,14 +78,16 @@ if [ -e "$FAKE/rm_unreachable" ]; then echo; echo "ERROR: Failed to connect to l
 
   std::vector<JobRequest> jobs(int n) const {
     std::vector<JobRequest> out;
-    for (int i = 0; i < n; ++i) out.push_back({static_cast<TaskId>(i + 1), 0, "/tasks/" + std::to_string(i + 1)});
+    for (int i = 0; i < n; ++i)
+      out.push_back({static_cast<TaskId>(i + 1), 0, "/tasks/" + std::to_string(i + 1)});
     return out;
   }
   void append_log(const std::string& text) const {
     std::ofstream(root_ / "batch/condor.log", std::ios::app) << text;
   }
   static std::string event(int code, const std::string& id, const std::string& body = "") {
-    return (code < 10 ? "00" : "0") + std::to_string(code) + " (" + id + ".000) 2026-11-24 05:00:00 Event\n" + body + "...\n";
+    return (code < 10 ? "00" : "0") + std::to_string(code) + " (" + id +
+           ".000) 2026-11-24 05:00:00 Event\n" + body + "...\n";
   }
 
   fs::path root_;
@@ -159,8 +165,7 @@ TEST_F(FakeCondor, AFailedSubmissionRaisesTheSchedulersErrorAndRollsBack) {
 TEST_F(FakeCondor, TailsTheLogAcrossPartialWritesAndIgnoresOtherJobs) {
   auto driver = make_htcondor_driver(t_);
   driver->submit(jobs(2));
-  const std::string terminated =
-      event(5, "10.001", "\t(1) Normal termination (return value 3)\n");
+  const std::string terminated = event(5, "10.001", "\t(1) Normal termination (return value 3)\n");
   append_log(event(0, "99.000") + terminated.substr(0, 30));
   EXPECT_TRUE(driver->wait_events(150ms).empty());
   append_log(terminated.substr(30));
@@ -175,7 +180,8 @@ TEST_F(FakeCondor, HeldAndRemovedCarryTheirReasons) {
   auto driver = make_htcondor_driver(t_);
   driver->submit(jobs(1));
   append_log(event(12, "10.000", "\tvia condor_hold (by user htc)\n\tCode 1 Subcode 0\n") +
-             event(9, "10.000", "\tcancelled (by user htc)\n") + event(5, "10.000", "\t(1) Normal termination (return value 0)\n"));
+             event(9, "10.000", "\tcancelled (by user htc)\n") +
+             event(5, "10.000", "\t(1) Normal termination (return value 0)\n"));
   const auto events = driver->wait_events(2s);
   ASSERT_EQ(events.size(), 2u);  // nothing after the job ended
   EXPECT_EQ(events[0].kind, DriverEventKind::held);
@@ -221,16 +227,19 @@ TEST_F(FakeCondor, UnreachableScheddIsRetriedWithinTheBoundThenQuoted) {
     driver->remove_all("cancelled");
     ADD_FAILURE() << "remove_all succeeded against an unreachable schedd";
   } catch (const SchedulerError& error) {
-    EXPECT_NE(std::string(error.what()).find("condor_rm exited with 1 (3 attempts"), std::string::npos)
+    EXPECT_NE(std::string(error.what()).find("condor_rm exited with 1 (3 attempts"),
+              std::string::npos)
         << error.what();
-    EXPECT_NE(std::string(error.what()).find("Failed to connect to local queue manager"), std::string::npos);
+    EXPECT_NE(std::string(error.what()).find("Failed to connect to local queue manager"),
+              std::string::npos);
   }
   std::istringstream calls(read_file(root_ / "rm.args"));
   EXPECT_EQ(std::count(std::istreambuf_iterator<char>(calls), {}, '\n'), 3) << "three calls in all";
   fs::remove(root_ / "rm.args");
   EXPECT_THROW(driver->remove_all_quickly("SIGINT"), SchedulerError);
   std::istringstream quick(read_file(root_ / "rm.args"));
-  EXPECT_EQ(std::count(std::istreambuf_iterator<char>(quick), {}, '\n'), 1) << "no retry when aborting";
+  EXPECT_EQ(std::count(std::istreambuf_iterator<char>(quick), {}, '\n'), 1)
+      << "no retry when aborting";
   fs::remove(root_ / "rm_unreachable");
   EXPECT_NO_THROW(driver->remove_all("the schedd is back"));
 }

@@ -24,7 +24,8 @@ std::string lower(std::string_view s) {
 
 // `$(`, `$$(`, `$ENV(`...: the submit language's macro syntax.
 bool has_macro(std::string_view value) {
-  for (std::size_t at = value.find('$'); at != std::string_view::npos; at = value.find('$', at + 1)) {
+  for (std::size_t at = value.find('$'); at != std::string_view::npos;
+       at = value.find('$', at + 1)) {
     std::size_t end = at + 1;
     while (end < value.size() && (value[end] == '$' || value[end] == '_' ||
                                   std::isalnum(static_cast<unsigned char>(value[end]))))
@@ -47,32 +48,43 @@ void check_verbatim(std::string_view parameter, std::string_view value) {
       "one line without control characters, quotes, submit macros ($(...)) or a trailing "
       "backslash, not starting or ending with a space";
   if (value.empty()) refuse(parameter, "is empty", accepted);
-  if (has_control(value, false)) refuse(parameter, "contains a newline or control character", accepted);
-  if (value.find_first_of("\"'") != std::string_view::npos) refuse(parameter, "contains a quote", accepted);
+  if (has_control(value, false))
+    refuse(parameter, "contains a newline or control character", accepted);
+  if (value.find_first_of("\"'") != std::string_view::npos)
+    refuse(parameter, "contains a quote", accepted);
   if (has_macro(value)) refuse(parameter, "contains a submit macro", accepted);
-  if (value.back() == '\\') refuse(parameter, "ends with a backslash (line continuation)", accepted);
-  if (value.front() == ' ' || value.back() == ' ') refuse(parameter, "starts or ends with a space", accepted);
+  if (value.back() == '\\')
+    refuse(parameter, "ends with a backslash (line continuation)", accepted);
+  if (value.front() == ' ' || value.back() == ' ')
+    refuse(parameter, "starts or ends with a space", accepted);
 }
 
 // Names that travel into ClassAd strings and condor_rm constraints.
 void check_name(std::string_view parameter, std::string_view value) {
   const bool ok = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("._-/:@+").find(c) != std::string_view::npos;
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("._-/:@+").find(c) != std::string_view::npos;
   });
-  if (!ok) refuse(parameter, "\"" + std::string(value) + "\" has a character outside the set", "letters, digits and ._-/:@+");
+  if (!ok)
+    refuse(parameter, "\"" + std::string(value) + "\" has a character outside the set",
+           "letters, digits and ._-/:@+");
 }
 
 void check_quotable(std::string_view parameter, std::string_view value) {
-  if (has_control(value, true)) refuse(parameter, "contains a newline or control character", "one line; quotes are escaped");
+  if (has_control(value, true))
+    refuse(parameter, "contains a newline or control character", "one line; quotes are escaped");
   if (has_macro(value)) refuse(parameter, "contains a submit macro ($(...))", "text without $(");
 }
 
 std::string single_quoted(std::string_view value) {
   std::string out = "'";
   for (char c : value) {
-    if (c == '\'') out += "''";
-    else if (c == '"') out += "\"\"";
-    else out += c;
+    if (c == '\'')
+      out += "''";
+    else if (c == '"')
+      out += "\"\"";
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -89,18 +101,35 @@ std::string option(const JobTemplate& t, const std::string& name, std::string fa
 bool is_reserved_key(std::string key) {
   key = lower(key);
   if (key.starts_with("+")) key = "my." + key.substr(1);
-  static const char* const reserved[] = {
-      "queue", "log", "log_xml", "executable", "arguments", "args", "batch_name",
-      "environment", "env", "getenv", "output", "error", "my.userlog",
-      "my.jobbatchname", "my.jhtclineage", "my.jhtctask", "my.jhtcattempt", "my.jhtclevel"};
+  static const char* const reserved[] = {"queue",
+                                         "log",
+                                         "log_xml",
+                                         "executable",
+                                         "arguments",
+                                         "args",
+                                         "batch_name",
+                                         "environment",
+                                         "env",
+                                         "getenv",
+                                         "output",
+                                         "error",
+                                         "my.userlog",
+                                         "my.jobbatchname",
+                                         "my.jhtclineage",
+                                         "my.jhtctask",
+                                         "my.jhtcattempt",
+                                         "my.jhtclevel"};
   return std::find(std::begin(reserved), std::end(reserved), key) != std::end(reserved);
 }
 
 bool is_sane_key(std::string_view key) {
   std::string_view name = key;
-  if (name.starts_with('+')) name.remove_prefix(1);
-  else if (lower(name.substr(0, 3)) == "my.") name.remove_prefix(3);
-  if (name.empty() || !(std::isalpha(static_cast<unsigned char>(name.front())) || name.front() == '_'))
+  if (name.starts_with('+'))
+    name.remove_prefix(1);
+  else if (lower(name.substr(0, 3)) == "my.")
+    name.remove_prefix(3);
+  if (name.empty() ||
+      !(std::isalpha(static_cast<unsigned char>(name.front())) || name.front() == '_'))
     return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
@@ -118,7 +147,8 @@ std::string trimmed(std::string_view s) {
 void append_items(std::string& out, std::span<const JobRequest> jobs, std::int64_t memory_mb) {
   for (const JobRequest& job : jobs) {
     check_verbatim("task_file", job.task_file);
-    if (job.task_file.front() != '/') refuse("task_file", "\"" + job.task_file + "\" is relative", "an absolute path");
+    if (job.task_file.front() != '/')
+      refuse("task_file", "\"" + job.task_file + "\" is relative", "an absolute path");
     if (job.attempt < 0) refuse("attempt", "is negative", "0 or more");
     if (job.memory_mb < 0) refuse("memory_mb", "is negative", "0 (the batch's request) or more");
     out += std::to_string(job.task) + "," + std::to_string(job.attempt) + ",";
@@ -161,20 +191,25 @@ std::vector<std::pair<std::string, std::string>> parse_extra_directives(std::str
     text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
     if (line.empty() || line.front() == '#') continue;
     const std::size_t eq = line.find('=');
-    if (eq == std::string::npos) refuse("extra_directives", "\"" + line + "\" is not key = value", accepted);
+    if (eq == std::string::npos)
+      refuse("extra_directives", "\"" + line + "\" is not key = value", accepted);
     const std::string key = trimmed(std::string_view(line).substr(0, eq));
     const std::string value = trimmed(std::string_view(line).substr(eq + 1));
-    if (!is_sane_key(key)) refuse("extra_directives", "\"" + key + "\" is not a valid key", accepted);
+    if (!is_sane_key(key))
+      refuse("extra_directives", "\"" + key + "\" is not a valid key", accepted);
     if (is_reserved_key(key))
       refuse("extra_directives", "\"" + key + "\" is set by the driver and cannot be overridden",
              "any key except queue, log, log_xml, executable, arguments, args, batch_name, "
              "environment, env, getenv, output, error, UserLog, JobBatchName and the Jhtc* "
              "attributes (the worker's environment: the environment parameter)");
     if (value.empty()) refuse("extra_directives", "\"" + key + "\" has no value", accepted);
-    if (has_control(value, true)) refuse("extra_directives", "a value contains a control character", accepted);
+    if (has_control(value, true))
+      refuse("extra_directives", "a value contains a control character", accepted);
     if (std::count(value.begin(), value.end(), '"') % 2 != 0)
-      refuse("extra_directives", "the value of \"" + key + "\" has an unbalanced double quote", accepted);
-    if (value.back() == '\\') refuse("extra_directives", "the value of \"" + key + "\" ends with a backslash", accepted);
+      refuse("extra_directives", "the value of \"" + key + "\" has an unbalanced double quote",
+             accepted);
+    if (value.back() == '\\')
+      refuse("extra_directives", "the value of \"" + key + "\" ends with a backslash", accepted);
     out.emplace_back(key, value);
   }
   return out;
@@ -187,18 +222,27 @@ SubmitText build_submit_description(const JobTemplate& t, std::span<const JobReq
   const std::string lineage = option(t, "lineage", t.batch_name);
   check_name("batch_name", t.batch_name);
   check_name("lineage", lineage);
-  if (!std::all_of(universe.begin(), universe.end(), [](char c) { return std::islower(static_cast<unsigned char>(c)); }) || universe.empty())
-    refuse("universe", "\"" + universe + "\" is not a universe name", "lower-case letters, e.g. vanilla");
+  if (!std::all_of(universe.begin(), universe.end(),
+                   [](char c) { return std::islower(static_cast<unsigned char>(c)); }) ||
+      universe.empty())
+    refuse("universe", "\"" + universe + "\" is not a universe name",
+           "lower-case letters, e.g. vanilla");
   for (const auto& [name, value] : {std::pair<const char*, const std::string*>{"python", &t.python},
-                                    {"batch_dir", &t.batch_dir}, {"log_dir", &t.log_dir}})
+                                    {"batch_dir", &t.batch_dir},
+                                    {"log_dir", &t.log_dir}})
     check_verbatim(name, *value);
-  if (t.python.front() != '/') refuse("python", "\"" + t.python + "\" is not an absolute path", "an absolute path (the driver resolves names on PATH)");
-  if (!std::isfinite(t.cpus) || t.cpus < 0) refuse("cpus", "is negative or not a number", "a number >= 0");
-  if (t.memory_mb < 0 || t.disk_mb < 0) refuse("memory_mb/disk_mb", "is negative", "0 (scheduler default) or more");
+  if (t.python.front() != '/')
+    refuse("python", "\"" + t.python + "\" is not an absolute path",
+           "an absolute path (the driver resolves names on PATH)");
+  if (!std::isfinite(t.cpus) || t.cpus < 0)
+    refuse("cpus", "is negative or not a number", "a number >= 0");
+  if (t.memory_mb < 0 || t.disk_mb < 0)
+    refuse("memory_mb/disk_mb", "is negative", "0 (scheduler default) or more");
   if (t.gpus < 0) refuse("request_gpus", "is negative", "0 (no GPU) or more");
   for (const JobRequest& job : jobs)
     if (job.memory_mb > 0 && t.memory_mb == 0)
-      refuse("memory_mb", "a job asks for memory but the batch does not", "a per-job request only with the batch's memory_mb");
+      refuse("memory_mb", "a job asks for memory but the batch does not",
+             "a per-job request only with the batch's memory_mb");
 
   std::string d = "# Written by joblib_htcondor for batch " + t.batch_name + "\n";
   d += "universe = " + universe + "\n";
@@ -212,18 +256,22 @@ SubmitText build_submit_description(const JobTemplate& t, std::span<const JobReq
   d += "log = " + event_log + "\n";
   d += "output = " + t.log_dir + "/$(task_id).$(attempt).out\n";
   d += "error = " + t.log_dir + "/$(task_id).$(attempt).err\n";
-  if (t.cpus > 0) d += "request_cpus = " + std::to_string(static_cast<long long>(std::ceil(t.cpus))) + "\n";
+  if (t.cpus > 0)
+    d += "request_cpus = " + std::to_string(static_cast<long long>(std::ceil(t.cpus))) + "\n";
   // MiB, per job (see the items). The variable must not start with request_:
   // condor_submit reads request_X as a request for a custom resource X.
   if (t.memory_mb > 0) d += "request_memory = $(job_memory_mb)\n";
   if (t.gpus > 0) d += "request_gpus = " + std::to_string(t.gpus) + "\n";  // only levels that ask
-  if (t.disk_mb > 0) d += "request_disk = " + std::to_string(t.disk_mb * 1024) + "\n";      // KiB
+  if (t.disk_mb > 0) d += "request_disk = " + std::to_string(t.disk_mb * 1024) + "\n";  // KiB
   d += "priority = " + std::to_string(t.priority) + "\n";
   d += "batch_name = " + t.batch_name + "\n";
   d += "+JhtcLineage = \"" + lineage + "\"\n+JhtcTask = $(task_id)\n+JhtcAttempt = $(attempt)\n";
   if (const std::string level = option(t, "level"); !level.empty()) {
-    if (level.size() > 3 || !std::all_of(level.begin(), level.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
-      refuse("level", "\"" + level + "\" is not a recursion level", "a non-negative integer below 1000");
+    if (level.size() > 3 || !std::all_of(level.begin(), level.end(), [](char c) {
+          return std::isdigit(static_cast<unsigned char>(c));
+        }))
+      refuse("level", "\"" + level + "\" is not a recursion level",
+             "a non-negative integer below 1000");
     d += "+JhtcLevel = " + level + "\n";  // throttle_scope="level" counts jobs by it
   }
   d += "getenv = CONDOR_CONFIG, PATH\n";
@@ -236,14 +284,16 @@ SubmitText build_submit_description(const JobTemplate& t, std::span<const JobReq
     d += key + " = " + value + "\n";
 
   SubmitText text;
-  const std::string variables = t.memory_mb > 0 ? "task_id,attempt,job_memory_mb,task_file" : "task_id,attempt,task_file";
+  const std::string variables =
+      t.memory_mb > 0 ? "task_id,attempt,job_memory_mb,task_file" : "task_id,attempt,task_file";
   if (item_file.empty()) {
     d += "queue " + variables + " from (\n";
     append_items(d, jobs, t.memory_mb);
     d += ")\n";
   } else {
     check_verbatim("item_file", item_file);
-    if (item_file.back() == '|') refuse("item_file", "ends with | (run as a command)", "a file path");
+    if (item_file.back() == '|')
+      refuse("item_file", "ends with | (run as a command)", "a file path");
     append_items(text.items, jobs, t.memory_mb);
     d += "queue " + variables + " from " + item_file + "\n";
   }

@@ -36,8 +36,7 @@ struct SubmitText {
 // Throws std::invalid_argument for any value that is refused (see above) and
 // when `jobs` is empty.
 SubmitText build_submit_description(const JobTemplate& job_template,
-                                     std::span<const JobRequest> jobs,
-                                     const std::string& item_file);
+                                    std::span<const JobRequest> jobs, const std::string& item_file);
 
 // New-syntax `arguments` body (without the outer double quotes): each argument
 // in single quotes, ' doubled, " doubled. Throws for newline, CR, NUL, macros.

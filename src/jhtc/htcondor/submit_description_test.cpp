@@ -48,9 +48,13 @@ std::string refusal_for(const JobTemplate& t, std::vector<JobRequest> jobs = sam
 
 TEST(SubmitDescription, QueuesEveryJobOfTheBatchFromTheItemFile) {
   const auto jobs = sample_jobs();
-  const SubmitText text = build_submit_description(sample_template(), jobs, "/shared/run1/b3/items.txt");
-  EXPECT_TRUE(has_line(text.description, "queue task_id,attempt,job_memory_mb,task_file from /shared/run1/b3/items.txt"));
-  EXPECT_EQ(text.items, "7,0,512,/shared/run1/b3/tasks/7.task\n8,2,512,/shared/run1/b3/tasks/8.task\n");
+  const SubmitText text =
+      build_submit_description(sample_template(), jobs, "/shared/run1/b3/items.txt");
+  EXPECT_TRUE(
+      has_line(text.description,
+               "queue task_id,attempt,job_memory_mb,task_file from /shared/run1/b3/items.txt"));
+  EXPECT_EQ(text.items,
+            "7,0,512,/shared/run1/b3/tasks/7.task\n8,2,512,/shared/run1/b3/tasks/8.task\n");
   // exactly one queue statement: one cluster, one transaction
   EXPECT_EQ(text.description.find("\nqueue"), text.description.rfind("\nqueue"));
 }
@@ -71,16 +75,16 @@ TEST(SubmitDescription, WritesTheJobDescription) {
   t.options["universe"] = "vanilla";
   const auto jobs = sample_jobs();
   const std::string d = build_submit_description(t, jobs, "/x/items").description;
-  for (const char* line : {
-           "universe = vanilla", "executable = /usr/bin/python3",
-           "arguments = \"'-m' 'joblib_htcondor.worker' '$(task_file)' $(attempt)\"",
-           "transfer_executable = false", "should_transfer_files = NO",
-           "log = /shared/run1/b3/condor.log",
-           "output = /shared/run1/b3/logs/$(task_id).$(attempt).out",
-           "error = /shared/run1/b3/logs/$(task_id).$(attempt).err", "request_cpus = 2",
-           "request_memory = $(job_memory_mb)", "priority = 5", "batch_name = jhtc-run1-L0-b3",
-           "+JhtcLineage = \"jhtc-run1-L0-b1/jhtc-run1-L1-b3\"", "+JhtcTask = $(task_id)",
-           "+JhtcAttempt = $(attempt)", "getenv = CONDOR_CONFIG, PATH", "initialdir = /shared/run1"}) {
+  for (const char* line :
+       {"universe = vanilla", "executable = /usr/bin/python3",
+        "arguments = \"'-m' 'joblib_htcondor.worker' '$(task_file)' $(attempt)\"",
+        "transfer_executable = false", "should_transfer_files = NO",
+        "log = /shared/run1/b3/condor.log",
+        "output = /shared/run1/b3/logs/$(task_id).$(attempt).out",
+        "error = /shared/run1/b3/logs/$(task_id).$(attempt).err", "request_cpus = 2",
+        "request_memory = $(job_memory_mb)", "priority = 5", "batch_name = jhtc-run1-L0-b3",
+        "+JhtcLineage = \"jhtc-run1-L0-b1/jhtc-run1-L1-b3\"", "+JhtcTask = $(task_id)",
+        "+JhtcAttempt = $(attempt)", "getenv = CONDOR_CONFIG, PATH", "initialdir = /shared/run1"}) {
     EXPECT_TRUE(has_line(d, line)) << line << "\n---\n" << d;
   }
   EXPECT_EQ(d.find("request_disk"), std::string::npos);  // 0: left to the scheduler
@@ -92,10 +96,12 @@ TEST(SubmitDescription, EachJobCarriesItsOwnMemoryRequest) {
   std::vector<JobRequest> jobs = sample_jobs();
   jobs[1].memory_mb = 2048;  // a retry after a memory hold asks for more than its batch
   const SubmitText text = build_submit_description(sample_template(), jobs, "/x/items");
-  EXPECT_EQ(text.items, "7,0,512,/shared/run1/b3/tasks/7.task\n8,2,2048,/shared/run1/b3/tasks/8.task\n");
+  EXPECT_EQ(text.items,
+            "7,0,512,/shared/run1/b3/tasks/7.task\n8,2,2048,/shared/run1/b3/tasks/8.task\n");
   JobTemplate no_memory = sample_template();
   no_memory.memory_mb = 0;
-  EXPECT_NE(refusal_for(no_memory, jobs).find("memory_mb: a job asks for memory"), std::string::npos);
+  EXPECT_NE(refusal_for(no_memory, jobs).find("memory_mb: a job asks for memory"),
+            std::string::npos);
   jobs[1].memory_mb = 0;
   const SubmitText plain = build_submit_description(no_memory, jobs, "/x/items");
   EXPECT_TRUE(has_line(plain.description, "queue task_id,attempt,task_file from /x/items"));
@@ -105,7 +111,8 @@ TEST(SubmitDescription, EachJobCarriesItsOwnMemoryRequest) {
 TEST(SubmitDescription, AsksForGpusOnlyWhenTheLevelDoes) {
   JobTemplate t = sample_template();
   t.gpus = 2;
-  EXPECT_TRUE(has_line(build_submit_description(t, sample_jobs(), "").description, "request_gpus = 2"));
+  EXPECT_TRUE(
+      has_line(build_submit_description(t, sample_jobs(), "").description, "request_gpus = 2"));
   t.gpus = -1;
   EXPECT_NE(refusal_for(t).find("request_gpus: is negative"), std::string::npos);
 }
@@ -132,7 +139,9 @@ TEST(SubmitDescription, QuotesTheEnvironmentInTheNewSyntax) {
 
 TEST(SubmitDescription, AppendsExtraDirectivesOnePerLine) {
   JobTemplate t = sample_template();
-  t.options["extra_directives"] = "# a comment\n\nrequirements = (OpSys == \"LINUX\")\n+ProjectName = \"ml\"\n  max_retries=3  \n";
+  t.options["extra_directives"] =
+      "# a comment\n\nrequirements = (OpSys == \"LINUX\")\n+ProjectName = \"ml\"\n  max_retries=3  "
+      "\n";
   const auto jobs = sample_jobs();
   const std::string d = build_submit_description(t, jobs, "").description;
   EXPECT_TRUE(has_line(d, "requirements = (OpSys == \"LINUX\")"));
@@ -142,14 +151,25 @@ TEST(SubmitDescription, AppendsExtraDirectivesOnePerLine) {
 }
 
 TEST(SubmitDescription, RefusesExtraDirectivesThatAreNotKeyValue) {
-  EXPECT_NE(refusal([] { parse_extra_directives("include : /etc/passwd"); }).find("is not key = value"), std::string::npos);
-  EXPECT_NE(refusal([] { parse_extra_directives("bad key = 1"); }).find("not a valid key"), std::string::npos);
-  EXPECT_NE(refusal([] { parse_extra_directives("= 1"); }).find("not a valid key"), std::string::npos);
-  EXPECT_NE(refusal([] { parse_extra_directives("request_gpus ="); }).find("has no value"), std::string::npos);
-  EXPECT_NE(refusal([] { parse_extra_directives("+A = \"x"); }).find("unbalanced double quote"), std::string::npos);
-  EXPECT_NE(refusal([] { parse_extra_directives("requirements = x \\"); }).find("backslash"), std::string::npos);
-  EXPECT_NE(refusal([] { parse_extra_directives(std::string("+A = a\0b", 8)); }).find("control character"), std::string::npos);
-  EXPECT_NE(refusal([] { parse_extra_directives("+A = a\rqueue"); }).find("control character"), std::string::npos);
+  EXPECT_NE(
+      refusal([] { parse_extra_directives("include : /etc/passwd"); }).find("is not key = value"),
+      std::string::npos);
+  EXPECT_NE(refusal([] { parse_extra_directives("bad key = 1"); }).find("not a valid key"),
+            std::string::npos);
+  EXPECT_NE(refusal([] { parse_extra_directives("= 1"); }).find("not a valid key"),
+            std::string::npos);
+  EXPECT_NE(refusal([] { parse_extra_directives("request_gpus ="); }).find("has no value"),
+            std::string::npos);
+  EXPECT_NE(refusal([] { parse_extra_directives("+A = \"x"); }).find("unbalanced double quote"),
+            std::string::npos);
+  EXPECT_NE(refusal([] { parse_extra_directives("requirements = x \\"); }).find("backslash"),
+            std::string::npos);
+  EXPECT_NE(refusal([] {
+              parse_extra_directives(std::string("+A = a\0b", 8));
+            }).find("control character"),
+            std::string::npos);
+  EXPECT_NE(refusal([] { parse_extra_directives("+A = a\rqueue"); }).find("control character"),
+            std::string::npos);
 }
 
 TEST(SubmitDescription, RefusesExtraDirectivesOverridingWhatTheDriverOwns) {
@@ -177,8 +197,14 @@ TEST(SubmitDescription, RefusesValuesThatCouldInjectCommands) {
       {"initial_dir", [](JobTemplate& t) { t.options["initial_dir"] = "/x'y"; }},
       {"worker_args", [](JobTemplate& t) { t.worker_args = {"a\nqueue"}; }},
       {"worker_args", [](JobTemplate& t) { t.worker_args = {"$(Cluster)"}; }},
-      {"environment", [](JobTemplate& t) { t.environment = {{"A B", "1"}}; }},
-      {"environment", [](JobTemplate& t) { t.environment = {{"A", "1\n2"}}; }},
+      {"environment",
+       [](JobTemplate& t) {
+         t.environment = {{"A B", "1"}};
+       }},
+      {"environment",
+       [](JobTemplate& t) {
+         t.environment = {{"A", "1\n2"}};
+       }},
       {"cpus", [](JobTemplate& t) { t.cpus = -1; }},
       {"memory_mb", [](JobTemplate& t) { t.memory_mb = -5; }},
   };
@@ -193,12 +219,15 @@ TEST(SubmitDescription, RefusesValuesThatCouldInjectCommands) {
 
 TEST(SubmitDescription, RefusesBadJobsAndItemFiles) {
   EXPECT_NE(refusal_for(sample_template(), {}).find("jobs"), std::string::npos);
-  EXPECT_NE(refusal_for(sample_template(), {{1, 0, "relative/t.task"}}).find("absolute"), std::string::npos);
-  EXPECT_NE(refusal_for(sample_template(), {{1, 0, "/a\n2,0,/b"}}).find("task_file"), std::string::npos);
+  EXPECT_NE(refusal_for(sample_template(), {{1, 0, "relative/t.task"}}).find("absolute"),
+            std::string::npos);
+  EXPECT_NE(refusal_for(sample_template(), {{1, 0, "/a\n2,0,/b"}}).find("task_file"),
+            std::string::npos);
   EXPECT_NE(refusal_for(sample_template(), {{1, -1, "/a"}}).find("attempt"), std::string::npos);
   const auto jobs = sample_jobs();
-  EXPECT_NE(refusal([&] { build_submit_description(sample_template(), jobs, "/bin/make-items |"); })
-                .find("item_file"),
+  EXPECT_NE(refusal([&] {
+              build_submit_description(sample_template(), jobs, "/bin/make-items |");
+            }).find("item_file"),
             std::string::npos);
 }
 
@@ -206,7 +235,8 @@ TEST(SubmitDescription, LevelAndEventLogOptionsAreWritten) {
   JobTemplate t = sample_template();
   t.options["level"] = "1";
   t.options["event_log"] = "/kept/logs/b3/condor.log";
-  const std::string d = build_submit_description(t, sample_jobs(), "/shared/run1/b3/items.txt").description;
+  const std::string d =
+      build_submit_description(t, sample_jobs(), "/shared/run1/b3/items.txt").description;
   EXPECT_TRUE(has_line(d, "+JhtcLevel = 1")) << d;
   EXPECT_TRUE(has_line(d, "log = /kept/logs/b3/condor.log")) << d;
   EXPECT_TRUE(has_line(build_submit_description(sample_template(), sample_jobs(), "").description,
@@ -234,9 +264,9 @@ namespace jhtc::htcondor {
 namespace {
 
 TEST(SubmitDescription, DirectivesThatWouldBreakTheJobSilentlyAreRefusedByName) {
-  for (const char* key : {"environment", "Environment", "ENV", "getenv", "GetEnv", "output",
-                          "error", "log", "+UserLog", "MY.UserLog", "my.userlog", "+JhtcLineage",
-                          "MY.JhtcLineage", "+jhtclineage"}) {
+  for (const char* key :
+       {"environment", "Environment", "ENV", "getenv", "GetEnv", "output", "error", "log",
+        "+UserLog", "MY.UserLog", "my.userlog", "+JhtcLineage", "MY.JhtcLineage", "+jhtclineage"}) {
     JobTemplate t = sample_template();
     t.options["extra_directives"] = std::string(key) + " = \"x\"";
     const std::string refusal = refusal_for(t);

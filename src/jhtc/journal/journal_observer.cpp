@@ -18,15 +18,21 @@ class JournalObserver final : public EngineObserver {
   void on_running(TaskId task, const std::string& job_id) override {
     writer_->task_running(task, job_id);
   }
-  void on_retried(TaskId task, const RetryNote& note) override { writer_->task_retried(task, note); }
+  void on_retried(TaskId task, const RetryNote& note) override {
+    writer_->task_retried(task, note);
+  }
   void on_finished(const TaskOutcome& outcome) override {
     switch (outcome.kind) {
-      case OutcomeKind::done: writer_->task_done(outcome.task, outcome.usage); break;
+      case OutcomeKind::done:
+        writer_->task_done(outcome.task, outcome.usage);
+        break;
       case OutcomeKind::failed:
       case OutcomeKind::refused:  // over the disk budget: a failure the monitor should show
         writer_->task_failed(outcome.task, outcome.reason, outcome.job_id, outcome.usage);
         break;
-      case OutcomeKind::cancelled: writer_->task_cancelled(outcome.task); break;
+      case OutcomeKind::cancelled:
+        writer_->task_cancelled(outcome.task);
+        break;
     }
   }
 

@@ -76,7 +76,8 @@ TEST(JournalReader, OneByteAtATimeGivesTheSameEventsAsOneFeed) {
   }
   ASSERT_EQ(expected.size(), 20u);
   ASSERT_EQ(got.size(), expected.size());
-  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].integer("task"), expected[i].integer("task"));
+  for (std::size_t i = 0; i < got.size(); ++i)
+    EXPECT_EQ(got[i].integer("task"), expected[i].integer("task"));
 }
 
 TEST(JournalReader, CorruptLineIsSkippedCountedAndWarnedAbout) {

@@ -33,7 +33,8 @@ inline std::string read_text(const std::string& path) {
   return buffer.str();
 }
 
-inline std::vector<JournalEvent> read_events(const std::string& path, std::size_t* corrupt = nullptr) {
+inline std::vector<JournalEvent> read_events(const std::string& path,
+                                             std::size_t* corrupt = nullptr) {
   JournalReader reader;
   auto events = reader.feed(read_text(path));
   if (corrupt) *corrupt = reader.corrupt_lines() + (reader.pending_bytes() ? 1 : 0);

@@ -1,9 +1,8 @@
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <set>
 #include <system_error>
@@ -15,9 +14,9 @@
 namespace jhtc {
 namespace {
 
-using testing::TempDir;
 using testing::batch_info;
 using testing::read_events;
+using testing::TempDir;
 
 TEST(JournalWriter, FileLivesUnderRootAndStartsWithBatchStarted) {
   TempDir dir;
@@ -103,7 +102,8 @@ TEST(JournalWriter, ConcurrentThreadsNeverInterleaveLines) {
     threads.emplace_back([&, t] {
       // A long reason makes a torn line likely if writes were not whole.
       std::string reason(300 + t, static_cast<char>('a' + t));
-      for (int i = 0; i < kEach; ++i) writer.task_failed(static_cast<TaskId>(t * kEach + i), reason);
+      for (int i = 0; i < kEach; ++i)
+        writer.task_failed(static_cast<TaskId>(t * kEach + i), reason);
     });
   }
   for (auto& th : threads) th.join();
@@ -131,7 +131,8 @@ TEST(JournalWriter, ConcurrentProcessesNeverInterleaveLines) {
     if (pid == 0) {
       JournalWriter writer(dir.path(), batch_info("shared", "", "r", 0, 1));
       std::string reason(500, static_cast<char>('a' + p));
-      for (int i = 0; i < kEach; ++i) writer.task_retried(static_cast<TaskId>(p * kEach + i), reason);
+      for (int i = 0; i < kEach; ++i)
+        writer.task_retried(static_cast<TaskId>(p * kEach + i), reason);
       ::_exit(writer.write_errors() == 0 ? 0 : 1);
     }
     children.push_back(pid);

@@ -60,7 +60,8 @@ void RunSummary::apply(std::string_view batch_id, const JournalEvent& event) {
     batch.finished_ts = event.ts;
     batch.state = event.text("state");
   } else if (event.name == "bytes_held") {
-    batch.bytes_held = static_cast<std::uint64_t>(std::max<std::int64_t>(0, event.integer("bytes").value_or(0)));
+    batch.bytes_held =
+        static_cast<std::uint64_t>(std::max<std::int64_t>(0, event.integer("bytes").value_or(0)));
   } else if (event.name.starts_with("task_")) {
     apply_task(rec, event);
   } else {
@@ -92,7 +93,8 @@ void RunSummary::apply_started(BatchRecord& rec, const JournalEvent& event) {
   batch.host = event.text("host");
   batch.scheduler = event.text("scheduler");
   batch.level = static_cast<int>(event.integer("level").value_or(0));
-  batch.throttle = static_cast<std::size_t>(std::max<std::int64_t>(0, event.integer("throttle").value_or(0)));
+  batch.throttle =
+      static_cast<std::size_t>(std::max<std::int64_t>(0, event.integer("throttle").value_or(0)));
   batch.pid = event.integer("pid").value_or(0);
   batch.request_cpus = static_cast<double>(event.integer("request_cpus").value_or(0));
   batch.usage.request_memory_mb =

@@ -76,11 +76,11 @@ struct LevelSummary {
 };
 
 struct RunFigures {
-  std::string state;           // the root batch's state, "running", or "unknown"
-  double start_ts = 0;         // root batch started (earliest event if unknown)
-  double elapsed_s = 0;        // until now, or until the root finished
-  double throughput_per_s = 0; // finished tasks per second over elapsed_s
-  double eta_s = -1;           // time left at that throughput; -1 when unknown
+  std::string state;            // the root batch's state, "running", or "unknown"
+  double start_ts = 0;          // root batch started (earliest event if unknown)
+  double elapsed_s = 0;         // until now, or until the root finished
+  double throughput_per_s = 0;  // finished tasks per second over elapsed_s
+  double eta_s = -1;            // time left at that throughput; -1 when unknown
   std::uint64_t bytes_held = 0;
   TaskCounts counts;
   UsageTotals usage;
@@ -129,7 +129,7 @@ class RunSummary {
 
   std::string root_batch_id_;
   std::map<std::string, BatchRecord, std::less<>> batches_;
-  BatchRecord* last_record_ = nullptr;  // events arrive file by file: skip the lookup
+  BatchRecord* last_record_ = nullptr;         // events arrive file by file: skip the lookup
   mutable std::vector<TaskFailure> failures_;  // sorted lazily, on read
   mutable bool failures_sorted_ = true;
   double earliest_ts_ = 0;

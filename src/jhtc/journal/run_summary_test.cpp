@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "journal/run_summary.hpp"
+
+#include <gtest/gtest.h>
 
 namespace jhtc {
 namespace {
@@ -12,8 +12,13 @@ JournalEvent event(double ts, std::string name,
 
 JournalEvent started(double ts, std::string batch, std::string parent, int level, int throttle) {
   return event(ts, "batch_started",
-               {{"batch", batch}, {"parent", parent}, {"root", "r"}, {"level", std::to_string(level)},
-                {"throttle", std::to_string(throttle)}, {"host", "h"}, {"pid", "42"}});
+               {{"batch", batch},
+                {"parent", parent},
+                {"root", "r"},
+                {"level", std::to_string(level)},
+                {"throttle", std::to_string(throttle)},
+                {"host", "h"},
+                {"pid", "42"}});
 }
 
 JournalEvent task(double ts, std::string name, int id) {

@@ -71,7 +71,8 @@ std::size_t RunTail::read_file(const std::string& path, const std::string& batch
   std::size_t applied = 0;
   std::string buffer(1 << 20, '\0');
   while (file.offset < size && budget > 0) {
-    std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(size - file.offset, buffer.size()));
+    std::size_t want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(size - file.offset, buffer.size()));
     want = std::min(want, budget);
     ssize_t got = ::pread(fd, buffer.data(), want, static_cast<off_t>(file.offset));
     if (got <= 0) break;

@@ -1,17 +1,18 @@
+#include "journal/run_tail.hpp"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "journal/journal_test_util.hpp"
-#include "journal/run_tail.hpp"
 #include "jhtc/content_store.hpp"
+#include "journal/journal_test_util.hpp"
 
 namespace jhtc {
 namespace {
 
-using testing::TempDir;
 using testing::batch_info;
+using testing::TempDir;
 
 TEST(RunTail, MissingDirectoryReadsAsEmpty) {
   RunTail tail("/nonexistent/jhtc", "r");
@@ -56,8 +57,9 @@ TEST(RunTail, PartialLineIsCompletedByALaterPoll) {
 TEST(RunTail, CorruptLineIsSkippedWithAWarningNamingTheFile) {
   TempDir dir;
   { JournalWriter root(dir.path(), batch_info("r", "", "r", 0, 1)); }
-  std::ofstream(dir.path() + "/r/r.jsonl", std::ios::app) << "garbage\n"
-                                                        << encode_journal_line(6, "task_done", R"({"task":1})");
+  std::ofstream(dir.path() + "/r/r.jsonl", std::ios::app)
+      << "garbage\n"
+      << encode_journal_line(6, "task_done", R"({"task":1})");
   RunTail tail(dir.path(), "r");
   EXPECT_EQ(tail.poll(), 2u);
   EXPECT_EQ(tail.corrupt_lines(), 1u);
@@ -89,8 +91,9 @@ TEST(RunTail, BatchWhoseProcessIsGoneShowsAsDead) {
   store.open_batch("r");  // owned by this (live) process; "c" has no owner record
   auto started = [](const std::string& id, double ts) {
     return encode_journal_line(ts, "batch_started",
-                               R"({"batch":")" + id + R"(","parent":"r","root":"r","level":1,)"
-                               R"("throttle":1,"host":"h","pid":1,"scheduler":"local"})");
+                               R"({"batch":")" + id +
+                                   R"(","parent":"r","root":"r","level":1,)"
+                                   R"("throttle":1,"host":"h","pid":1,"scheduler":"local"})");
   };
   const double long_ago = 1e9, just_now = 4e9;  // 2001, and far beyond any test's clock
   std::ofstream(journal + "/r/r.jsonl") << started("r", long_ago);

@@ -22,9 +22,9 @@ struct ForkServerReport {
   enum class Kind { started, exited, failed };
   Kind kind = Kind::failed;
   std::uint64_t job = 0;
-  pid_t pid = -1;          // started: the child, leader of its own process group
-  ExitStatus status;       // exited
-  std::string message;     // failed: why the child could not be forked
+  pid_t pid = -1;       // started: the child, leader of its own process group
+  ExitStatus status;    // exited
+  std::string message;  // failed: why the child could not be forked
 };
 
 class ForkServer {

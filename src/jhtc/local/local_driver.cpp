@@ -74,7 +74,7 @@ class LocalDriver final : public SchedulerDriver {
   std::deque<JobRequest> pending_;
   std::unordered_map<TaskId, RunningJob> running_;
   std::vector<DriverEvent> events_;
-  std::unique_ptr<local::ForkServer> fork_server_;  // null: spawn a process per job
+  std::unique_ptr<local::ForkServer> fork_server_;    // null: spawn a process per job
   std::unordered_map<std::uint64_t, TaskId> forked_;  // fork_job -> task
   std::uint64_t next_fork_job_ = 1;
 };
@@ -108,9 +108,8 @@ LocalDriver::LocalDriver(JobTemplate job_template) : template_(std::move(job_tem
     throw std::invalid_argument("request_cpus must be positive, got " +
                                 std::to_string(template_.cpus));
   if (template_.cpus > cores) {
-    throw std::invalid_argument("request_cpus=" + std::to_string(template_.cpus) +
-                                " exceeds the " + std::to_string(cores) +
-                                " cores the local scheduler can use");
+    throw std::invalid_argument("request_cpus=" + std::to_string(template_.cpus) + " exceeds the " +
+                                std::to_string(cores) + " cores the local scheduler can use");
   }
   max_running_ = std::max(1u, static_cast<unsigned>(std::floor(cores / template_.cpus)));
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -164,9 +163,9 @@ void LocalDriver::submit(std::span<const JobRequest> jobs) {
   std::lock_guard lock(mutex_);
   for (const JobRequest& job : jobs) {
     pending_.push_back(job);
-    events_.push_back(event_for(DriverEventKind::submitted, job,
-                                "local-" + std::to_string(job.task) + "." +
-                                    std::to_string(job.attempt)));
+    events_.push_back(
+        event_for(DriverEventKind::submitted, job,
+                  "local-" + std::to_string(job.task) + "." + std::to_string(job.attempt)));
   }
   start_pending_jobs();
   wake();
@@ -238,8 +237,8 @@ void LocalDriver::handle_fork_reports() {
       case local::ForkServerReport::Kind::started:
         job.process.pid = report.pid;
         job.started_at = Clock::now();
-        events_.push_back(event_for(DriverEventKind::running, job.request,
-                                    std::to_string(report.pid)));
+        events_.push_back(
+            event_for(DriverEventKind::running, job.request, std::to_string(report.pid)));
         if (job.removing) {  // removed before it started: end it now
           job.kill_at = Clock::now() + kill_grace_;
           local::signal_process_group(job.process, SIGTERM);
@@ -297,7 +296,8 @@ void LocalDriver::handle_fork_server_death() {
   pending_.insert(pending_.begin(), unstarted.begin(), unstarted.end());
   fork_server_.reset();
   warn(why + "; " + std::to_string(killed) + " running job(s) killed and reported failed, " +
-       std::to_string(unstarted.size()) + " requeued; starting a fresh process per job from now on");
+       std::to_string(unstarted.size()) +
+       " requeued; starting a fresh process per job from now on");
 }
 
 std::vector<DriverEvent> LocalDriver::wait_events(std::chrono::milliseconds timeout) {
@@ -314,7 +314,8 @@ std::vector<DriverEvent> LocalDriver::wait_events(std::chrono::milliseconds time
         tasks.push_back(task);
       }
       if (job.removing) {  // wake up in time to escalate to SIGKILL
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(job.kill_at - Clock::now());
+        auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(job.kill_at - Clock::now());
         timeout = std::clamp(left, std::chrono::milliseconds(0), timeout);
       }
     }

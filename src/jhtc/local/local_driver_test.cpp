@@ -59,23 +59,25 @@ class LocalDriverTest : public ::testing::TestWithParam<bool> {
     t.cpus = cpus;
     if (forking()) {
       t.python = "python3";
-      t.worker_args = {"-c", std::string("JHTC_FORK_SERVER_PY = '") + JHTC_FORK_SERVER_PY + "'\n" +
-                                 kFakeWorker,
-                       script};
+      t.worker_args = {
+          "-c", std::string("JHTC_FORK_SERVER_PY = '") + JHTC_FORK_SERVER_PY + "'\n" + kFakeWorker,
+          script};
     } else {
       t.python = "/bin/sh";
       t.worker_args = {"-c", script};
     }
     t.environment = std::move(env);
     t.environment["JHTC_TEST_VAR"] = "from-template";
-    t.options = {{"cores", std::to_string(cores)}, {"kill_grace_ms", "300"},
+    t.options = {{"cores", std::to_string(cores)},
+                 {"kill_grace_ms", "300"},
                  {"fork_server", forking() ? "1" : "0"}};
     driver_ = make_local_driver(t);
     return *driver_;
   }
   void submit(std::vector<JobRequest> jobs) { driver_->submit(jobs); }
   // Collects events until `done` says enough, or 10 s pass.
-  std::vector<DriverEvent> collect(const std::function<bool(const std::vector<DriverEvent>&)>& done) {
+  std::vector<DriverEvent> collect(
+      const std::function<bool(const std::vector<DriverEvent>&)>& done) {
     std::vector<DriverEvent> all;
     const auto deadline = std::chrono::steady_clock::now() + 10s;
     while (!done(all) && std::chrono::steady_clock::now() < deadline) {

@@ -183,8 +183,9 @@ MappedBlob ContentStore::open_mapped(std::string_view digest, bool verify,
   if (verify) {
     const std::string actual = hash_mapping(blob.data(), size);
     if (actual != digest) {
-      throw IntegrityError("blob '" + path.string() + "' is corrupted or truncated: content hashes to " +
-                           actual + " (" + std::to_string(size) + " bytes)");
+      throw IntegrityError("blob '" + path.string() +
+                           "' is corrupted or truncated: content hashes to " + actual + " (" +
+                           std::to_string(size) + " bytes)");
     }
   }
   return blob;

@@ -242,7 +242,8 @@ TEST_F(ContentStoreTest, ConcurrentThreadsWritingTheSameBlobLeaveOneValidCopy) {
   for (const auto& d : digests) EXPECT_EQ(d, digests[0]);
   EXPECT_NO_THROW((void)store.open_mapped(digests[0], true, bytes.size()));
   std::size_t files = 0;
-  for (const auto& e : fs::recursive_directory_iterator(dir_ / "sha256")) files += e.is_regular_file();
+  for (const auto& e : fs::recursive_directory_iterator(dir_ / "sha256"))
+    files += e.is_regular_file();
   EXPECT_EQ(files, 1u) << "temporary files left behind";
 }
 

@@ -213,7 +213,8 @@ double age_seconds(const std::filesystem::path& path) {
 }
 
 void touch(const std::filesystem::path& path) {
-  if (::utimensat(AT_FDCWD, path.c_str(), nullptr, 0) != 0) throw_errno(errno, "cannot touch", path);
+  if (::utimensat(AT_FDCWD, path.c_str(), nullptr, 0) != 0)
+    throw_errno(errno, "cannot touch", path);
 }
 
 }  // namespace jhtc::store

@@ -35,7 +35,8 @@ void put_le(std::byte* out, T value) {
 template <typename T>
 T get_le(const std::byte* in) {
   T value = 0;
-  for (std::size_t i = 0; i < sizeof(T); ++i) value |= T(std::to_integer<unsigned>(in[i])) << (8 * i);
+  for (std::size_t i = 0; i < sizeof(T); ++i)
+    value |= T(std::to_integer<unsigned>(in[i])) << (8 * i);
   return value;
 }
 
@@ -81,8 +82,9 @@ void check_private(const std::filesystem::path& path, bool is_dir) {
   if (st.st_uid != ::geteuid()) refuse(path, std::string(what) + " is not owned by the user");
   if ((st.st_mode & 077) != 0) {
     refuse(path, std::string(what) + " is accessible to group or others (mode " +
-                     std::to_string((st.st_mode & 0777) >> 6) + std::to_string((st.st_mode >> 3) & 7) +
-                     std::to_string(st.st_mode & 7) + "); it must be owner-only");
+                     std::to_string((st.st_mode & 0777) >> 6) +
+                     std::to_string((st.st_mode >> 3) & 7) + std::to_string(st.st_mode & 7) +
+                     "); it must be owner-only");
   }
 }
 
@@ -147,8 +149,10 @@ std::array<unsigned char, 32> SigningKey::hmac(std::span<const std::byte> data) 
 
 const char* to_string(SignedKind kind) {
   switch (kind) {
-    case SignedKind::task: return "task";
-    case SignedKind::result: return "result";
+    case SignedKind::task:
+      return "task";
+    case SignedKind::result:
+      return "result";
     case SignedKind::cache_entry:
       return "cache entry";
   }
@@ -249,8 +253,10 @@ std::vector<std::byte> read_bounded(const std::filesystem::path& path) {
 std::vector<std::byte> read_signed_file(const std::filesystem::path& path, const SigningKey& key,
                                         const SignedIdentity& expected) {
   auto file = read_bounded(path);
-  if (file.size() < kHeaderSize + kMacSize) refuse(path, "truncated (shorter than a signed header)");
-  if (std::memcmp(file.data(), kMagic, sizeof kMagic) != 0) refuse(path, "not a signed file (bad magic)");
+  if (file.size() < kHeaderSize + kMacSize)
+    refuse(path, "truncated (shorter than a signed header)");
+  if (std::memcmp(file.data(), kMagic, sizeof kMagic) != 0)
+    refuse(path, "not a signed file (bad magic)");
   const auto version = get_le<std::uint16_t>(file.data() + 8);
   if (version != kVersion) {
     refuse(path, "unsupported signed-file version " + std::to_string(version) + " (expected " +

@@ -96,9 +96,8 @@ TEST_F(SigningTest, ConcurrentKeyCreationAgreesOnOneKey) {
   std::vector<std::array<unsigned char, 32>> macs(6);
   const auto data = payload();
   for (int i = 0; i < 6; ++i) {
-    threads.emplace_back([&, i] {
-      macs[i] = jhtc::SigningKey::load_or_create(dir_ / "fresh-keys").hmac(data);
-    });
+    threads.emplace_back(
+        [&, i] { macs[i] = jhtc::SigningKey::load_or_create(dir_ / "fresh-keys").hmac(data); });
   }
   for (auto& t : threads) t.join();
   for (const auto& mac : macs) EXPECT_EQ(mac, macs[0]);

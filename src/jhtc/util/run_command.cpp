@@ -65,7 +65,8 @@ pid_t spawn(const std::vector<std::string>& argv, int out_fd, int err_fd) {
   sigaddset(&defaults, SIGINT);
   sigaddset(&defaults, SIGTERM);
   posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -132,7 +133,8 @@ CommandResult run_command(const std::vector<std::string>& argv, const CommandOpt
                      {exited ? -1 : pidfd.get(), POLLIN, 0}};
     int wait_ms = -1;
     if (options.timeout.count() > 0) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
       wait_ms = static_cast<int>(std::max<std::int64_t>(0, left.count()));
     }
     const int ready = ::poll(fds, 3, wait_ms);
@@ -147,8 +149,10 @@ CommandResult run_command(const std::vector<std::string>& argv, const CommandOpt
       }
       continue;
     }
-    if (out_open && fds[0].revents) out_open = drain(out_read.get(), result.out, options.max_output_bytes, result.truncated);
-    if (err_open && fds[1].revents) err_open = drain(err_read.get(), result.err, options.max_output_bytes, result.truncated);
+    if (out_open && fds[0].revents)
+      out_open = drain(out_read.get(), result.out, options.max_output_bytes, result.truncated);
+    if (err_open && fds[1].revents)
+      err_open = drain(err_read.get(), result.err, options.max_output_bytes, result.truncated);
     if (!exited && fds[2].revents) {
       int status = 0;
       while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {

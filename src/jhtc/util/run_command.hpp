@@ -19,8 +19,8 @@
 namespace jhtc::util {
 
 struct CommandOptions {
-  std::chrono::milliseconds timeout{0};           // 0: wait as long as it takes
-  std::size_t max_output_bytes = 256 << 20;       // per stream; the rest is read and dropped
+  std::chrono::milliseconds timeout{0};      // 0: wait as long as it takes
+  std::size_t max_output_bytes = 256 << 20;  // per stream; the rest is read and dropped
 };
 
 struct CommandResult {

@@ -1,7 +1,6 @@
 #include "util/run_command.hpp"
 
 #include <gtest/gtest.h>
-
 #include <signal.h>
 
 #include <atomic>
@@ -56,7 +55,8 @@ TEST(RunCommand, AProgramWithinItsTimeoutIsNotKilled) {
 }
 
 TEST(RunCommand, ReadsLargeOutputOnBothStreamsWithoutDeadlock) {
-  const auto r = run_command({"sh", "-c", "head -c 3000000 /dev/zero; head -c 2000000 /dev/zero >&2"});
+  const auto r =
+      run_command({"sh", "-c", "head -c 3000000 /dev/zero; head -c 2000000 /dev/zero >&2"});
   EXPECT_TRUE(r.succeeded());
   EXPECT_EQ(r.out.size(), 3000000u);
   EXPECT_EQ(r.err.size(), 2000000u);
@@ -87,7 +87,8 @@ TEST(RunCommand, RunsConcurrentlyFromManyThreads) {
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([i, &correct] {
       for (int k = 0; k < 5; ++k) {
-        const auto r = run_command({"sh", "-c", "echo $0", std::to_string(i * 10 + k)}, {.timeout = 10s});
+        const auto r =
+            run_command({"sh", "-c", "echo $0", std::to_string(i * 10 + k)}, {.timeout = 10s});
         if (r.succeeded() && r.out == std::to_string(i * 10 + k) + "\n") ++correct;
       }
     });
