@@ -57,8 +57,8 @@ struct EngineConfig {
   // max_request_memory_mb; these retries do not count against max_retries. A hold
   // at the ceiling fails the task, naming the peak and the ceiling. Without a
   // request (request_memory_mb 0) or a ceiling (0), a memory hold is an ordinary retry.
-  std::int64_t request_memory_mb = 0;    // the batch's request (the job template's)
-  double memory_retry_factor = 2;        // > 1
+  std::int64_t request_memory_mb = 0;  // the batch's request (the job template's)
+  double memory_retry_factor = 2;      // > 1
   std::int64_t max_request_memory_mb = 0;
 };
 
@@ -81,15 +81,15 @@ struct TaskOutcome {
   // failed because the scheduler could not be driven (a condor_* call failed after
   // its retries), not because the job failed; Python raises SchedulerError.
   bool scheduler_error = false;
-  JobUsage usage;       // what the last job used, as the scheduler reported it
-  int memory_holds = 0; // jobs of this task held for exceeding their memory
+  JobUsage usage;        // what the last job used, as the scheduler reported it
+  int memory_holds = 0;  // jobs of this task held for exceeding their memory
 };
 
 // Why a task runs again; the figures the journal keeps with task_retried.
 struct RetryNote {
   std::string reason;
-  JobUsage usage;                      // what the ended job used
-  int hold_code = 0;                   // after a hold: the scheduler's codes
+  JobUsage usage;     // what the ended job used
+  int hold_code = 0;  // after a hold: the scheduler's codes
   int hold_subcode = 0;
   std::int64_t request_memory_mb = 0;  // > 0: the retry asks for this much memory
 };

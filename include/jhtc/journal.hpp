@@ -46,7 +46,7 @@ struct BatchInfo {
   int level = 0;                // recursion level, 0 for the root
   std::size_t throttle = 0;     // the batch's throttle (most tasks in the scheduler)
   std::string scheduler;        // "htcondor", "local", ...
-  double request_cpus = 0;            // the level's requests; 0: not given
+  double request_cpus = 0;      // the level's requests; 0: not given
   std::int64_t request_memory_mb = 0;
   int request_gpus = 0;
 };

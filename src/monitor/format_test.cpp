@@ -105,18 +105,22 @@ namespace {
 // 13 outer calls grouped into 10 jobs, each outer call running 5 inner calls in 5 jobs.
 RunSummary nested_run() {
   RunSummary s("root");
-  s.apply("root", event(1000, "batch_started", {{"parent", ""}, {"level", "0"}, {"throttle", "10"}}));
+  s.apply("root",
+          event(1000, "batch_started", {{"parent", ""}, {"level", "0"}, {"throttle", "10"}}));
   for (int t = 0; t < 10; ++t)
-    s.apply("root", event(1001, "task_queued", {{"task", std::to_string(t)}, {"calls", t < 3 ? "2" : "1"}}));
+    s.apply("root", event(1001, "task_queued",
+                          {{"task", std::to_string(t)}, {"calls", t < 3 ? "2" : "1"}}));
   for (int b = 0; b < 13; ++b) {
     const std::string kid = "kid" + std::to_string(b);
-    s.apply(kid, event(1002, "batch_started", {{"parent", "root"}, {"level", "1"}, {"throttle", "5"}}));
+    s.apply(kid,
+            event(1002, "batch_started", {{"parent", "root"}, {"level", "1"}, {"throttle", "5"}}));
     for (int t = 0; t < 5; ++t) {
       s.apply(kid, event(1003, "task_queued", {{"task", std::to_string(t)}, {"calls", "1"}}));
       s.apply(kid, event(1004, "task_done", {{"task", std::to_string(t)}}));
     }
   }
-  for (int t = 0; t < 10; ++t) s.apply("root", event(1005, "task_done", {{"task", std::to_string(t)}}));
+  for (int t = 0; t < 10; ++t)
+    s.apply("root", event(1005, "task_done", {{"task", std::to_string(t)}}));
   return s;
 }
 
@@ -140,19 +144,31 @@ TEST(Format, CallsTheUserWroteAndJobsAreCountedApart) {
 
 RunSummary usage_run(const std::string& job_memory_mb, const std::vector<int>& peaks, bool held) {
   RunSummary s("root");
-  s.apply("root", event(1000, "batch_started", {{"parent", ""}, {"level", "0"}, {"throttle", "4"},
-                                                {"request_cpus", "2"}, {"request_memory_mb", job_memory_mb}}));
+  s.apply("root", event(1000, "batch_started",
+                        {{"parent", ""},
+                         {"level", "0"},
+                         {"throttle", "4"},
+                         {"request_cpus", "2"},
+                         {"request_memory_mb", job_memory_mb}}));
   int task = 0;
   for (int peak : peaks) {
     const std::string id = std::to_string(task++);
     s.apply("root", event(1001, "task_queued", {{"task", id}}));
-    s.apply("root", event(1002, "task_done", {{"task", id},
-        {"usage", "{\"wall_s\":1800.000,\"cpu_user_s\":3000.000,\"cpu_sys_s\":600.000,"
-                  "\"memory_mb\":" + std::to_string(peak) + "}"}}));
+    s.apply("root", event(1002, "task_done",
+                          {{"task", id},
+                           {"usage",
+                            "{\"wall_s\":1800.000,\"cpu_user_s\":3000.000,\"cpu_sys_s\":600.000,"
+                            "\"memory_mb\":" +
+                                std::to_string(peak) + "}"}}));
   }
   if (held)
-    s.apply("root", event(1003, "task_retried", {{"task", "0"}, {"reason", "held"}, {"hold_code", "21"},
-        {"hold_subcode", "102"}, {"request_memory_mb", "512"}, {"usage", "{\"memory_mb\":260}"}}));
+    s.apply("root", event(1003, "task_retried",
+                          {{"task", "0"},
+                           {"reason", "held"},
+                           {"hold_code", "21"},
+                           {"hold_subcode", "102"},
+                           {"request_memory_mb", "512"},
+                           {"usage", "{\"memory_mb\":260}"}}));
   return s;
 }
 

@@ -66,8 +66,9 @@ void bind_outcome(nb::module_& m) {
       .def_ro("scheduler_error", &jhtc::TaskOutcome::scheduler_error,
               "Failed because a scheduler call failed after its retries (not the job).")
       .def_ro("memory_holds", &jhtc::TaskOutcome::memory_holds)
-      .def_prop_ro("usage", [](const jhtc::TaskOutcome& o) { return usage_as_dict(o.usage); },
-                   "What the last job used: the figures the scheduler reported, by name.");
+      .def_prop_ro(
+          "usage", [](const jhtc::TaskOutcome& o) { return usage_as_dict(o.usage); },
+          "What the last job used: the figures the scheduler reported, by name.");
 }
 
 nb::dict stats_as_dict(const jhtc::EngineStats& s) {

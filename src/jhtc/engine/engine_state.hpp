@@ -29,7 +29,7 @@ struct TaskRecord {
   int failures = 0;            // retries spent on ordinary failures (max_retries)
   std::int64_t memory_mb = 0;  // the next job's memory request; 0: the batch's
   int memory_holds = 0;
-  JobUsage last_usage;         // what the last ended job used
+  JobUsage last_usage;  // what the last ended job used
 };
 
 // How long a dispatch waits before asking a full shared cap again.
@@ -68,8 +68,7 @@ struct Engine::State {
                   const char* caller, int calls);
   std::size_t free_slots() const;
   void release_slot(TaskRecord& task);
-  void finish(TaskRecord& task, OutcomeKind kind, std::string reason,
-              bool scheduler_error = false);
+  void finish(TaskRecord& task, OutcomeKind kind, std::string reason, bool scheduler_error = false);
   // Every unfinished task ends as failed with this scheduler error.
   void fail_unfinished(const std::string& reason);
   // The attempts whose jobs could not be removed: their tasks fail with the error

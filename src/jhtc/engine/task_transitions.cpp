@@ -68,8 +68,10 @@ void Engine::State::finish(TaskRecord& task, OutcomeKind kind, std::string reaso
   // count until the caller says they are gone (files_removed).
   const bool had_files = task.phase != TaskPhase::waiting_for_disk;
   if (!had_files) disk.release(task.id);
-  TaskOutcome outcome{task.id,         kind,           std::move(reason), task.job_id,
-                      task.attempt + 1, scheduler_error, task.last_usage,  task.memory_holds};
+  TaskOutcome outcome{task.id,           kind,
+                      std::move(reason), task.job_id,
+                      task.attempt + 1,  scheduler_error,
+                      task.last_usage,   task.memory_holds};
   switch (kind) {
     case OutcomeKind::done:
       ++stats.done;
@@ -166,8 +168,8 @@ void Engine::State::retry_with_more_memory(TaskRecord& task, const DriverEvent& 
                std::to_string(ceiling) + " MB");
     return;
   }
-  const auto raised = static_cast<std::int64_t>(std::ceil(static_cast<double>(asked) *
-                                                          config.memory_retry_factor));
+  const auto raised =
+      static_cast<std::int64_t>(std::ceil(static_cast<double>(asked) * config.memory_retry_factor));
   task.memory_mb = std::min(std::max(raised, asked + 1), ceiling);
   ++task.memory_holds;
   requeue(task, RetryNote{describe_hold(hold) + "; it used " + peak + ", asking for " +
@@ -227,14 +229,14 @@ void Engine::State::handle(const DriverEvent& event, std::vector<JobKey>& to_rem
         if (std::filesystem::exists(task.result_file, ignored)) {
           finish(task, OutcomeKind::done, {});
         } else {
-          retry_or_fail(task, RetryNote{"job " + event.job_id +
-                                            " exited 0 without writing its result " +
-                                            task.result_file,
-                                        task.last_usage});
+          retry_or_fail(task,
+                        RetryNote{"job " + event.job_id + " exited 0 without writing its result " +
+                                      task.result_file,
+                                  task.last_usage});
         }
       } else {
-        retry_or_fail(task, RetryNote{"job " + event.job_id + ": " + describe_exit(event),
-                                      task.last_usage});
+        retry_or_fail(
+            task, RetryNote{"job " + event.job_id + ": " + describe_exit(event), task.last_usage});
       }
       break;
     case DriverEventKind::unmatched:

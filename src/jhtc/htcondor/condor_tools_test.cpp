@@ -56,8 +56,8 @@ TEST(CondorTools, LineageConstraintMatchesTheLineageAndItsDescendantsOnly) {
 }
 
 TEST(CondorTools, HostileLineageIsRefusedNamingTheParameter) {
-  for (const char* hostile : {"x\" || true || \"", "x\\", "", "a//b", "/a", "a/", "a b",
-                              "a\nb", "a)||(true"}) {
+  for (const char* hostile :
+       {"x\" || true || \"", "x\\", "", "a//b", "/a", "a/", "a b", "a\nb", "a)||(true"}) {
     try {
       lineage_constraint(hostile);
       ADD_FAILURE() << "accepted: " << hostile;

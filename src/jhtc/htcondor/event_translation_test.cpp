@@ -156,11 +156,13 @@ namespace {
 
 // Recorded on the testbed with its Hold_If_Memory_Exceeded policy (README.txt there).
 TEST(EventTranslation, TheRecordedPolicyHoldIsAMemoryHoldWithItsPeak) {
-  const auto events = parse_file(std::filesystem::path(JHTC_TEST_DATA_DIR) / "eventlogs/usage_memory_hold.log");
+  const auto events =
+      parse_file(std::filesystem::path(JHTC_TEST_DATA_DIR) / "eventlogs/usage_memory_hold.log");
   std::map<std::int64_t, std::int64_t> peak;  // cluster -> largest MemoryUsage of its 006 events
   int holds = 0, terminated = 0;
   for (const JobEvent& e : events) {
-    if (e.code == kImageSize) peak[e.cluster] = std::max(peak[e.cluster], e.usage.memory_mb.value_or(0));
+    if (e.code == kImageSize)
+      peak[e.cluster] = std::max(peak[e.cluster], e.usage.memory_mb.value_or(0));
     const auto d = translate_log_event(e, {1, 0});
     if (!d) continue;
     if (d->kind == DriverEventKind::held) {

@@ -2,8 +2,8 @@
 //
 //   005 ...                                          006 ... Image size of job updated: 5268
 //       Usr 0 00:00:01, Sys 0 00:00:00  -  Run Remote Usage      4  -  MemoryUsage of job (MB)
-//       ...                                                      3096  -  ResidentSetSize of job (KB)
-//       Partitionable Resources :    Usage  Request Allocated
+//       ...                                                      3096  -  ResidentSetSize of job
+//       (KB) Partitionable Resources :    Usage  Request Allocated
 //          Cpus                 :        0        1         1
 //          Memory (MB)          :        4      256       256
 //          TimeExecute (s)      :        6
@@ -24,7 +24,8 @@ enum Column { kUsage, kRequest, kAllocated, kColumns };
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -103,7 +104,9 @@ std::optional<Row> read_row(std::string_view line, const std::array<std::size_t,
     if (end == at) break;
     int nearest = 0;
     for (int c = 1; c < kColumns; ++c) {
-      const auto distance = [end](std::size_t edge) { return end > edge ? end - edge : edge - end; };
+      const auto distance = [end](std::size_t edge) {
+        return end > edge ? end - edge : edge - end;
+      };
       if (distance(ends[c]) < distance(ends[nearest])) nearest = c;
     }
     const auto value = to_number(line.substr(at, end - at));
@@ -143,8 +146,10 @@ void decode_terminated_usage(JobEvent& event) {
     } else if (auto headings = read_headings(line)) {
       table = headings;
     } else if (table) {
-      if (auto row = read_row(line, *table)) take_row(*row, event.usage);
-      else table.reset();  // the table ended
+      if (auto row = read_row(line, *table))
+        take_row(*row, event.usage);
+      else
+        table.reset();  // the table ended
     }
   }
 }
@@ -152,10 +157,13 @@ void decode_terminated_usage(JobEvent& event) {
 void decode_image_size(JobEvent& event) {
   constexpr std::string_view kPrefix = "Image size of job updated:";
   if (std::string_view(event.text).starts_with(kPrefix))
-    event.image_size_kb = to_count(to_number(trim(std::string_view(event.text).substr(kPrefix.size()))));
+    event.image_size_kb =
+        to_count(to_number(trim(std::string_view(event.text).substr(kPrefix.size()))));
   for (const std::string& line : event.body) {
-    if (auto v = read_labelled(line, "MemoryUsage of job (MB)")) event.usage.memory_mb = v;
-    else if (auto r = read_labelled(line, "ResidentSetSize of job (KB)")) event.resident_set_kb = r;
+    if (auto v = read_labelled(line, "MemoryUsage of job (MB)"))
+      event.usage.memory_mb = v;
+    else if (auto r = read_labelled(line, "ResidentSetSize of job (KB)"))
+      event.resident_set_kb = r;
     else if (auto p = read_labelled(line, "ProportionalSetSize of job (KB)"))
       event.proportional_set_kb = p;
   }
@@ -165,8 +173,10 @@ void decode_image_size(JobEvent& event) {
 
 void decode_usage(JobEvent& event) {
   // An eviction (004) carries the same table for the run it ended.
-  if (event.code == kTerminated || event.code == kEvicted) decode_terminated_usage(event);
-  else if (event.code == kImageSize) decode_image_size(event);
+  if (event.code == kTerminated || event.code == kEvicted)
+    decode_terminated_usage(event);
+  else if (event.code == kImageSize)
+    decode_image_size(event);
 }
 
 }  // namespace jhtc::htcondor

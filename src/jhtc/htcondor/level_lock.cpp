@@ -38,8 +38,7 @@ LevelLock::LevelLock(std::string path, std::chrono::seconds wait_at_most,
     if (flock_fd_ >= 0) ::close(flock_fd_);
     flock_fd_ = -1;
     errno = ETIMEDOUT;
-    fail("held by another process for more than " + std::to_string(wait_at_most.count()) +
-             " s:",
+    fail("held by another process for more than " + std::to_string(wait_at_most.count()) + " s:",
          what);
   };
   const std::string flock_path = path_ + ".flock";

@@ -23,7 +23,7 @@ namespace jhtc::htcondor {
 
 struct SubmitText {
   std::string description;  // the submit file
-  std::string items;        // the item file: one `task,attempt[,job_memory_mb],task_file` line per job
+  std::string items;  // the item file: one `task,attempt[,job_memory_mb],task_file` line per job
 };
 
 // Builds the submit file for `jobs`. With a memory request in the template,

@@ -5,9 +5,9 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -82,7 +82,8 @@ std::string host_name() {
 }
 
 void add_usage(Context& context, const JobUsage& usage) {
-  if (const std::string json = encode_usage(usage); !json.empty()) context.add_object("usage", json);
+  if (const std::string json = encode_usage(usage); !json.empty())
+    context.add_object("usage", json);
 }
 
 }  // namespace
@@ -130,20 +131,21 @@ JournalWriter::JournalWriter(const std::string& journal_dir, BatchInfo info)
     ::close(state_->fd);  // the destructor does not run for a throwing constructor
     throw;
   }
-  append("batch_started", Context()
-                              .add("batch", info_.batch_id)
-                              .add("parent", info_.parent_batch_id)
-                              .add("root", info_.root_batch_id)
-                              .add("level", std::int64_t{info_.level})
-                              .add("throttle", std::uint64_t{info_.throttle})
-                              .add("host", host_name())
-                              .add("pid", std::int64_t{::getpid()})
-                              .add("scheduler", info_.scheduler)
-                              .add("request_cpus", std::int64_t{static_cast<std::int64_t>(
-                                                       std::ceil(info_.request_cpus))})
-                              .add("request_memory_mb", info_.request_memory_mb)
-                              .add("request_gpus", std::int64_t{info_.request_gpus})
-                              .str());
+  append("batch_started",
+         Context()
+             .add("batch", info_.batch_id)
+             .add("parent", info_.parent_batch_id)
+             .add("root", info_.root_batch_id)
+             .add("level", std::int64_t{info_.level})
+             .add("throttle", std::uint64_t{info_.throttle})
+             .add("host", host_name())
+             .add("pid", std::int64_t{::getpid()})
+             .add("scheduler", info_.scheduler)
+             .add("request_cpus",
+                  std::int64_t{static_cast<std::int64_t>(std::ceil(info_.request_cpus))})
+             .add("request_memory_mb", info_.request_memory_mb)
+             .add("request_gpus", std::int64_t{info_.request_gpus})
+             .str());
 }
 
 JournalWriter::~JournalWriter() {

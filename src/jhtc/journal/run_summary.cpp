@@ -120,7 +120,8 @@ void RunSummary::apply_task(BatchRecord& rec, const JournalEvent& event) {
       ++rec.summary.retries;
       add_usage(rec, event);
       if (event.integer("request_memory_mb").value_or(0) > 0) ++rec.summary.usage.held_for_memory;
-    } else if (const auto calls = event.integer("calls"); calls && *calls > 1 && !rec.tasks.count(task)) {
+    } else if (const auto calls = event.integer("calls");
+               calls && *calls > 1 && !rec.tasks.count(task)) {
       rec.calls[task] = static_cast<std::uint32_t>(std::min<std::int64_t>(*calls, 1 << 30));
     }
     move_task(rec, task, TaskState::queued);
@@ -176,7 +177,7 @@ void RunSummary::add_usage(BatchRecord& rec, const JournalEvent& event) {
   if (u.empty()) return;
   ++totals.jobs_measured;
   if (u.wall_s) {
-    const double cpus = u.alloc_cpus ? static_cast<double>(*u.alloc_cpus)
+    const double cpus = u.alloc_cpus                   ? static_cast<double>(*u.alloc_cpus)
                         : rec.summary.request_cpus > 0 ? rec.summary.request_cpus
                                                        : 1.0;
     totals.core_hours += *u.wall_s * cpus / 3600;
@@ -184,7 +185,8 @@ void RunSummary::add_usage(BatchRecord& rec, const JournalEvent& event) {
   totals.cpu_hours += (u.cpu_user_s.value_or(0) + u.cpu_sys_s.value_or(0)) / 3600;
   if (u.memory_mb && *u.memory_mb >= 0) {
     totals.peak_memory_mb = std::max(totals.peak_memory_mb, *u.memory_mb);
-    totals.memory_mb.push_back(static_cast<std::int32_t>(std::min<std::int64_t>(*u.memory_mb, 1 << 30)));
+    totals.memory_mb.push_back(
+        static_cast<std::int32_t>(std::min<std::int64_t>(*u.memory_mb, 1 << 30)));
   }
   // request_mem is the level's setting (batch_started); a usage figure stands in
   // only for journals without it (a retry's raised request is not the setting).

@@ -1,10 +1,9 @@
 #include "local/process.hpp"
 
-#include <sys/resource.h>
-
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
