@@ -486,13 +486,15 @@ void HTCondorDriver::report_unmatched() {
   try {
     std::vector<std::string> args = ids;
     for (const char* a : {"-af:j", "JobStatus", "LastRejMatchReason"}) args.emplace_back(a);
-    const util::CommandResult q = run_tool("condor_q", args);
+    const util::CommandResult q = run_tool("condor_q", args).result;
     if (!q.succeeded()) return;  // asked again at the next check
     unmatched = parse_unmatched(q.out);
     if (unmatched.empty()) return;
     const auto& [cluster, proc] = unmatched.front();  // a batch's jobs ask for the same
-    const util::CommandResult analysis = run_tool(
-        "condor_q", {"-better-analyze", std::to_string(cluster) + "." + std::to_string(proc)});
+    const util::CommandResult analysis =
+        run_tool("condor_q",
+                 {"-better-analyze", std::to_string(cluster) + "." + std::to_string(proc)})
+            .result;
     why = summarize_better_analyze(analysis.out);
   } catch (const SchedulerError&) {
     return;
