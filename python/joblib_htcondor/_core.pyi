@@ -15,6 +15,14 @@ class SchedulerUnavailable(SchedulerError):
 class IntegrityError(RuntimeError):
     pass
 
+class UnsafePathError(IntegrityError):
+    pass
+
+def remove_lineage(scheduler: str, lineage: str, reason: str, pool: str | None = None, schedd: str | None = None, timeout_s: float = 60.0) -> bool:
+    """
+    Removes every job of a lineage and below (validated, quoted); True when a job was marked. ValueError for a malformed lineage, SchedulerError when the scheduler failed.
+    """
+
 class JobTemplate:
     """What every job of one batch shares (see scheduler_driver.hpp)."""
 
@@ -69,6 +77,12 @@ class JobTemplate:
     def disk_mb(self, arg: int, /) -> None: ...
 
     @property
+    def gpus(self) -> int: ...
+
+    @gpus.setter
+    def gpus(self, arg: int, /) -> None: ...
+
+    @property
     def priority(self) -> int: ...
 
     @priority.setter
@@ -111,14 +125,27 @@ class TaskOutcome:
     @property
     def attempts(self) -> int: ...
 
+    @property
+    def scheduler_error(self) -> bool:
+        """
+        Failed because a scheduler call failed after its retries (not the job).
+        """
+
+    @property
+    def memory_holds(self) -> int: ...
+
+    @property
+    def usage(self) -> dict:
+        """What the last job used: the figures the scheduler reported, by name."""
+
 class Engine:
     """One joblib batch's dispatch engine (see engine.hpp)."""
 
-    def __init__(self, scheduler: str, job_template: JobTemplate, throttle: int, count_running: bool = True, max_retries: int = 2, coalesce_s: float = 0.02, journal: JournalWriter | None = None, disk_budget: int = 0) -> None: ...
+    def __init__(self, scheduler: str, job_template: JobTemplate, throttle: int, count_running: bool = True, max_retries: int = 2, coalesce_s: float = 0.02, journal: JournalWriter | None = None, disk_budget: int = 0, memory_retry_factor: float = 2.0, max_request_memory_mb: int = 0) -> None: ...
 
-    def submit(self, task_file: str, result_file: str) -> int: ...
+    def submit(self, task_file: str, result_file: str, calls: int = 1) -> int: ...
 
-    def submit_deferred(self, task_file: str, result_file: str, files: int, blobs: int) -> int:
+    def submit_deferred(self, task_file: str, result_file: str, files: int, blobs: int, calls: int = 1) -> int:
         """Queues a task whose files are written once the disk budget admits it."""
 
     def take_admitted(self) -> list[int]: ...
@@ -133,6 +160,14 @@ class Engine:
 
     def next_outcome(self, timeout_s: float) -> TaskOutcome | None:
         """The next finished task, or None after timeout_s seconds."""
+
+    def remove_if_idle(self, task: int) -> bool:
+        """Removes the task's job only if it has not started; True when removed."""
+
+    def abort_now(self, reason: str) -> None:
+        """
+        cancel_all within the driver's short bound (one condor_rm, abort_timeout_s).
+        """
 
     def cancel_all(self, reason: str) -> None: ...
 
@@ -165,7 +200,7 @@ class MappedBlob:
 class ContentStore:
     """Content-addressed blob store (see include/jhtc/content_store.hpp)."""
 
-    def __init__(self, root: str, group_mode: bool = False) -> None: ...
+    def __init__(self, root: str) -> None: ...
 
     @property
     def root(self) -> str: ...
@@ -198,7 +233,7 @@ class SigningKey:
     """The user's HMAC-SHA256 key (owner-only file)."""
 
     @staticmethod
-    def load_or_create(key_dir: str, group_mode: bool = False) -> SigningKey: ...
+    def load_or_create(key_dir: str) -> SigningKey: ...
 
     @staticmethod
     def key_path(arg: str, /) -> str: ...
@@ -206,31 +241,84 @@ class SigningKey:
     @staticmethod
     def from_bytes(arg: bytes, /) -> SigningKey: ...
 
-def write_signed_file(path: str, kind: str, payload: object, key: SigningKey, group_mode: bool = False) -> int: ...
+class SignedIdentity:
+    """
+    Whose file a signed file is; bound into its HMAC (see include/jhtc/signing.hpp).
+    """
 
-def read_signed_file(path: str, key: SigningKey, kinds: Sequence[str] = []) -> bytes: ...
+    def __init__(self, kind: str, run: str = '', batch: str = '', task: str = '', attempt: int = -1) -> None: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def run(self) -> str: ...
+
+    @property
+    def batch(self) -> str: ...
+
+    @property
+    def task(self) -> str: ...
+
+    @property
+    def attempt(self) -> int: ...
+
+    def describe(self) -> str: ...
+
+    def __eq__(self, arg: SignedIdentity, /) -> bool: ...
+
+    def __repr__(self) -> str: ...
+
+MAX_SIGNED_FILE_BYTES: int = 4294967296
+
+def make_private_dir(path: str) -> None:
+    """
+    Creates `path` (and missing parents) 0700; an existing `path` must be a directory of the user not writable by others, else UnsafePathError names its owner and mode.
+    """
+
+def check_owned_dir(path: str) -> bool:
+    """
+    False if `path` does not exist; True if it is a directory of the user not writable by others (not a symlink); else UnsafePathError naming its owner and mode.
+    """
+
+def check_owned_file(path: str) -> None:
+    """
+    Refuses (IntegrityError, UnsafePathError) a path that is a symlink, not a regular file, owned by another user or writable by others; checked on the opened file.
+    """
+
+def write_signed_file(path: str, identity: SignedIdentity, payload: object, key: SigningKey) -> int: ...
+
+def read_signed_file(path: str, key: SigningKey, expected: SignedIdentity) -> bytes: ...
+
+def owner_identity() -> dict:
+    """This process as an owner record describes it (see owner_identity.hpp)."""
+
+def owner_is_alive(host: str, pid: int, start_ticks: int, boot_id: str, pid_namespace: int, heartbeat_age_s: float, stale_after_s: float) -> bool:
+    """
+    The one liveness rule of owner records: the pid where it means something (same host, boot and PID namespace), the heartbeat's age anywhere else.
+    """
 
 class JournalWriter:
     """
     Appends the metadata journal of one batch: <journal_dir>/<root_batch_id>/<batch_id>.jsonl. Writes batch_started at once.
     """
 
-    def __init__(self, journal_dir: str, batch_id: str, parent_batch_id: str, root_batch_id: str, level: int, throttle: int, scheduler: str) -> None:
+    def __init__(self, journal_dir: str, batch_id: str, parent_batch_id: str, root_batch_id: str, level: int, throttle: int, scheduler: str, request_cpus: float = 0.0, request_memory_mb: int = 0, request_gpus: int = 0) -> None:
         """
         Raises ValueError for an id that is not a plain file name, OSError when the file cannot be created.
         """
 
-    def task_queued(self, task: int) -> None: ...
+    def task_queued(self, task: int, calls: int = 1) -> None: ...
 
     def task_submitted(self, task: int, job_id: str) -> None: ...
 
     def task_running(self, task: int, job_id: str) -> None: ...
 
-    def task_done(self, task: int) -> None: ...
+    def task_done(self, task: int, usage: dict = {}) -> None: ...
 
-    def task_failed(self, task: int, reason: str, job_id: str = '') -> None: ...
+    def task_failed(self, task: int, reason: str, job_id: str = '', usage: dict = {}) -> None: ...
 
-    def task_retried(self, task: int, reason: str) -> None: ...
+    def task_retried(self, task: int, reason: str, usage: dict = {}, hold_code: int = 0, hold_subcode: int = 0, request_memory_mb: int = 0) -> None: ...
 
     def task_cancelled(self, task: int) -> None: ...
 
@@ -278,6 +366,11 @@ class JournalReader:
 
     @property
     def pending_bytes(self) -> int: ...
+
+def run_report_json(journal_dir: str, root_batch_id: str, now: float, max_bars_per_level: int = 2500, time_bins: int = 240, memory_bins: int = 20, max_failure_rows: int = 500) -> bytes:
+    """
+    The report of one run as JSON bytes (root_batch_id '': the newest run). Raises ValueError when the journal directory holds no such run.
+    """
 
 def build_id() -> str:
     """
