@@ -20,10 +20,12 @@ namespace {
   throw std::system_error(errno, std::generic_category(), "level_lock: " + what + " " + path);
 }
 
+// Compares durations since the Unix epoch (system_clock's, since C++20): a time_point
+// would have to be narrowed to the clock's own period, microseconds in libc++.
 bool older_than(const struct stat& st, std::chrono::seconds age) {
-  const auto mtime = std::chrono::system_clock::time_point(
-      std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec));
-  return std::chrono::system_clock::now() - mtime > age;
+  const auto mtime =
+      std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec);
+  return std::chrono::system_clock::now().time_since_epoch() - mtime > age;
 }
 
 }  // namespace
