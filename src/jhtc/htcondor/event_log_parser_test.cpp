@@ -351,6 +351,16 @@ TEST(EventLogParser, AMangledUsageTableLeavesFiguresEmptyNotWrong) {
   EXPECT_FALSE(events[0].usage.cpu_user_s);
 }
 
+TEST(EventLogParser, AnOverflowingCpuTimeLeavesFiguresEmptyNotWrong) {
+  std::string bytes(kTerminatedWithUsage);
+  bytes.replace(bytes.find("Usr 0 00:01:02"), 14, "Usr 0 30:00:9223372036854775807");
+  const auto events = parse_whole(bytes);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].exit_code, 0) << "the event itself still counts";
+  EXPECT_FALSE(events[0].usage.cpu_user_s);
+  EXPECT_EQ(events[0].usage.memory_mb, 601) << "the rest of the table is still read";
+}
+
 // The recorded pool logs carry the table too: every terminated job has its figures.
 TEST(EventLogParser, EveryRecordedTerminationHasUsage) {
   const auto events = parse_whole(read_sample("eventlogs/lifecycle_default.log"));
