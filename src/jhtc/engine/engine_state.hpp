@@ -30,6 +30,7 @@ struct TaskRecord {
   std::int64_t memory_mb = 0;  // the next job's memory request; 0: the batch's
   int memory_holds = 0;
   JobUsage last_usage;  // what the last ended job used
+  bool adopted = false;  // an earlier batch's job (Engine::adopt): never retried here
 };
 
 // How long a dispatch waits before asking a full shared cap again.
