@@ -159,3 +159,34 @@ def test_a_killed_run_not_resumed_within_its_grace_is_cleaned_up_by_the_next_run
           f"run started")
     assert {history[job][1] for job in orphans} == {3}, history  # removed, not completed
     assert batch_dirs(shared) == []
+
+
+@pytest.mark.htcondor
+@pytest.mark.timeout(300)
+def test_resume_reuses_a_job_that_ended_after_the_kill_and_resubmits_one_that_was_held(
+        testbed_shared_dir):
+    """Between the kill and the rerun task 2's job finishes and task 3's is held: the
+    rerun takes 2's result from the killed run's files (its job replayed from the
+    event log), and submits 3 again (an adopted job is not retried by the engine)."""
+    base, shared = testbed_shared_dir, testbed_shared_dir / "data"
+    orphans = {job["task"]: job["id"] for job in crash_mid_run(base, shared, resume=True)}
+    condor("condor_hold", "-reason", "held by the test", orphans["3"])
+    wait_until(lambda: any(j["id"] == orphans["3"] and j["status"] == 5
+                           for j in jobs_of(shared)), 60, "task 3's job held")
+    (base / "gate").unlink()
+    wait_until(lambda: orphans["2"] not in {j["id"] for j in jobs_of(shared)}, 60,
+               "task 2's job finished while nobody watched")
+    script = write_driver(base / "driver.py", shared, "gated", resume=True)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "RESULT [0, 1, 4, 9]" in done.stdout, done.stdout
+    history = job_history(shared, 5)
+    runs = (base / "counter").read_text().split()
+    print(f"[figure] resume after the kill: history {sorted(history.items())}, runs {runs}")
+    assert history[orphans["2"]] == ("2", 4), history  # its end replayed, result reused
+    assert history[orphans["3"]] == ("3", 3), history  # held: removed by the rerun
+    assert len(history) == 5, history  # four of the first run, one new job for task 3
+    assert sorted(runs) == ["0", "1", "2", "3", "3"], runs  # only task 3 ran twice
+    assert jobs_of(shared) == []
+    assert batch_dirs(shared) == []
