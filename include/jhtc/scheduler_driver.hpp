@@ -125,10 +125,10 @@ inline DriverEvent make_driver_event(DriverEventKind kind, JobKey key, std::stri
 // A job an earlier process submitted for a batch (resume=True: a rerun takes the
 // jobs of a killed run over instead of submitting them again).
 struct ExistingJob {
-  TaskId task = 0;         // the task in the earlier batch's numbering (its JhtcTask)
-  int attempt = 0;         // the latest attempt of that task the scheduler knows
-  std::string job_id;      // the scheduler's id ("123.4")
-  bool in_queue = false;   // idle, running or held; false: it left the queue already
+  TaskId task = 0;        // the task in the earlier batch's numbering (its JhtcTask)
+  int attempt = 0;        // the latest attempt of that task the scheduler knows
+  std::string job_id;     // the scheduler's id ("123.4")
+  bool in_queue = false;  // idle, running or held; false: it left the queue already
 };
 
 // A job found by find_jobs(), to be tracked as this attempt of this driver's task.

@@ -42,6 +42,7 @@ struct Script {
   std::vector<ExistingJob> existing;  // what find_jobs() answers
   std::vector<TrackedJob> tracked;    // what track_jobs() was given
   std::string tracked_lineage, tracked_log;
+  bool fail_track = false;  // track_jobs() throws
 };
 
 class ScriptedDriver final : public SchedulerDriver {
@@ -87,6 +88,7 @@ class ScriptedDriver final : public SchedulerDriver {
   void track_jobs(std::string_view lineage, std::string_view event_log,
                   std::span<const TrackedJob> jobs) override {
     std::lock_guard lock(script_->mutex);
+    if (script_->fail_track) throw std::invalid_argument("job_id: \"x\" is not CLUSTER.PROC");
     script_->tracked_lineage = lineage;
     script_->tracked_log = event_log;
     script_->tracked.assign(jobs.begin(), jobs.end());
@@ -229,6 +231,19 @@ TEST_F(EngineTest, AdoptFindingNoJobsAdoptsNothingAndTracksNothing) {
   EXPECT_TRUE(engine_->adopt("run/old", "old/condor.log", wanted).empty());
   EXPECT_TRUE(script_->tracked_log.empty());
   EXPECT_EQ(engine_->stats().submitted, 0u);
+}
+
+TEST_F(EngineTest, AdoptThatCannotTrackTheJobsThrowsAndEndsTheTasksItMade) {
+  start({.throttle = 1});
+  script_->existing = {{4, 0, "50.0", true}};
+  script_->fail_track = true;
+  const AdoptionTask wanted[] = {{4, "old/4.task", result_path(4)}};
+  EXPECT_THROW(engine_->adopt("run/old", "old/condor.log", wanted), std::invalid_argument);
+  const TaskOutcome ended = next();
+  EXPECT_EQ(ended.kind, OutcomeKind::cancelled);
+  EXPECT_NE(ended.reason.find("could not be adopted"), std::string::npos) << ended.reason;
+  const TaskId fresh = submit(1);  // its throttle slot is free again
+  EXPECT_EQ(wait_for_task(fresh).task, fresh);
 }
 
 TEST_F(EngineTest, BurstOfSubmitsIsOneTransaction) {

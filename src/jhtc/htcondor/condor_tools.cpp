@@ -141,8 +141,8 @@ void merge_existing_jobs(std::string_view out, bool from_queue,
     // 1 idle, 2 running, 5 held, 7 suspended: the job may still produce a result.
     const bool in_queue = from_queue && (status == 1 || status == 2 || status == 5 || status == 7);
     const auto it = latest.find(task);
-    if (it != latest.end() && (it->second.attempt > attempt ||
-                               (it->second.attempt == attempt && !in_queue)))
+    if (it != latest.end() &&
+        (it->second.attempt > attempt || (it->second.attempt == attempt && !in_queue)))
       continue;
     latest[task] = ExistingJob{task, attempt, std::string(id), in_queue};
   }

@@ -138,7 +138,7 @@ class HTCondorDriver final : public SchedulerDriver, public SharedCapacity {
   RetriedResult run_tool(const std::string& tool, std::vector<std::string> args,
                          bool retry = true) const;
   std::vector<ProcRange> submit_chunk(const SubmitText& text, std::uint64_t seq);
-  std::vector<JobEvent> read_new_events();              // expects tail_mutex_
+  std::vector<JobEvent> read_new_events();                       // expects tail_mutex_
   void read_tail(LogTail& tail, std::vector<JobEvent>& events);  // expects tail_mutex_
   void remove_adopted_lineages(const RemovalCall& call, std::string_view reason);
   void absorb(std::vector<JobEvent> fresh);             // expects mutex_
