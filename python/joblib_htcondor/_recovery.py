@@ -55,7 +55,7 @@ def write_owner(batch_dir: Path, lineage: str, params, event_log: str = "") -> N
     record = dict(_core.owner_identity())
     record.update({"lineage": lineage, "scheduler": params.scheduler, "pool": params.pool,
                    "schedd": params.schedd, "event_log": event_log})
-    if params.resume:
+    if params.resume and params.scheduler == "htcondor":  # local jobs die with their caller
         record["resume_grace_s"] = params.resume_grace
     temp = batch_dir / f".{OWNER_FILE}.tmp"
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
