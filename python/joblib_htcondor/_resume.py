@@ -41,6 +41,9 @@ from ._task import result_path_for
 logger = logging.getLogger("joblib_htcondor")
 
 KEYS_FILE = "resume.keys"
+#: A killed run's owner on another host is judged by its heartbeat alone: a rerun
+#: adopts its batch once the heartbeat is this old (three missed beats).
+ADOPT_AFTER_SILENCE_S = 3 * _recovery.HEARTBEAT_S
 
 
 def record_key(batch_dir: Path, task_id: int, task_path: str, key: str) -> None:
@@ -112,7 +115,10 @@ class Adoption:
             except (OSError, _core.UnsafePathError) as error:
                 logger.warning("not resuming %s: %s", entry, error)
                 continue
-            if record is None or not _recovery.owner_is_dead(record, age):
+            # On another host (a lost login node) only the heartbeat tells: three
+            # missed beats say the owner is gone.
+            if record is None or not _recovery.owner_is_dead(
+                    record, age, stale_after_s=ADOPT_AFTER_SILENCE_S):
                 continue  # alive: another rerun adopted it, or it still runs
             if not _recovery.waits_for_resume(entry.name, record, age):
                 continue
