@@ -376,8 +376,8 @@ void HTCondorDriver::apply(const DriverEvent& event, JobState& job) {
       if (job.held) return;
       job.held = true;
       DriverEvent explained = event;
-      explained.reason =
-          explain_hold(event.reason, event.hold_code, event.hold_subcode, t_.batch_dir);
+      explained.reason = explain_hold(event.reason, event.hold_code, event.hold_subcode,
+                                      t_.file_transfer.enabled() ? std::string() : t_.batch_dir);
       pending_.push_back(std::move(explained));
       return;
     }

@@ -1,0 +1,148 @@
+"""transfer="htcondor": HTCondor's file transfer moves each job's files, for pools
+without a shared filesystem (docs/data-transfer.md, "No shared filesystem").
+
+The pool tests run on execute nodes that do not mount the shared directory
+(``testbed/pool up --nodes 2 --no-shared-on-nodes``): what a job reads, HTCondor
+must have brought to its scratch directory, and its result must come back the
+same way. The parameter tests need no pool.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from joblib import Parallel, delayed, parallel_config
+from joblib_htcondor import _core, register_htcondor
+from pool_helpers import condor, last_cluster
+from sklearn.datasets import load_iris
+from sklearn.model_selection import StratifiedKFold
+from test_spec_examples import SPEC_BLOCKS, grid_creator, run, scores_of, simple_creator
+
+register_htcondor()
+
+
+
+def on_nodes_without_shared_dir(test):
+    for mark in (pytest.mark.htcondor, pytest.mark.multinode,
+                 pytest.mark.skipif(os.environ.get("JHTC_TESTBED_SHARED_ON_NODES") != "no",
+                                    reason="needs execute nodes without the shared directory: "
+                                    "testbed/pool up --nodes 2 --no-shared-on-nodes")):
+        test = mark(test)
+    return test
+
+
+# --- parameters (no pool) ---------------------------------------------------------
+
+@pytest.mark.parametrize("bad", ["HTCondor", "shared", True, None])
+def test_a_bad_transfer_value_names_the_parameter_and_what_is_accepted(bad):
+    with pytest.raises(ValueError) as raised:
+        with parallel_config(backend="htcondor", transfer=bad):
+            pass
+    message = str(raised.value)
+    assert message.startswith("transfer must be one of ('shared_filesystem', 'htcondor')")
+    assert repr(bad) in message
+
+
+def test_recursion_is_refused_in_file_transfer_mode_naming_the_mode():
+    with pytest.raises(ValueError) as raised:
+        with parallel_config(backend="htcondor", transfer="htcondor", max_recursion_level=1):
+            pass
+    message = str(raised.value)
+    assert 'max_recursion_level must be 0 with transfer="htcondor", not 1' in message
+    assert 'transfer="shared_filesystem"' in message
+
+
+def test_the_local_scheduler_and_initial_dir_are_refused_in_file_transfer_mode():
+    with pytest.raises(ValueError, match='transfer="htcondor" needs scheduler="htcondor"'):
+        with parallel_config(backend="htcondor", transfer="htcondor", scheduler="local"):
+            pass
+    with pytest.raises(ValueError, match='initial_dir must not be set with transfer="htcondor"'):
+        with parallel_config(backend="htcondor", transfer="htcondor", initial_dir="/tmp"):
+            pass
+
+
+def test_a_job_of_a_transfer_batch_cannot_start_htcondor_batches(monkeypatch):
+    monkeypatch.setenv("JOBLIB_HTCONDOR_TRANSFER", "htcondor")  # as the worker's environment
+    with pytest.raises(ValueError, match="cannot start htcondor batches of its own"):
+        with parallel_config(backend="htcondor"):
+            pass
+
+
+# --- on the pool ------------------------------------------------------------------
+
+def jobs_of(shared_dir, floor: int, *attributes: str) -> list:
+    """``attributes`` of every finished job above ``floor`` whose initialdir is
+    ``shared_dir`` (this test's runs), from condor_history; a tool failing fails."""
+    constraint = f'ClusterId > {floor} && Iwd == "{shared_dir}"'
+    out = condor("condor_history", "-constraint", constraint, "-af:t", *attributes)
+    rows = [line.split("\t") for line in out.splitlines() if line.strip()]
+    assert all(len(row) == len(attributes) for row in rows), out
+    return rows
+
+
+@pytest.fixture(scope="module")
+def iris():  # as test_spec_examples' fixture
+    frame = load_iris(as_frame=True).frame
+    frame.columns = ["sepal_length", "sepal_width", "petal_length", "petal_width", "target"]
+    return list(frame.columns[:4]), "target", frame, StratifiedKFold(3, shuffle=True,
+                                                                      random_state=0)
+
+
+@on_nodes_without_shared_dir
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("model", ["simple", "inner grid search"])
+def test_spec_example_gives_the_sequential_scores_without_a_shared_filesystem(
+        model, iris, testbed_shared_dir):
+    """The spec's first block (the grid of its recursive block, run inside each job
+    since there is no recursion in this mode) on nodes that see none of the data."""
+    creator = simple_creator if model == "simple" else grid_creator
+    expected = scores_of(run(iris, creator()))
+    floor = last_cluster()
+    shared = testbed_shared_dir / "data"
+    with parallel_config(backend="htcondor", transfer="htcondor", shared_data_dir=str(shared),
+                         **dict(SPEC_BLOCKS)["massively parallelizing"]):
+        scores = run(iris, creator())
+    pd.testing.assert_frame_equal(scores_of(scores), expected)
+    jobs = jobs_of(shared, floor, "ShouldTransferFiles", "TransferInput", "TransferOutput",
+                   "BytesSent", "BytesRecvd")
+    assert len(jobs) >= 3, jobs  # at least the outer folds ran as jobs
+    for should, inputs, outputs, sent, received in jobs:
+        assert should == "YES"
+        assert outputs.startswith("batches/") and outputs.endswith(".result"), outputs
+        assert inputs.split(",")[0].startswith(".keys/"), inputs
+        print(f"job: {float(sent):.0f} bytes to the node, {float(received):.0f} back")
+
+
+def double(array, other):
+    return array * 2 + other[:1]
+
+
+@on_nodes_without_shared_dir
+@pytest.mark.timeout(300)
+def test_a_grouped_job_gets_each_blob_once_and_large_results_come_back(testbed_shared_dir):
+    """Four calls per job, each with its own copy of one array (the same content,
+    so one blob) and one shared array: each job's TransferInput (the job ad, as
+    HTCondor ran it) lists the key, the task file and the two blobs, once each."""
+    shared = testbed_shared_dir / "data"
+    x = np.arange(40_000, dtype=np.float64)  # 320 kB: out of band, a blob
+    y = np.ones(20_000)
+    floor = last_cluster()
+    with parallel_config(backend="htcondor", transfer="htcondor", shared_data_dir=str(shared),
+                         n_jobs=2, request_mem="200MB"):
+        results = Parallel(batch_size=4)(delayed(double)(x.copy(), y) for _ in range(8))
+    for result in results:  # 320 kB each: in the result file, not a blob left on the node
+        np.testing.assert_array_equal(result, x * 2 + 1)
+    jobs = jobs_of(shared, floor, "TransferInput", "JhtcTask")
+    assert len(jobs) == 2, jobs  # 8 calls in groups of 4
+    x_blob = _core.sha256_digest(x).removeprefix("sha256-")
+    y_blob = _core.sha256_digest(y).removeprefix("sha256-")
+    for inputs, task in jobs:
+        entries = inputs.split(",")
+        assert len(entries) == len(set(entries)) == 4, inputs
+        assert sum(e.endswith("/" + x_blob) for e in entries) == 1, inputs
+        assert sum(e.endswith("/" + y_blob) for e in entries) == 1, inputs
+        assert "batches/" in inputs and inputs.count(".task") == 1, inputs
+        assert any(e.endswith(f"/{task}.task") for e in entries), inputs
