@@ -8,7 +8,7 @@ directory through sshfs, so both modes work there), rounds interleaved:
 Two workloads: the spec's first julearn example (iris, 3 folds; every buffer in-band)
 and ``--tasks`` tasks each reading one shared ``--megabytes`` array (one blob). For each
 run: the wall time and, from condor_history, the bytes HTCondor sent to each job and
-received from it (BytesSent, BytesRecvd). Prints a markdown table.
+received from it (the job ad's BytesRecvd, BytesSent). Prints a markdown table.
 """
 
 from __future__ import annotations
@@ -33,11 +33,13 @@ def last_cluster() -> int:
     return max([int(v) for v in out + queued], default=0)
 
 
-def bytes_per_job(floor: int, batch_prefix: str) -> list:
+def bytes_per_job(floor: int) -> list:
+    """(bytes to the job, bytes back) of each finished job above ``floor``: the job ad's
+    BytesRecvd (what the job received) and BytesSent (what it sent back)."""
     out = subprocess.run(
         ["condor_history", "-constraint",
          f'ClusterId > {floor} && regexp("^jhtc-", JobBatchName)',
-         "-af", "BytesSent", "BytesRecvd"], capture_output=True, text=True, check=True).stdout
+         "-af", "BytesRecvd", "BytesSent"], capture_output=True, text=True, check=True).stdout
     return [tuple(float(v) for v in line.split()) for line in out.splitlines() if line.strip()]
 
 
@@ -88,7 +90,7 @@ def main() -> None:
                         work()
                     wall = time.monotonic() - started
                     time.sleep(2)  # the history file is written as the jobs leave the queue
-                    jobs = bytes_per_job(floor, "jhtc-")
+                    jobs = bytes_per_job(floor)
                 row = rows.setdefault((name, mode), {"wall": [], "sent": [], "recvd": []})
                 row["wall"].append(wall)
                 row["sent"] += [s for s, _ in jobs]

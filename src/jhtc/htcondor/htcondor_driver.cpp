@@ -193,7 +193,11 @@ HTCondorDriver::HTCondorDriver(JobTemplate job_template)
   t_.log_dir = std::filesystem::absolute(t_.log_dir).lexically_normal().string();
   lineage_ = t_.options.count("lineage") ? t_.options.at("lineage") : t_.batch_name;
   check_lineage(lineage_);
-  const JobRequest probe_job{0, 0, "/probe"};
+  JobRequest probe_job{0, 0, "/probe"};
+  if (t_.file_transfer.enabled()) {  // a transferred file must lie below the root
+    probe_job.task_file = t_.file_transfer.root + "/probe.task";
+    probe_job.result_file = t_.file_transfer.root + "/probe.result";
+  }
   build_submit_description(t_, std::span(&probe_job, 1),
                            "");  // refuses bad values now, not at submit
   if (t_.options.count("level_cap")) {
