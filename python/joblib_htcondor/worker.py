@@ -15,8 +15,9 @@ id (JOBLIB_HTCONDOR_SHARED_DIR, JOBLIB_HTCONDOR_BATCH, JOBLIB_HTCONDOR_RUN), set
 by the backend. With JOBLIB_HTCONDOR_TRANSFER=htcondor (HTCondor's file transfer,
 no shared filesystem) the job's scratch directory, its working directory, takes
 the shared data dir's place: HTCondor put the task file, the key and the task's
-blobs there at their relative paths, and takes the result file back; so the
-result keeps its arrays in the file (no blobs of its own).
+blobs there at their relative paths, and takes the task file's directory back,
+with the result file in it (the task file is deleted once loaded); so the result
+keeps its arrays in the file (no blobs of its own).
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ def run(task_path: str, attempt: int = 0) -> int:
         data_dir = os.environ["JOBLIB_HTCONDOR_SHARED_DIR"]
     codec = TaskCodec(data_dir, os.environ["JOBLIB_HTCONDOR_BATCH"],
                       os.environ.get("JOBLIB_HTCONDOR_RUN"), out_of_band=not transferred)
-    delete = os.environ.get("JOBLIB_HTCONDOR_DELETE_TASK_FILE") == "1"
+    # The scratch copy goes in file-transfer mode: the task file's directory travels back.
+    delete = transferred or os.environ.get("JOBLIB_HTCONDOR_DELETE_TASK_FILE") == "1"
     payload = codec.load(task_path, delete=delete)  # may import joblib (e.g. for scikit-learn)
     started = time.monotonic()
     try:

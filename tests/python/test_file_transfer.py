@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from joblib import Parallel, delayed, parallel_config
-from joblib_htcondor import _core, register_htcondor
+from joblib_htcondor import JobFailedError, _core, register_htcondor
 from pool_helpers import condor, last_cluster
 from sklearn.datasets import load_iris
 from sklearn.model_selection import StratifiedKFold
@@ -110,7 +110,8 @@ def test_spec_example_gives_the_sequential_scores_without_a_shared_filesystem(
     assert len(jobs) >= 3, jobs  # at least the outer folds ran as jobs
     for should, inputs, outputs, to_job, back in jobs:
         assert should == "YES"
-        assert outputs.startswith("batches/") and outputs.endswith(".result"), outputs
+        # the task file's directory, which then holds only the result (see the last test)
+        assert outputs.startswith("batches/") and outputs.endswith("/tasks"), outputs
         assert inputs.split(",")[0].startswith(".keys/"), inputs
         print(f"job: {float(to_job):.0f} bytes to the node, {float(back):.0f} back")
 
@@ -130,7 +131,7 @@ def test_a_grouped_job_gets_each_blob_once_and_large_results_come_back(testbed_s
     y = np.ones(20_000)
     floor = last_cluster()
     with parallel_config(backend="htcondor", transfer="htcondor", shared_data_dir=str(shared),
-                         n_jobs=2, request_mem="200MB"):
+                         n_jobs=2, request_mem="500MB"):
         # pre_dispatch="all": joblib then groups the 8 calls 4 and 4 (see its dispatch)
         results = Parallel(batch_size=4, pre_dispatch="all")(
             delayed(double)(x.copy(), y) for _ in range(8))
@@ -147,3 +148,30 @@ def test_a_grouped_job_gets_each_blob_once_and_large_results_come_back(testbed_s
         assert sum(e.endswith("/" + y_blob) for e in entries) == 1, inputs
         assert "batches/" in inputs and inputs.count(".task") == 1, inputs
         assert any(e.endswith(f"/{task}.task") for e in entries), inputs
+
+
+def exit_without_result(_):
+    os._exit(3)  # the worker dies: no result file in the scratch directory
+
+
+@on_nodes_without_shared_dir
+@pytest.mark.timeout(300)
+def test_a_job_that_dies_without_its_result_fails_with_its_exit_code_not_a_hold(
+        testbed_shared_dir):
+    """What comes back is the result's directory, which exists on the node whatever
+    the worker did: a worker that died is an exit, which the engine retries
+    (max_retries; 0 here to keep the test short) and reports with its code, not a
+    failed output transfer (HTCondor 23 would hold the job and keep its slot for the
+    40-minute job lease)."""
+    floor = last_cluster()
+    shared = testbed_shared_dir / "data"
+    with parallel_config(backend="htcondor", transfer="htcondor", shared_data_dir=str(shared),
+                         n_jobs=2, max_retries=0, request_mem="500MB"):
+        with pytest.raises(JobFailedError) as raised:
+            Parallel()(delayed(exit_without_result)(i) for i in range(1))
+    message = str(raised.value)
+    assert "the worker exited with code 3" in message, message
+    assert raised.value.attempts == 1, message
+    # the job ended as an exit, never held for a failed transfer
+    assert jobs_of(shared, floor, "ExitCode", "ifThenElse(isUndefined(NumHolds), 0, NumHolds)") \
+        == [["3", "0"]]

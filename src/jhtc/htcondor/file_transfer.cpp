@@ -74,7 +74,11 @@ std::string file_transfer_directives(
              "transfer_input_files, transfer_output_files, preserve_relative_paths, "
              "initialdir and transfer_output_remaps");
   // ON_EXIT, not ON_EXIT_OR_EVICT: the worker keeps no checkpoint, so an evicted job
-  // starts again from its inputs, and a missing result is only an error at exit.
+  // starts again from its inputs. The result's directory, not the result file, goes
+  // back: it exists in the scratch directory (the task file's), so a worker that died
+  // without a result is an exit the engine retries, not a failed output transfer, which
+  // HTCondor 23 answers with a hold while the starter keeps the slot for the job lease
+  // (2400 s; "JIC::transferOutput() failed, waiting for job lease to expire").
   return "should_transfer_files = YES\n"
          "when_to_transfer_output = ON_EXIT\n"
          "preserve_relative_paths = true\n"
@@ -82,13 +86,20 @@ std::string file_transfer_directives(
          std::filesystem::path(transfer.root).lexically_normal().string() +
          "\n"
          "transfer_input_files = $(job_inputs)\n"
-         "transfer_output_files = $(result_file)\n";
+         "transfer_output_files = $(result_dir)\n";
 }
 
 std::string transfer_item_fields(const FileTransfer& transfer, const JobRequest& job) {
   const std::filesystem::path root = std::filesystem::path(transfer.root).lexically_normal();
   std::string fields = below_root("task_file", root, job.task_file) + ",";
-  fields += below_root("result_file", root, job.result_file) + ",";
+  const std::string result = below_root("result_file", root, job.result_file);
+  const std::string result_dir = std::filesystem::path(result).parent_path().string();
+  const std::string task_dir =
+      std::filesystem::path(below_root("task_file", root, job.task_file)).parent_path().string();
+  if (result_dir.empty() || result_dir != task_dir)
+    refuse("result_file", "\"" + job.result_file + "\" is not beside the task file",
+           "a result file in the task file's directory, below the root");
+  fields += result_dir + ",";
   std::unordered_set<std::string> seen;
   bool first = true;
   const auto add = [&](std::string_view parameter, const std::string& path) {

@@ -2,8 +2,10 @@
 // there is no shared filesystem (JobTemplate::file_transfer, docs/data-transfer.md):
 // every job gets its task file, the signing key and exactly the blobs its task
 // reads, once each, at the same paths relative to the submit side's working
-// directory (preserve_relative_paths), and its result file comes back to where the
-// engine reads it. The event log and the job's stdout/stderr stay on the submit side.
+// directory (preserve_relative_paths), and the task file's directory, which then
+// holds the result file, comes back to where the engine reads it (a directory that
+// always exists: a missing output file would be a hold, see file_transfer.cpp). The event log and
+// the job's stdout/stderr stay on the submit side.
 //
 // Pure functions; thread-safe. Every refusal is std::invalid_argument naming the
 // parameter and what is accepted.
@@ -27,14 +29,15 @@ std::string file_transfer_directives(
     const std::vector<std::pair<std::string, std::string>>& extra_directives);
 
 // The item variables that follow task_id, attempt (and job_memory_mb): the task
-// file and result file relative to the root, then every input (last: the rest of
-// the line, comma-separated).
-inline constexpr const char* kTransferItemVariables = "task_file,result_file,job_inputs";
+// file and the result's directory relative to the root, then every input (last: the
+// rest of the line, comma-separated).
+inline constexpr const char* kTransferItemVariables = "task_file,result_dir,job_inputs";
 
-// `task_file,result_file,input,input,...` for one job: paths relative to the root;
+// `task_file,result_dir,input,input,...` for one job: paths relative to the root;
 // the inputs are the template's common inputs, the task file and the job's input
 // files, each once. Refuses a path outside the root, relative, or holding a comma
-// or whitespace (they separate items and transfer-list entries).
+// or whitespace (they separate items and transfer-list entries), and a result file
+// that is not beside the task file.
 std::string transfer_item_fields(const FileTransfer& transfer, const JobRequest& job);
 
 }  // namespace jhtc::htcondor

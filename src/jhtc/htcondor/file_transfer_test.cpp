@@ -53,14 +53,14 @@ TEST(FileTransfer, TransfersTheTaskTheKeyAndEachBlobOnceAndBringsTheResultBack) 
   EXPECT_TRUE(has_line(text.description, "preserve_relative_paths = true"));
   EXPECT_TRUE(has_line(text.description, "initialdir = /work/run"));
   EXPECT_TRUE(has_line(text.description, "transfer_input_files = $(job_inputs)"));
-  EXPECT_TRUE(has_line(text.description, "transfer_output_files = $(result_file)"));
+  EXPECT_TRUE(has_line(text.description, "transfer_output_files = $(result_dir)"));
   EXPECT_TRUE(has_line(text.description,
-                       "queue task_id,attempt,task_file,result_file,job_inputs "
+                       "queue task_id,attempt,task_file,result_dir,job_inputs "
                        "from /work/run/batches/b3/items"));
   // the event log and the job's stdout/stderr stay on the submit side
   EXPECT_TRUE(has_line(text.description, "log = /work/run/batches/b3/condor.log"));
   EXPECT_EQ(text.items,
-            "7,1,batches/b3/tasks/7.task,batches/b3/tasks/7.result,.keys/1000/hmac.key,"
+            "7,1,batches/b3/tasks/7.task,batches/b3/tasks,.keys/1000/hmac.key,"
             "batches/b3/tasks/7.task,store/sha256/ab/ab12,store/sha256/cd/cd34\n");
 }
 
@@ -102,6 +102,13 @@ TEST(FileTransfer, RefusesInitialDirAndTransferKeysInExtraDirectives) {
                 .find("\"Transfer_Input_Files\" is set by the "
                       "driver's file transfer"),
             std::string::npos);
+}
+
+TEST(FileTransfer, RefusesAResultThatIsNotBesideItsTaskFile) {
+  JobRequest job = job_with_inputs({});
+  job.result_file = "/work/run/batches/b3/results/7.result";
+  EXPECT_TRUE(refusal_for(transfer_template(), job).starts_with("result_file: "))
+      << job.result_file;
 }
 
 TEST(FileTransfer, RefusesARelativeRoot) {

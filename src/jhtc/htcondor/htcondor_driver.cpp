@@ -195,8 +195,8 @@ HTCondorDriver::HTCondorDriver(JobTemplate job_template)
   check_lineage(lineage_);
   JobRequest probe_job{0, 0, "/probe"};
   if (t_.file_transfer.enabled()) {  // a transferred file must lie below the root
-    probe_job.task_file = t_.file_transfer.root + "/probe.task";
-    probe_job.result_file = t_.file_transfer.root + "/probe.result";
+    probe_job.task_file = t_.file_transfer.root + "/probe/probe.task";
+    probe_job.result_file = t_.file_transfer.root + "/probe/probe.result";
   }
   build_submit_description(t_, std::span(&probe_job, 1),
                            "");  // refuses bad values now, not at submit
