@@ -172,8 +172,9 @@ class Engine {
 
   // The files of an admitted task are written (`actual`: what that added); the
   // task may be dispatched. Unknown or ended tasks are ignored, but their blobs
-  // still count (they are on disk).
-  void staged(TaskId task, DiskCost actual);
+  // still count (they are on disk). `input_files`: what the task's job needs
+  // besides its task file when the driver transfers files (JobRequest::input_files).
+  void staged(TaskId task, DiskCost actual, std::vector<std::string> input_files = {});
 
   // The files of a finished task are deleted: the budget may admit waiting tasks.
   // (A finished task's files count until then, so the budget is never exceeded

@@ -23,6 +23,19 @@ namespace jhtc {
 
 using TaskId = std::uint64_t;
 
+// HTCondor's file transfer instead of a shared filesystem (docs/data-transfer.md): the
+// submit side keeps its working directory `root`; each job gets its task file, its
+// JobRequest::input_files and `common_inputs` in its scratch directory at the same
+// paths relative to `root`, and its result file comes back to where the engine reads
+// it. Empty `root`: the jobs see the submit side's files directly (shared filesystem).
+// Drivers that cannot transfer files (local) refuse a non-empty root.
+struct FileTransfer {
+  std::string root;                        // absolute; every transferred path lies below it
+  std::vector<std::string> common_inputs;  // absolute paths every job needs (the signing key)
+
+  bool enabled() const { return !root.empty(); }
+};
+
 // Everything a batch's jobs share. Set once per batch (one joblib batch = one engine).
 struct JobTemplate {
   std::string batch_name;          // unique, e.g. "jhtc-<run>-L0-<batch>"
@@ -39,6 +52,7 @@ struct JobTemplate {
   // Scheduler-specific settings, by name. HTCondor: pool, schedd, universe,
   // initial_dir, extra_directives (one directive per line), lineage. Local: none yet.
   std::map<std::string, std::string> options;
+  FileTransfer file_transfer;  // off (empty root) unless the backend asks for it
 };
 
 // One attempt of one task: what a job is, as the engine knows it.
@@ -52,6 +66,10 @@ struct JobRequest {
   int attempt = 0;             // 0 for the first run, incremented on each retry
   std::string task_file;       // absolute path, passed to the worker
   std::int64_t memory_mb = 0;  // this job's memory request; 0: the template's
+  // What the job's node needs and gives back under FileTransfer (absolute paths
+  // below its root); ignored on a shared filesystem.
+  std::string result_file;               // where the worker writes its result
+  std::vector<std::string> input_files;  // besides task_file: the blobs the task reads
 };
 
 // What one job used, as far as the scheduler reports it; a figure it did not

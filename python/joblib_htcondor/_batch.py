@@ -38,7 +38,7 @@ from ._errors import (
     SharedDiskBudgetError,
     TaskCancelledError,
 )
-from ._params import BackendParams
+from ._params import IN_TRANSFER_JOB_ENV, BackendParams
 from ._recovery import InlineRunner
 from ._serialization import TaskCodec
 from ._task import TaskCalls, result_path_for
@@ -294,6 +294,9 @@ class Batch:
             # scheduler's fork server, imports numpy after these are set)
             **{name: str(self.threads) for name in THREAD_VARS},
         }
+        if p.transfer == "htcondor":  # the data stays here; HTCondor moves each job's files
+            template.file_transfer = self._file_transfer(shared)
+            template.environment = {**template.environment, IN_TRANSFER_JOB_ENV: "htcondor"}
         options = {"lineage": self.lineage, "poll_interval_ms": str(int(p.poll_interval * 1000)),
                    "universe": p.universe}
         for name in ("pool", "schedd", "initial_dir"):
@@ -312,6 +315,14 @@ class Batch:
             options["level_lock"] = str(shared / "batches" / f".{self.root_batch_id}-L{level}.lock")
         template.options = options
         return template
+
+    def _file_transfer(self, shared: Path) -> _core.FileTransfer:
+        """transfer="htcondor": shared_data_dir is the submit side's working directory
+        and every job gets the user's key with its files (docs/data-transfer.md)."""
+        transfer = _core.FileTransfer()
+        transfer.root = str(shared)
+        transfer.common_inputs = [self.codec.key_path]
+        return transfer
 
     def submit(self, func, callback: Callable | None) -> TaskFuture:
         with self._lock:
@@ -400,7 +411,9 @@ class Batch:
                     error = self._unwritable(task_id, task_path, error, raise_it)
                     to_raise = error or to_raise
                     continue
-                self.engine.staged(task_id, files, blobs)
+                inputs = (self.codec.blob_paths(prepared)
+                          if self.params.transfer == "htcondor" else [])
+                self.engine.staged(task_id, files, blobs, input_files=inputs)
         self._report_bytes()
         if to_raise is not None:
             raise to_raise

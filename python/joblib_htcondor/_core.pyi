@@ -23,6 +23,25 @@ def remove_lineage(scheduler: str, lineage: str, reason: str, pool: str | None =
     Removes every job of a lineage and below (validated, quoted); True when a job was marked. ValueError for a malformed lineage, SchedulerError when the scheduler failed.
     """
 
+class FileTransfer:
+    """HTCondor's file transfer instead of a shared filesystem."""
+
+    def __init__(self) -> None: ...
+
+    @property
+    def root(self) -> str: ...
+
+    @root.setter
+    def root(self, arg: str, /) -> None: ...
+
+    @property
+    def common_inputs(self) -> list[str]: ...
+
+    @common_inputs.setter
+    def common_inputs(self, arg: Sequence[str], /) -> None: ...
+
+    def enabled(self) -> bool: ...
+
 class JobTemplate:
     """What every job of one batch shares (see scheduler_driver.hpp)."""
 
@@ -99,6 +118,12 @@ class JobTemplate:
 
     @options.setter
     def options(self, arg: Mapping[str, str], /) -> None: ...
+
+    @property
+    def file_transfer(self) -> FileTransfer: ...
+
+    @file_transfer.setter
+    def file_transfer(self, arg: FileTransfer, /) -> None: ...
 
 class OutcomeKind(enum.Enum):
     done = 0
@@ -187,7 +212,7 @@ class Engine:
 
     def take_admitted(self) -> list[int]: ...
 
-    def staged(self, task: int, files: int, blobs: int) -> None: ...
+    def staged(self, task: int, files: int, blobs: int, input_files: Sequence[str] = []) -> None: ...
 
     def files_removed(self, task: int) -> None: ...
 

@@ -144,6 +144,23 @@ def _throttle_scope(value: Any, name: str) -> str:
     return value
 
 
+TRANSFERS = ("shared_filesystem", "htcondor")
+#: Set in the environment of the jobs of a transfer="htcondor" batch (see _check_transfer).
+IN_TRANSFER_JOB_ENV = "JOBLIB_HTCONDOR_TRANSFER"
+
+
+def _transfer(value: Any, name: str) -> str:
+    """How task data reaches the jobs: "shared_filesystem" (shared_data_dir is mounted
+    on every node) or "htcondor" (HTCondor's file transfer; docs/data-transfer.md)."""
+    if value not in TRANSFERS:
+        raise ValueError(
+            f'{name} must be one of {TRANSFERS} ("shared_filesystem": shared_data_dir is '
+            f'mounted at the same path on every execute node; "htcondor": HTCondor\'s file '
+            f"transfer moves each job's files, for pools without a shared filesystem), "
+            f"not {value!r}")
+    return value
+
+
 def _scheduler(value: Any, name: str) -> str:
     if value not in SCHEDULERS:
         raise ValueError(f"{name} must be one of {SCHEDULERS}, not {value!r}")
@@ -216,6 +233,7 @@ class BackendParams:
     memory_retry_factor: tuple = (2.0,)
     max_request_memory: tuple = (64 * 1024,)  # MB per level: the ceiling of memory retries
     max_idle_unmatched: float = 600.0  # seconds; math.inf: never fail an unmatched job
+    transfer: str = "shared_filesystem"  # or "htcondor": see _transfer
 
     def value_for_level(self, name: str, level: int):
         """The per-level value of ``name`` at recursion ``level``; None when unset."""
@@ -258,6 +276,7 @@ _CHECKS: dict = {
     "memory_retry_factor": (lambda v, n: _per_level(v, n, _retry_factor), "memory_retry_factor"),
     "max_request_mem": (lambda v, n: _per_level(v, n, parse_size_mb), "max_request_memory"),
     "max_request_memory": (lambda v, n: _per_level(v, n, parse_size_mb), "max_request_memory"),
+    "transfer": (_transfer, "transfer"),
 }
 VALID_NAMES = tuple(sorted(_CHECKS))
 
@@ -285,7 +304,36 @@ def parse_params(kwargs: dict) -> BackendParams:
     assert set(values) <= known, set(values) - known
     params = BackendParams(**values)
     _check_memory_ceiling(params)
+    _check_transfer(params)
     return params
+
+
+def _check_transfer(params: BackendParams) -> None:
+    """What file-transfer mode cannot do is refused before anything runs. Recursion:
+    a nested batch would submit from an execute node, whose files the schedd's
+    shadow on the submit side cannot read (that needs condor_submit -spool and
+    condor_transfer_data, which this mode does not do)."""
+    if os.environ.get(IN_TRANSFER_JOB_ENV) == "htcondor":
+        raise ValueError(
+            'transfer="htcondor": this process is a job of a file-transfer batch; it cannot '
+            "start htcondor batches of its own (no recursion in file-transfer mode: nested "
+            "Parallel calls run sequentially in the job, max_recursion_level=0)")
+    if params.transfer != "htcondor":
+        return
+    if params.scheduler != "htcondor":
+        raise ValueError(
+            f'transfer="htcondor" needs scheduler="htcondor", not {params.scheduler!r} (the '
+            'local scheduler runs its jobs on this machine; use transfer="shared_filesystem")')
+    if params.max_recursion_level > 0:
+        raise ValueError(
+            f'max_recursion_level must be 0 with transfer="htcondor", not '
+            f"{params.max_recursion_level} (file-transfer mode does not submit from execute "
+            'nodes; nested Parallel calls run sequentially inside the job; recursion needs '
+            'transfer="shared_filesystem")')
+    if params.initial_dir is not None:
+        raise ValueError(
+            'initial_dir must not be set with transfer="htcondor" (a job starts in its '
+            "scratch directory, where HTCondor puts its files)")
 
 
 def _check_memory_ceiling(params: BackendParams) -> None:

@@ -208,6 +208,10 @@ class TaskCodec:
     run_id : str, optional
         The root batch id of the run (default: ``batch_id``). With the batch id
         and the task's name it is bound into every file's signature.
+    out_of_band : bool
+        Large buffers go to the store (default). False keeps them in the file: a
+        worker in HTCondor's file-transfer mode, whose result file is all that
+        goes back.
 
     Directories are created owner-only, and existing ones are refused
     (``UnsafePathError``) unless owned by the user and not writable by others.
@@ -217,7 +221,9 @@ class TaskCodec:
     blob that fails verification; nothing of such a file is unpickled.
     """
 
-    def __init__(self, shared_dir: PathLike, batch_id: str, run_id: str | None = None):
+    def __init__(self, shared_dir: PathLike, batch_id: str, run_id: str | None = None,
+                 out_of_band: bool = True):
+        self._out_of_band = out_of_band
         self._shared_dir = os.path.abspath(os.fspath(shared_dir))
         self._store = _core.ContentStore(store_dir(shared_dir))
         self._key = _core.SigningKey.load_or_create(keys_dir(shared_dir))
@@ -263,7 +269,7 @@ class TaskCodec:
         buffers: list = []
 
         def keep_large_out_of_band(buffer: pickle.PickleBuffer) -> bool:
-            if buffer.raw().nbytes < OUT_OF_BAND_MIN:
+            if not self._out_of_band or buffer.raw().nbytes < OUT_OF_BAND_MIN:
                 return True  # in-band
             buffers.append(buffer)
             return False
@@ -293,6 +299,8 @@ class TaskCodec:
         for i, buffer in enumerate(prepared.buffers):
             hint = prepared.digests[i] if i < len(prepared.digests) else None
             digest, size, new = self._put(buffer.raw(), hint)
+            if i >= len(prepared.digests):
+                prepared.digests.append(digest)
             refs.append([digest, size])
             blob_bytes += size if new else 0
             with self._lock:
@@ -334,6 +342,16 @@ class TaskCodec:
         if digest != hint:
             _identity_cache.remember(key, raw, digest)
         return digest, raw.nbytes, new
+
+    def blob_paths(self, prepared: PreparedFile) -> list[str]:
+        """The store's files a written ``prepared`` file refers to, each once (what a
+        job needs besides its task file when HTCondor transfers the files)."""
+        return [self._store.path_of(digest) for digest in dict.fromkeys(prepared.digests)]
+
+    @property
+    def key_path(self) -> str:
+        """The user's signing key: every job needs it to verify and sign."""
+        return _core.SigningKey.key_path(keys_dir(self._shared_dir))
 
     def take_result_blob_bytes(self) -> int:
         """Bytes of result blobs loaded since the last call that no task of this

@@ -12,7 +12,12 @@ engine retries the task.
 
 The environment gives the shared data dir, the batch id and the run's root batch
 id (JOBLIB_HTCONDOR_SHARED_DIR, JOBLIB_HTCONDOR_BATCH, JOBLIB_HTCONDOR_RUN), set
-by the backend.
+by the backend. With JOBLIB_HTCONDOR_TRANSFER=htcondor (HTCondor's file transfer,
+no shared filesystem) the job's scratch directory, its working directory, takes
+the shared data dir's place: HTCondor put the task file, the key and the task's
+blobs there at their relative paths, and takes the task file's directory back,
+with the result file in it (the task file is deleted once loaded); so the result
+keeps its arrays in the file (no blobs of its own).
 """
 
 from __future__ import annotations
@@ -50,9 +55,16 @@ def run(task_path: str, attempt: int = 0) -> int:
     for entry in os.environ.get("JOBLIB_HTCONDOR_SYS_PATH", "").split(os.pathsep):
         if entry and entry not in sys.path:
             sys.path.append(entry)  # after our own entries: importable, never shadowing
-    codec = TaskCodec(os.environ["JOBLIB_HTCONDOR_SHARED_DIR"], os.environ["JOBLIB_HTCONDOR_BATCH"],
-                      os.environ.get("JOBLIB_HTCONDOR_RUN"))
-    delete = os.environ.get("JOBLIB_HTCONDOR_DELETE_TASK_FILE") == "1"
+    transferred = os.environ.get("JOBLIB_HTCONDOR_TRANSFER") == "htcondor"
+    if transferred:
+        data_dir = os.getcwd()
+        _make_transferred_files_private(data_dir)
+    else:
+        data_dir = os.environ["JOBLIB_HTCONDOR_SHARED_DIR"]
+    codec = TaskCodec(data_dir, os.environ["JOBLIB_HTCONDOR_BATCH"],
+                      os.environ.get("JOBLIB_HTCONDOR_RUN"), out_of_band=not transferred)
+    # The scratch copy goes in file-transfer mode: the task file's directory travels back.
+    delete = transferred or os.environ.get("JOBLIB_HTCONDOR_DELETE_TASK_FILE") == "1"
     payload = codec.load(task_path, delete=delete)  # may import joblib (e.g. for scikit-learn)
     started = time.monotonic()
     try:
@@ -80,6 +92,25 @@ def run(task_path: str, attempt: int = 0) -> int:
                                   f"exception {outcome[1]!r}: {error}")
         codec.dump(("error", substitute, outcome[2]), result_path, attempt=attempt)
     return 0
+
+
+def _make_transferred_files_private(data_dir: str) -> None:
+    """Gives what HTCondor transferred the modes the codec insists on (directories
+    owner-only, the key 0600, blobs 0400): the modes of directories HTCondor
+    creates for preserve_relative_paths are the starter's umask's, not ours. A job
+    may run as another uid than the submitter's (a pool's slot users): the one key
+    transferred is then moved to where this uid's key is looked for."""
+    keys = os.path.join(data_dir, ".keys")
+    mine = os.path.join(keys, str(os.getuid()))
+    if os.path.isdir(keys) and not os.path.exists(mine):
+        (submitters,) = os.listdir(keys)  # only the submitter's key is transferred
+        os.rename(os.path.join(keys, submitters), mine)
+    for top in (".keys", "store", "batches"):
+        for root, _dirs, files in os.walk(os.path.join(data_dir, top)):
+            os.chmod(root, 0o700)
+            mode = 0o600 if top != "store" else 0o400
+            for name in files:
+                os.chmod(os.path.join(root, name), mode)
 
 
 def run_as_worker(task_path: str, attempt: int = 0) -> int:

@@ -18,6 +18,12 @@ using namespace nb::literals;
 namespace {
 
 void bind_job_template(nb::module_& m) {
+  nb::class_<jhtc::FileTransfer>(m, "FileTransfer",
+                                 "HTCondor's file transfer instead of a shared filesystem.")
+      .def(nb::init<>())
+      .def_rw("root", &jhtc::FileTransfer::root)
+      .def_rw("common_inputs", &jhtc::FileTransfer::common_inputs)
+      .def("enabled", &jhtc::FileTransfer::enabled);
   nb::class_<jhtc::JobTemplate>(m, "JobTemplate",
                                 "What every job of one batch shares (see scheduler_driver.hpp).")
       .def(nb::init<>())
@@ -32,7 +38,8 @@ void bind_job_template(nb::module_& m) {
       .def_rw("gpus", &jhtc::JobTemplate::gpus)
       .def_rw("priority", &jhtc::JobTemplate::priority)
       .def_rw("environment", &jhtc::JobTemplate::environment)
-      .def_rw("options", &jhtc::JobTemplate::options);
+      .def_rw("options", &jhtc::JobTemplate::options)
+      .def_rw("file_transfer", &jhtc::JobTemplate::file_transfer);
 }
 
 nb::dict usage_as_dict(const jhtc::JobUsage& u) {
@@ -175,10 +182,12 @@ void bind_engine(nb::module_& m) {
       .def("take_admitted", &jhtc::Engine::take_admitted, nb::call_guard<nb::gil_scoped_release>())
       .def(
           "staged",
-          [](jhtc::Engine& engine, jhtc::TaskId task, std::uint64_t files, std::uint64_t blobs) {
-            engine.staged(task, {.files = files, .blobs = blobs});
+          [](jhtc::Engine& engine, jhtc::TaskId task, std::uint64_t files, std::uint64_t blobs,
+             std::vector<std::string> input_files) {
+            engine.staged(task, {.files = files, .blobs = blobs}, std::move(input_files));
           },
-          "task"_a, "files"_a, "blobs"_a, nb::call_guard<nb::gil_scoped_release>())
+          "task"_a, "files"_a, "blobs"_a, "input_files"_a = std::vector<std::string>{},
+          nb::call_guard<nb::gil_scoped_release>())
       .def("files_removed", &jhtc::Engine::files_removed, "task"_a,
            nb::call_guard<nb::gil_scoped_release>())
       .def("add_disk_blobs", &jhtc::Engine::add_disk_blobs, "bytes"_a,

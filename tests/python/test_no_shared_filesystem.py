@@ -1,7 +1,8 @@
 """A pool whose execute nodes do not mount the shared directory
-(``testbed/pool up --nodes 2 --no-shared-on-nodes``): the backend has no HTCondor
-file-transfer mode, so a run there must fail, quickly and saying why, instead of
-leaving the user with HTCondor's bare "No such file or directory"."""
+(``testbed/pool up --nodes 2 --no-shared-on-nodes``): a run in the default mode,
+transfer="shared_filesystem", must fail there, quickly and saying why and naming
+transfer="htcondor" (tests/python/test_file_transfer.py), instead of leaving the
+user with HTCondor's bare "No such file or directory"."""
 
 from __future__ import annotations
 
@@ -33,3 +34,4 @@ def test_a_pool_without_a_shared_filesystem_fails_naming_shared_data_dir(testbed
     assert str(testbed_shared_dir) in message
     assert "shared_data_dir must be on a filesystem" in message
     assert "file-transfer mode" in message
+    assert 'transfer="htcondor"' in message

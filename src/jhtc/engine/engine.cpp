@@ -83,11 +83,12 @@ std::vector<TaskId> Engine::take_admitted() {
   return ids;
 }
 
-void Engine::staged(TaskId id, DiskCost actual) {
+void Engine::staged(TaskId id, DiskCost actual, std::vector<std::string> input_files) {
   std::lock_guard lock(state_->mutex);
   state_->disk.settle(id, actual);
   auto it = state_->tasks.find(id);
   if (it != state_->tasks.end() && it->second.phase == TaskPhase::staging) {
+    it->second.input_files = std::move(input_files);
     it->second.phase = TaskPhase::queued;
     state_->ready.push_back(id);
     state_->dispatch_wakeup.notify_one();
@@ -262,7 +263,8 @@ void Engine::State::dispatch_until_stopped() {
       task.phase = TaskPhase::submitting;
       task.holds_slot = true;
       ++slots_in_use;
-      jobs.push_back({task.id, task.attempt, task.task_file, task.memory_mb});
+      jobs.push_back({task.id, task.attempt, task.task_file, task.memory_mb, task.result_file,
+                      task.input_files});
     }
     if (jobs.empty()) continue;
     ++stats.transactions;

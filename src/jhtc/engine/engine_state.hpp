@@ -22,6 +22,7 @@ struct TaskRecord {
   TaskId id = 0;
   std::string task_file;
   std::string result_file;
+  std::vector<std::string> input_files;  // file transfer: the blobs its job needs
   int attempt = 0;
   TaskPhase phase = TaskPhase::queued;
   bool holds_slot = false;  // counted against the throttle

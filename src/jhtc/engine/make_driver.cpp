@@ -9,7 +9,13 @@
 namespace jhtc {
 
 std::unique_ptr<SchedulerDriver> make_driver(std::string_view scheduler, JobTemplate job_template) {
-  if (scheduler == "local") return make_local_driver(std::move(job_template));
+  if (scheduler == "local") {
+    if (job_template.file_transfer.enabled())  // its jobs run here: nothing to transfer
+      throw std::invalid_argument(
+          "file_transfer: the local scheduler runs its jobs on this machine and transfers no "
+          "files; accepted: an empty root (transfer=\"htcondor\" needs scheduler=\"htcondor\")");
+    return make_local_driver(std::move(job_template));
+  }
   if (scheduler == "htcondor") return make_htcondor_driver(std::move(job_template));
   throw std::invalid_argument("scheduler must be \"htcondor\" or \"local\", not \"" +
                               std::string(scheduler) + "\"");

@@ -14,8 +14,9 @@ std::string explain_hold(std::string_view reason, int hold_code, int hold_subcod
   text += batch_dir;
   text +=
       " does not exist on the execute node: shared_data_dir must be on a filesystem that the "
-      "submitting machine and every execute node mount at the same path; joblib_htcondor has "
-      "no HTCondor file-transfer mode for pools without a shared filesystem]";
+      "submitting machine and every execute node mount at the same path; on a pool without a "
+      "shared filesystem use HTCondor's "
+      "file-transfer mode, transfer=\"htcondor\"]";
   return text;
 }
 

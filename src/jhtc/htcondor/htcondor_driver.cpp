@@ -209,7 +209,11 @@ HTCondorDriver::HTCondorDriver(JobTemplate job_template)
   t_.log_dir = std::filesystem::absolute(t_.log_dir).lexically_normal().string();
   lineage_ = t_.options.count("lineage") ? t_.options.at("lineage") : t_.batch_name;
   check_lineage(lineage_);
-  const JobRequest probe_job{0, 0, "/probe"};
+  JobRequest probe_job{0, 0, "/probe"};
+  if (t_.file_transfer.enabled()) {  // a transferred file must lie below the root
+    probe_job.task_file = t_.file_transfer.root + "/probe/probe.task";
+    probe_job.result_file = t_.file_transfer.root + "/probe/probe.result";
+  }
   build_submit_description(t_, std::span(&probe_job, 1),
                            "");  // refuses bad values now, not at submit
   if (t_.options.count("level_cap")) {
@@ -401,8 +405,8 @@ void HTCondorDriver::apply(const DriverEvent& event, JobState& job) {
       if (job.held) return;
       job.held = true;
       DriverEvent explained = event;
-      explained.reason =
-          explain_hold(event.reason, event.hold_code, event.hold_subcode, t_.batch_dir);
+      explained.reason = explain_hold(event.reason, event.hold_code, event.hold_subcode,
+                                      t_.file_transfer.enabled() ? std::string() : t_.batch_dir);
       pending_.push_back(std::move(explained));
       return;
     }

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "htcondor/file_transfer.hpp"
+
 namespace jhtc::htcondor {
 namespace {
 
@@ -144,7 +146,10 @@ std::string trimmed(std::string_view s) {
 
 // With a memory request, each job's own (a retry after a memory hold asks for
 // more) travels in the items: `task,attempt,job_memory_mb,task_file`.
-void append_items(std::string& out, std::span<const JobRequest> jobs, std::int64_t memory_mb) {
+// With file transfer the task file, result file and inputs follow, relative to its
+// root (file_transfer.hpp).
+void append_items(std::string& out, std::span<const JobRequest> jobs, std::int64_t memory_mb,
+                  const FileTransfer& transfer) {
   for (const JobRequest& job : jobs) {
     check_verbatim("task_file", job.task_file);
     if (job.task_file.front() != '/')
@@ -153,7 +158,7 @@ void append_items(std::string& out, std::span<const JobRequest> jobs, std::int64
     if (job.memory_mb < 0) refuse("memory_mb", "is negative", "0 (the batch's request) or more");
     out += std::to_string(job.task) + "," + std::to_string(job.attempt) + ",";
     if (memory_mb > 0) out += std::to_string(job.memory_mb > 0 ? job.memory_mb : memory_mb) + ",";
-    out += job.task_file + "\n";
+    out += (transfer.enabled() ? transfer_item_fields(transfer, job) : job.task_file) + "\n";
   }
 }
 
@@ -250,7 +255,8 @@ SubmitText build_submit_description(const JobTemplate& t, std::span<const JobReq
   std::string args = quote_arguments(t.worker_args);
   // The attempt: the worker binds its result's signature to it (see signing.hpp).
   d += "arguments = \"" + args + (args.empty() ? "" : " ") + "'$(task_file)' $(attempt)\"\n";
-  d += "transfer_executable = false\nshould_transfer_files = NO\n";
+  d += "transfer_executable = false\n";
+  if (!t.file_transfer.enabled()) d += "should_transfer_files = NO\n";
   const std::string event_log = option(t, "event_log", t.batch_dir + "/condor.log");
   check_verbatim("event_log", event_log);
   d += "log = " + event_log + "\n";
@@ -280,21 +286,23 @@ SubmitText build_submit_description(const JobTemplate& t, std::span<const JobReq
     check_verbatim("initial_dir", dir);
     d += "initialdir = " + dir + "\n";
   }
-  for (const auto& [key, value] : parse_extra_directives(option(t, "extra_directives")))
-    d += key + " = " + value + "\n";
+  const auto extra = parse_extra_directives(option(t, "extra_directives"));
+  if (t.file_transfer.enabled())
+    d += file_transfer_directives(t.file_transfer, option(t, "initial_dir"), extra);
+  for (const auto& [key, value] : extra) d += key + " = " + value + "\n";
 
   SubmitText text;
-  const std::string variables =
-      t.memory_mb > 0 ? "task_id,attempt,job_memory_mb,task_file" : "task_id,attempt,task_file";
+  std::string variables = t.memory_mb > 0 ? "task_id,attempt,job_memory_mb," : "task_id,attempt,";
+  variables += t.file_transfer.enabled() ? kTransferItemVariables : "task_file";
   if (item_file.empty()) {
     d += "queue " + variables + " from (\n";
-    append_items(d, jobs, t.memory_mb);
+    append_items(d, jobs, t.memory_mb, t.file_transfer);
     d += ")\n";
   } else {
     check_verbatim("item_file", item_file);
     if (item_file.back() == '|')
       refuse("item_file", "ends with | (run as a command)", "a file path");
-    append_items(text.items, jobs, t.memory_mb);
+    append_items(text.items, jobs, t.memory_mb, t.file_transfer);
     d += "queue " + variables + " from " + item_file + "\n";
   }
   text.description = std::move(d);
