@@ -13,7 +13,8 @@ last termination event, reading the log every 20 ms).
 Cases:
 - raw: one cluster of N jobs of `python -c pass`;
 - before: the settings before issue 18: a fixed 0.25 s gather window per burst
-  (quiet = longest = 0.25 s) and the event log polled every 0.25 s, default throttle;
+  (quiet = longest = 0.25 s), the event log polled every 0.25 s, and a throttle of
+  twice the pool's slots (the default then);
 - after, for each throttle in --throttles and pre-dispatch in --pre-dispatch: the
   adaptive gather (quiet and longest gather of _batch.GATHER_S) and the event log
   followed with inotify.
@@ -33,7 +34,8 @@ from pathlib import Path
 
 import joblib_htcondor
 from joblib import Parallel, delayed, parallel_config
-from joblib_htcondor import _batch
+from joblib_htcondor import _batch, _defaults
+from joblib_htcondor._params import parse_params
 
 
 def trivial(x: int) -> int:
@@ -128,10 +130,11 @@ def main() -> None:
         return
     joblib_htcondor.register_htcondor("WARNING")
     before = Settings({"quiet": 0.25, "most": 0.25}, inotify=False)
+    slots = _defaults.pool_slots(parse_params({"pool": pool()}), 0)
     after = Settings(None, inotify=True)
     cases = {"raw cluster of `python -c pass`": lambda d: raw_cluster(d, args.tasks),
-             "before: fixed 0.25 s gather, log polled every 0.25 s, default throttle":
-                 lambda d: ours(d, args.tasks, None, "2*n_jobs", before)}
+             "before: fixed 0.25 s gather, log polled every 0.25 s, throttle 2 x slots":
+                 lambda d: ours(d, args.tasks, 2 * slots, "2*n_jobs", before)}
     for throttle in args.throttles:
         value = None if throttle == "default" else int(throttle)
         for pre in args.pre_dispatch:
