@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <system_error>
 
@@ -34,7 +33,7 @@ int real_add_watch(int fd, const char* path, std::uint32_t mask) {
 }
 
 std::string errno_text(const char* call, int error) {
-  return std::string(call) + ": " + std::strerror(error);
+  return std::string(call) + ": " + std::generic_category().message(error);
 }
 
 }  // namespace
@@ -63,8 +62,7 @@ const char* network_file_system_name(long file_system_type) {
       return "lustre";
     case 0x47504653:
       return "gpfs";
-    case 0x5346414F:
-      return "afs";
+    case 0x5346414F:  // two magics, one name
     case 0x6B414653:
       return "afs";
     case 0x01021997:
