@@ -47,12 +47,22 @@
 
 namespace jhtc {
 
+// How the dispatch thread finds the end of a burst: joblib hands tasks over one at a
+// time, and a burst should reach the scheduler as one transaction. The burst ends
+// after `quiet` with no new task, or `most` after its first task, so that a steady
+// trickle (never quiet) still goes out; at once when it fills the free throttle slots.
+// quiet 0: no gathering.
+struct GatherTiming {
+  std::chrono::milliseconds quiet{20};
+  std::chrono::milliseconds most{250};
+};
+
 struct EngineConfig {
   std::size_t throttle = 1;   // most tasks in the scheduler at once (>= 1)
   bool count_running = true;  // running tasks count against the throttle
   int max_retries = 2;        // extra attempts after a hold, kill or missing result
   std::chrono::milliseconds event_timeout{500};  // tracking loop's longest sleep
-  std::chrono::milliseconds coalesce{20};        // wait this long for a burst of submits
+  GatherTiming gather{};                         // when a burst of submits ends
   std::uint64_t disk_budget = 0;  // bytes the batch may hold in the shared dir; 0: no limit
   // Memory holds (the driver's DriverEvent::memory_exceeded): the job is retried
   // asking for memory_retry_factor times its last request, at most

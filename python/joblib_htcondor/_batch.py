@@ -46,9 +46,12 @@ from ._task import TaskCalls, result_path_for
 logger = logging.getLogger("joblib_htcondor")
 
 WORKER_ARGS = ["-m", "joblib_htcondor.worker"]
-#: How long the engine lets a burst of submits gather before one transaction. A
-#: condor_submit costs ~0.1 s and the schedd's cycle seconds; a local job costs nothing.
-COALESCE_S = {"htcondor": 0.25, "local": 0.02}
+#: When the engine submits a gathering burst of tasks as one transaction: after
+#: ``quiet`` seconds with no new task, at the latest ``most`` seconds after its first
+#: (docs/benchmarks.md, "Latency defaults": why these figures). joblib hands over a
+#: burst's tasks milliseconds apart; a condor_submit costs ~0.1 s, a local job nothing.
+GATHER_S = {"htcondor": {"quiet": 0.03, "most": 0.25},
+            "local": {"quiet": 0.005, "most": 0.02}}
 STDERR_TAIL_BYTES = 2000
 #: Heavy packages the local scheduler's fork server imports once, if the caller uses them.
 PRELOADED = ("numpy", "scipy", "pandas", "sklearn", "julearn", "joblib")
@@ -226,7 +229,8 @@ class Batch:
         return _core.Engine(
             p.scheduler, self._job_template(shared), self.throttle,
             count_running=not p.delete_task_file_on_load, max_retries=p.max_retries,
-            journal=self.journal, coalesce_s=COALESCE_S[p.scheduler],
+            journal=self.journal, gather_quiet_s=GATHER_S[p.scheduler]["quiet"],
+            gather_most_s=GATHER_S[p.scheduler]["most"],
             disk_budget=self.disk_budget,
             memory_retry_factor=p.value_for_level("memory_retry_factor", self.level),
             max_request_memory_mb=p.value_for_level("max_request_memory", self.level))

@@ -8,6 +8,9 @@
 #include <nanobind/stl/unique_ptr.h>
 #include <nanobind/stl/vector.h>
 
+#include <stdexcept>
+#include <string>
+
 #include "jhtc/engine.hpp"
 #include "jhtc/journal.hpp"
 #include "jhtc/scheduler_driver.hpp"
@@ -16,6 +19,14 @@ namespace nb = nanobind;
 using namespace nb::literals;
 
 namespace {
+
+// A duration given in seconds from Python; negative or not a number is refused.
+std::chrono::milliseconds seconds_to_ms(double seconds, const char* parameter) {
+  if (!(seconds >= 0) || seconds > 86400)
+    throw std::invalid_argument(std::string(parameter) + ": " + std::to_string(seconds) +
+                                " is not a number of seconds from 0 to 86400");
+  return std::chrono::milliseconds(static_cast<long>(seconds * 1000));
+}
 
 void bind_job_template(nb::module_& m) {
   nb::class_<jhtc::FileTransfer>(m, "FileTransfer",
@@ -138,14 +149,16 @@ void bind_engine(nb::module_& m) {
       .def(
           "__init__",
           [](jhtc::Engine* self, const std::string& scheduler, jhtc::JobTemplate job_template,
-             std::size_t throttle, bool count_running, int max_retries, double coalesce_s,
-             std::shared_ptr<jhtc::JournalWriter> journal, std::uint64_t disk_budget,
-             double memory_retry_factor, std::int64_t max_request_memory_mb) {
+             std::size_t throttle, bool count_running, int max_retries, double gather_quiet_s,
+             double gather_most_s, std::shared_ptr<jhtc::JournalWriter> journal,
+             std::uint64_t disk_budget, double memory_retry_factor,
+             std::int64_t max_request_memory_mb) {
             jhtc::EngineConfig config;
             config.throttle = throttle;
             config.count_running = count_running;
             config.max_retries = max_retries;
-            config.coalesce = std::chrono::milliseconds(static_cast<long>(coalesce_s * 1000));
+            config.gather.quiet = seconds_to_ms(gather_quiet_s, "gather_quiet_s");
+            config.gather.most = seconds_to_ms(gather_most_s, "gather_most_s");
             config.disk_budget = disk_budget;
             config.request_memory_mb = job_template.memory_mb;
             config.memory_retry_factor = memory_retry_factor;
@@ -156,8 +169,9 @@ void bind_engine(nb::module_& m) {
             new (self) jhtc::Engine(config, std::move(driver), std::move(observer));
           },
           "scheduler"_a, "job_template"_a, "throttle"_a, "count_running"_a = true,
-          "max_retries"_a = 2, "coalesce_s"_a = 0.02, "journal"_a.none() = nb::none(),
-          "disk_budget"_a = 0, "memory_retry_factor"_a = 2.0, "max_request_memory_mb"_a = 0)
+          "max_retries"_a = 2, "gather_quiet_s"_a = 0.02, "gather_most_s"_a = 0.25,
+          "journal"_a.none() = nb::none(), "disk_budget"_a = 0, "memory_retry_factor"_a = 2.0,
+          "max_request_memory_mb"_a = 0)
       .def("submit", &jhtc::Engine::submit, "task_file"_a, "result_file"_a, "calls"_a = 1,
            nb::call_guard<nb::gil_scoped_release>())
       .def(

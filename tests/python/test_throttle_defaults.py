@@ -26,9 +26,9 @@ def throttle(level, **params):
     return _defaults.default_htcondor_throttle(parse_params(params), level)
 
 
-def test_without_recursion_the_leaf_default_feeds_every_slot_with_one_in_reserve(pool_of):
+def test_without_recursion_the_leaf_default_feeds_every_slot(pool_of):
     pool_of((4, 4096))
-    assert throttle(0) == 8
+    assert throttle(0) == 4
     pool_of(*[(64, 262144)] * 10)
     assert throttle(0) == _defaults.DEFAULT_LEAF_THROTTLE == 100
 
@@ -36,12 +36,12 @@ def test_without_recursion_the_leaf_default_feeds_every_slot_with_one_in_reserve
 def test_parents_take_at_most_half_of_the_pool_and_children_the_leaf_default(pool_of):
     pool_of((4, 4096))
     assert throttle(0, max_recursion_level=1) == 2
-    assert throttle(1, max_recursion_level=1) == 8
+    assert throttle(1, max_recursion_level=1) == 4
 
 
 def test_every_waiting_level_together_takes_at_most_half_of_the_pool(pool_of):
     pool_of((8, 32768), (8, 32768))
-    assert [throttle(level, max_recursion_level=2) for level in range(3)] == [4, 1, 32]
+    assert [throttle(level, max_recursion_level=2) for level in range(3)] == [4, 1, 16]
 
 
 def test_memory_bounds_the_slots_and_a_pool_too_small_for_two_parents_warns(pool_of, caplog):

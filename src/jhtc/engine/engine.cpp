@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "engine/burst_gather.hpp"
 #include "engine/engine_state.hpp"
 #include "engine/shared_capacity.hpp"
 #include "jhtc/errors.hpp"
@@ -56,6 +57,7 @@ TaskId Engine::submit(std::string task_file, std::string result_file, int calls)
   const TaskId id = state_->add_task(std::move(task_file), std::move(result_file),
                                      TaskPhase::queued, "Engine::submit", calls);
   state_->ready.push_back(id);
+  ++state_->arrivals;
   state_->dispatch_wakeup.notify_one();
   return id;
 }
@@ -91,6 +93,7 @@ void Engine::staged(TaskId id, DiskCost actual, std::vector<std::string> input_f
     it->second.input_files = std::move(input_files);
     it->second.phase = TaskPhase::queued;
     state_->ready.push_back(id);
+    ++state_->arrivals;
     state_->dispatch_wakeup.notify_one();
   }
   // The actual cost may differ from the estimate, either way.
@@ -249,13 +252,8 @@ void Engine::State::dispatch_until_stopped() {
   while (true) {
     dispatch_wakeup.wait(lock, [&] { return stopping || (!ready.empty() && free_slots() > 0); });
     if (stopping) return;
-    // joblib hands tasks over one at a time; a short pause lets a burst gather so
-    // that it reaches the scheduler as one transaction.
-    if (ready.size() < free_slots() && config.coalesce.count() > 0) {
-      dispatch_wakeup.wait_for(lock, config.coalesce,
-                               [&] { return stopping || ready.size() >= free_slots(); });
-      if (stopping) return;
-    }
+    gather_burst(lock);
+    if (stopping) return;
     std::vector<JobRequest> jobs;
     while (!ready.empty() && free_slots() > 0) {
       TaskRecord& task = tasks.at(ready.front());
@@ -313,6 +311,24 @@ void Engine::State::dispatch_until_stopped() {
         lock.unlock();
       }
       lock.lock();
+    }
+  }
+}
+
+// joblib hands tasks over one at a time: waits until the burst that has begun goes
+// quiet, reaches its longest gather, or fills the free slots.
+void Engine::State::gather_burst(std::unique_lock<std::mutex>& lock) {
+  if (config.gather.quiet.count() <= 0) return;
+  BurstGather burst(config.gather, std::chrono::steady_clock::now());
+  std::size_t seen = arrivals;
+  while (!stopping && ready.size() < free_slots()) {
+    const bool woken = dispatch_wakeup.wait_until(lock, burst.ends_at(), [&] {
+      return stopping || arrivals != seen || ready.size() >= free_slots();
+    });
+    if (!woken) return;  // quiet, or the burst's longest gather is over
+    if (arrivals != seen) {
+      seen = arrivals;
+      burst.task_arrived(std::chrono::steady_clock::now());
     }
   }
 }

@@ -48,6 +48,7 @@ struct Engine::State {
 
   std::unordered_map<TaskId, TaskRecord> tasks;  // unfinished tasks only
   std::deque<TaskId> ready;                      // waiting for a throttle slot
+  std::size_t arrivals = 0;  // tasks the caller made ready so far: a burst is still growing
   std::deque<TaskOutcome> outcomes;
   DiskBudget disk{0};
   std::vector<TaskId> admitted;  // deferred tasks to hand to take_admitted()
@@ -95,6 +96,8 @@ struct Engine::State {
   // Engine::cancel_all / abort_now; takes `mutex` itself.
   void cancel_all(const std::string& reason, bool quickly);
 
+  // Expects `lock` held on `mutex`; returns when the burst is to be submitted.
+  void gather_burst(std::unique_lock<std::mutex>& lock);
   void run_dispatch_loop();
   void dispatch_until_stopped();
   void run_tracking_loop();

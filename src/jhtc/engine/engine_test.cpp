@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <thread>
 
 #include "jhtc/errors.hpp"
 
@@ -246,11 +247,35 @@ TEST_F(EngineTest, AdoptThatCannotTrackTheJobsThrowsAndEndsTheTasksItMade) {
   EXPECT_EQ(wait_for_task(fresh).task, fresh);
 }
 
-TEST_F(EngineTest, BurstOfSubmitsIsOneTransaction) {
-  start({.throttle = 100, .coalesce = 200ms});
+// The longest gather (60 s) is beyond wait_for_jobs' 5 s: only the quiet ends this burst.
+TEST_F(EngineTest, BurstFollowedByQuietIsOneTransaction) {
+  start({.throttle = 100, .gather = {.quiet = 1s, .most = 60s}});
   for (int i = 0; i < 50; ++i) submit(i);
   wait_for_jobs(50);
   EXPECT_EQ(engine_->stats().transactions, 1u);
+}
+
+// Never quiet for 60 s: without the longest gather nothing would be submitted while
+// tasks keep coming.
+TEST_F(EngineTest, TrickleOfSubmitsIsCutAtTheLongestGather) {
+  start({.throttle = 1000, .gather = {.quiet = 60s, .most = 200ms}});
+  int submitted = 0;
+  bool cut = false;
+  while (!cut && submitted < 500) {
+    submit(submitted++);
+    std::this_thread::sleep_for(10ms);
+    std::lock_guard lock(script_->mutex);
+    cut = !script_->transactions.empty();
+  }
+  ASSERT_TRUE(cut) << "no transaction during a trickle of " << submitted << " tasks";
+  submit(submitted++);  // the trickle goes on after the cut, and goes out too
+  EXPECT_EQ(wait_for_jobs(submitted).size(), static_cast<std::size_t>(submitted));
+}
+
+TEST_F(EngineTest, BurstThatFillsTheFreeSlotsGoesOutWithoutWaitingForQuiet) {
+  start({.throttle = 3, .gather = {.quiet = 60s, .most = 60s}});
+  for (int i = 0; i < 3; ++i) submit(i);
+  EXPECT_EQ(wait_for_jobs(3).size(), 3u);
 }
 
 TEST_F(EngineTest, HeldJobIsRemovedAndRetriedThenFailsWithHoldReason) {

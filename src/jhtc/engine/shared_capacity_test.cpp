@@ -59,7 +59,7 @@ bool wait_for(Cap& cap, std::size_t submitted) {
 TEST(SharedCapacity, OnlyWhatTheSharedCapTakesIsSubmittedAndTheRestWaitsInOrder) {
   auto cap = std::make_shared<Cap>();
   cap->room = 2;
-  Engine engine({.throttle = 10, .coalesce = 50ms}, std::make_unique<CappedDriver>(cap));
+  Engine engine({.throttle = 10, .gather = {.quiet = 50ms}}, std::make_unique<CappedDriver>(cap));
   for (int i = 0; i < 5; ++i) engine.submit("/t/" + std::to_string(i) + ".task", "/t/r");
   ASSERT_TRUE(wait_for(*cap, 2));
   std::this_thread::sleep_for(300ms);

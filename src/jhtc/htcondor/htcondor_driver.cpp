@@ -15,8 +15,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -36,6 +36,7 @@
 #include "htcondor/submit_description.hpp"
 #include "htcondor/tool_retry.hpp"
 #include "jhtc/errors.hpp"
+#include "jhtc/file_watch.hpp"
 #include "util/run_command.hpp"
 
 namespace jhtc {
@@ -44,6 +45,9 @@ namespace {
 using namespace htcondor;
 using Clock = std::chrono::steady_clock;
 using JobRef = std::pair<std::int64_t, int>;  // (cluster, proc)
+
+// With inotify on a local disk the log is read when it grows; this poll is the safety net.
+constexpr std::chrono::milliseconds kSafetyPoll{2000};
 
 constexpr std::string_view kLocalHint = "; to run on this machine instead, use scheduler=\"local\"";
 
@@ -165,10 +169,10 @@ class HTCondorDriver final : public SchedulerDriver, public SharedCapacity {
 
   std::mutex tail_mutex_;
   std::vector<LogTail> tails_;  // [0]: the batch's own log; then adopted batches' logs
+  std::unique_ptr<FileWatch> log_watch_;  // wakes the tail when the own log grows
   Clock::time_point last_news_ = Clock::now();
 
   std::mutex mutex_;
-  std::condition_variable cv_;
   bool woken_ = false;
   std::uint64_t submit_seq_ = 0;
   int submits_in_flight_ = 0;
@@ -245,6 +249,12 @@ HTCondorDriver::HTCondorDriver(JobTemplate job_template)
   log_path_ =
       t_.options.count("event_log") ? t_.options.at("event_log") : t_.batch_dir + "/condor.log";
   tails_.emplace_back().path = log_path_;
+  const bool inotify =
+      !(t_.options.count("event_log_inotify") && t_.options.at("event_log_inotify") == "0");
+  log_watch_ = std::make_unique<FileWatch>(
+      log_path_, FileWatchOptions{.poll_interval = poll_interval_,
+                                  .safety_poll = std::max(poll_interval_, kSafetyPoll),
+                                  .use_inotify = inotify});
 }
 
 RetriedResult HTCondorDriver::run_tool(const std::string& tool, std::vector<std::string> args,
@@ -338,7 +348,7 @@ void HTCondorDriver::submit(std::span<const JobRequest> jobs) {
   }
   --submits_in_flight_;
   last_news_ = Clock::now();
-  cv_.notify_all();  // the stash may now translate
+  log_watch_->interrupt();  // the stash may now translate
 }
 
 // Shared by every parent of the run, on whichever node: see level_lock.hpp for why
@@ -490,7 +500,6 @@ void HTCondorDriver::reconcile_if_silent() {
       apply(*event, it->second);
     }
   }
-  if (!pending_.empty()) cv_.notify_all();
 }
 
 // Jobs idle since unmatched_after_ that the negotiator found no machine for: the
@@ -541,7 +550,6 @@ void HTCondorDriver::report_unmatched() {
                    "); it would wait forever (raise max_idle_unmatched if the pool may grow)";
     apply(event, it->second);
   }
-  if (!pending_.empty()) cv_.notify_all();
 }
 
 std::vector<DriverEvent> HTCondorDriver::wait_events(std::chrono::milliseconds timeout) {
@@ -557,8 +565,8 @@ std::vector<DriverEvent> HTCondorDriver::wait_events(std::chrono::milliseconds t
     report_unmatched();
     lock.lock();
     if (!pending_.empty() || woken_ || Clock::now() >= deadline) break;
-    cv_.wait_until(lock, std::min(deadline, Clock::now() + poll_interval_),
-                   [this] { return woken_ || !pending_.empty(); });
+    lock.unlock();
+    log_watch_->wait_until(deadline);  // whatever ended it, the log is read again
   }
   std::lock_guard lock(mutex_);
   woken_ = false;
@@ -641,7 +649,9 @@ void HTCondorDriver::track_jobs(std::string_view lineage, std::string_view event
   // Read from its start: the jobs' submit, start and end events replay in order.
   new_logs_.emplace_back(event_log);
   last_news_ = Clock::now();
-  cv_.notify_all();
+  // Only the batch's own log is watched: an adopted log is read on every wake, at the
+  // latest after the safety poll; this wake opens it at once.
+  log_watch_->interrupt();
 }
 
 bool HTCondorDriver::remove_if_idle(JobKey key) {
@@ -657,9 +667,11 @@ bool HTCondorDriver::remove_if_idle(JobKey key) {
 }
 
 void HTCondorDriver::wake() {
-  std::lock_guard lock(mutex_);
-  woken_ = true;
-  cv_.notify_all();
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  log_watch_->interrupt();
 }
 
 }  // namespace

@@ -4,8 +4,11 @@
 // and runs `condor_submit -terse` once per options["max_per_submission"] jobs
 // (default 5000): every job of a chunk is a proc of one cluster, one schedd
 // transaction. wait_events() tails the batch's one event log
-// (<batch_dir>/condor.log) every options["poll_interval_ms"] (default 250) and
-// translates its events; when the log has been silent for
+// (<batch_dir>/condor.log) and translates its events: it reads the log when inotify
+// says it grew (jhtc/file_watch.hpp; a safety poll every 2 s), and every
+// options["poll_interval_ms"] (default 250) where inotify is not to be had or misses
+// other machines' writes (a network file system such as NFS or sshfs), or with
+// options["event_log_inotify"] = "0". When the log has been silent for
 // options["reconcile_after_s"] (default 300) while jobs are outstanding, it asks
 // condor_q / condor_history about them instead. A job idle for
 // options["unmatched_after_s"] (default 600; "0": never) that the negotiator found
@@ -13,8 +16,8 @@
 //
 // Options (template.options): pool, schedd (the tools' -pool and -name), universe,
 // initial_dir, extra_directives, lineage (default batch_name), max_per_submission,
-// poll_interval_ms, reconcile_after_s, unmatched_after_s, probe_timeout_s (default 30),
-// command_timeout_s (default 600, for every condor_* call).
+// poll_interval_ms, event_log_inotify, reconcile_after_s, unmatched_after_s, probe_timeout_s
+// (default 30), command_timeout_s (default 600, for every condor_* call).
 //
 // Thread-safety: every member may be called from any thread, concurrently.
 #pragma once

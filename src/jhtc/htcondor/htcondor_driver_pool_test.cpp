@@ -270,5 +270,34 @@ TEST_F(Pool, TwoThousandJobsGoInOneCallAndAreAllTracked) {
   EXPECT_EQ(count(events, DriverEventKind::removed), 2000);
 }
 
+// The driver's poll would come only every 10 minutes: a wait_events() that ends before
+// its 120 s timeout was woken by inotify when the schedd wrote the log (a wait that
+// timed out reads the log too, so only how it ended tells the two apart).
+TEST_F(Pool, EventLogOnALocalDiskIsFollowedWithInotify) {
+  t_.options["poll_interval_ms"] = "600000";
+  driver_ = make_htcondor_driver(t_);
+  driver_->submit(make_jobs(2));
+  std::vector<DriverEvent> events;
+  for (int call = 0; call < 20 && count(events, DriverEventKind::exited) < 2; ++call) {
+    const auto started = Clock::now();
+    for (DriverEvent& e : driver_->wait_events(120s)) events.push_back(std::move(e));
+    ASSERT_LT(Clock::now() - started, 119s) << "wait_events() ended by its timeout: no inotify";
+  }
+  EXPECT_EQ(count(events, DriverEventKind::exited), 2);
+}
+
+// inotify turned off, as where it is not to be had: the poll alone reads the log.
+TEST_F(Pool, EventLogIsPolledWhenInotifyIsOff) {
+  t_.options["event_log_inotify"] = "0";
+  t_.options["poll_interval_ms"] = "100";
+  driver_ = make_htcondor_driver(t_);
+  driver_->submit(make_jobs(2));
+  std::vector<DriverEvent> events;
+  const auto deadline = Clock::now() + 240s;
+  while (count(events, DriverEventKind::exited) < 2 && Clock::now() < deadline)
+    for (DriverEvent& e : driver_->wait_events(300s)) events.push_back(std::move(e));
+  EXPECT_EQ(count(events, DriverEventKind::exited), 2);
+}
+
 }  // namespace
 }  // namespace jhtc

@@ -1,0 +1,33 @@
+"""A pytest plugin (``-p before_settings``, with bench/latency on PYTHONPATH) that runs
+the backend with the latency settings before issue 18: a fixed 0.25 s gather window on
+HTCondor, the event log polled every 0.25 s (no inotify), and a leaf throttle of twice
+the pool's slots. For before/after timings of the pool tests with the same build."""
+
+from joblib_htcondor import _batch, _defaults
+
+_batch.GATHER_S["htcondor"] = {"quiet": 0.25, "most": 0.25}
+_template = _batch.Batch._job_template
+
+
+def _polling_template(batch, shared):
+    template = _template(batch, shared)
+    options = dict(template.options)
+    options["event_log_inotify"] = "0"
+    template.options = options
+    return template
+
+
+_batch.Batch._job_template = _polling_template
+
+
+def _twice_the_slots(params, level):
+    if level >= params.max_recursion_level:
+        slots = _defaults.pool_slots(params, level)
+        if slots is not None:
+            return max(1, min(_defaults.DEFAULT_LEAF_THROTTLE, 2 * slots))
+    return _leaf_throttle(params, level)
+
+
+_leaf_throttle = _defaults.default_htcondor_throttle
+_defaults.default_htcondor_throttle = _twice_the_slots
+_batch.default_htcondor_throttle = _twice_the_slots
