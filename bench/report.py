@@ -277,12 +277,20 @@ def pool_used() -> str:
             "a pool of this benchmark's own")
 
 
+# A key each part's current format has: a previous part without it (an older
+# format of results.json) is dropped, not rendered wrongly.
+FORMAT_KEYS = {"pool": "reps", "scale": "runs"}
+
+
 def load_part(raw: Path, name: str, loader, previous: dict) -> dict | None:
     part = loader(raw)
     if part is not None:
         part["measured"] = now()
         return part
-    return previous.get(name)
+    kept = previous.get(name)
+    if kept and FORMAT_KEYS.get(name, "") not in kept:
+        return None
+    return kept
 
 
 def data_part(raw: Path) -> dict | None:
@@ -313,7 +321,8 @@ def main() -> int:
     versions = results["machine"]["versions"]
     old = previous.get("machine", {}).get("versions", {}).get("htcondor")
     if "htcondor" not in versions and old:  # the pool was down when the report was written
-        versions["htcondor"] = f"{old} (asked when the pool was last up)"
+        suffix = " (asked when the pool was last up)"
+        versions["htcondor"] = old if old.endswith(suffix) else old + suffix
     parts = (("cpp", cpp_part), ("local_vs_loky", loky_part), ("data_transfer", data_part),
              ("pool", pool_part), ("scale", scale_part))
     for name, loader in parts:

@@ -115,7 +115,10 @@ def _fmt(value, unit="") -> str:
 
 
 def _load(values: list) -> str:
-    return f"{min(values):.1f}-{max(values):.1f}" if values else "-"
+    if not values:
+        return "-"
+    low, high = f"{min(values):.1f}", f"{max(values):.1f}"
+    return low if low == high else f"{low}-{high}"
 
 
 def _label(key: str, label: str, part: dict) -> str:
@@ -153,7 +156,9 @@ def _pool(part: dict) -> list[str]:
                     f"{'-' if raw else _fmt(med['peak_rss_mb'], ' MB')} | "
                     f"{_load(fig.get('load_average_1min', []))} | {runs}{errors} |")
             else:
-                why = "; ".join(fig.get("errors", [])) or "not run"
+                errors = fig.get("errors", [])
+                why = "; ".join(f"{e} ({errors.count(e)} of {len(errors)} runs)"
+                                for e in dict.fromkeys(errors)) or "not run"
                 lines.append(f"| {_label(key, label, part)} | x: {why} | | | | | |")
         r = row["ratios"]
         named = [("automatic batching / raw", "auto_over_raw"),
@@ -261,8 +266,8 @@ def sections(results: dict) -> dict[str, list[str]]:
         part = results.get(name)
         out[name] = render(part) if part else [
             "Not measured (skipped or failed; see build/bench/raw/).", ""]
-    if results.get("pool"):
-        out["events"] = _events(results["pool"])
+    out["events"] = (_events(results["pool"]) if results.get("pool") else None) or [
+        "Not measured (no pool part in this run).", ""]
     return out
 
 
