@@ -28,7 +28,8 @@ def now() -> str:
 
 
 def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo
                 if line.startswith("model name")), platform.processor())
     versions = {"python": platform.python_version()}
     for name in ("joblib", "sklearn", "julearn", "numpy"):
@@ -88,8 +89,8 @@ def dict_lines(text: str) -> list[dict]:
 
 def error_of(raw: Path, stem: str) -> str:
     err = raw / f"{stem}.err"
-    lines = [l for l in (err.read_text().splitlines() if err.exists() else [])
-             if l.strip() and "leaked" not in l and "nanobind" not in l]
+    lines = [line for line in (err.read_text().splitlines() if err.exists() else [])
+             if line.strip() and "leaked" not in line and "nanobind" not in line]
     return lines[-1][:200] if lines else "no figures printed"
 
 
@@ -99,7 +100,10 @@ POOL_CASES = ("parallel-auto", "parallel-batch1", "raw-cluster", "raw-worker-clu
 
 def median(values: list):
     values = [v for v in values if v is not None]
-    return round(statistics.median(values), 2) if values else None
+    if not values:
+        return None
+    middle = statistics.median(values)
+    return int(middle) if float(middle).is_integer() else round(middle, 2)
 
 
 def makespan(fig: dict) -> float:

@@ -42,7 +42,8 @@ def _loky(part: dict) -> list[str]:
             f"GridSearchCV) of about {part['task_seconds_sequential'] * 1000:.0f} ms, "
             f"{part['workers']} workers, batch_size={part['batch_size']}.", "",
             "| backend | makespan (median) | all runs |", "|---|---:|---|",
-            f"| loky | {med['loky']:.2f} s | {', '.join(f'{s:.2f}' for s in part['seconds']['loky'])} |",
+            f"| loky | {med['loky']:.2f} s | "
+            f"{', '.join(f'{s:.2f}' for s in part['seconds']['loky'])} |",
             f"| htcondor, scheduler=\"local\" | {med['local']:.2f} s | "
             f"{', '.join(f'{s:.2f}' for s in part['seconds']['local'])} |", "",
             f"Ratio local/loky: **{part['ratio_local_over_loky']:.2f}** (target <= 1.1: "
@@ -130,7 +131,7 @@ def _label(key: str, label: str, part: dict) -> str:
 def _pool(part: dict) -> list[str]:
     reps = part.get("reps", "?")
     lines = [f"Trivial tasks through `Parallel(n_jobs=-1)` on the testbed pool (4 slots), "
-             f"measured {part.get('measured', '?')}. Each case ran {reps} times, the cases "
+             f"measured {part.get('measured', '?')}. Each case was to run {reps} times, the cases "
              "interleaved (every round runs each case once, in an order rotated by one per "
              "round); the figures are medians. Makespan: the wall time from the case's first "
              "action (its first task file or submission) to its last result known to the "
@@ -140,7 +141,9 @@ def _pool(part: dict) -> list[str]:
                 if (polls := part.get("reference_poll_interval_s", {})).get("versions") else ""),
              ""]
     for n, row in part["tasks"].items():
-        lines += [f"{n} tasks:", "",
+        counts = sorted({f["n_runs"] for f in row["cases"].values() if f.get("n_runs")})
+        runs = "-".join(str(c) for c in (counts[:1] + counts[-1:] if len(counts) > 1 else counts))
+        lines += [f"{n} tasks ({runs or 0} of {reps} runs per case):", "",
                   "| case | makespan | jobs | CPU s | peak RSS | load | runs (makespan) |",
                   "|---|---:|---:|---:|---:|---|---|"]
         for key, label in CASES:
@@ -150,14 +153,18 @@ def _pool(part: dict) -> list[str]:
                 runs = ", ".join(f"{r['makespan_s']}" for r in fig["runs"])
                 errors = f"; {len(fig['errors'])} failed" if fig.get("errors") else ""
                 raw = key.startswith("raw-")
+                # the reference keeps no event log here; it has no batching: a job per task
+                jobs = f"{n} (one per task)" if key.startswith("reference-") else _fmt(
+                    fig.get("jobs"))
                 lines.append(
                     f"| {_label(key, label, part)} | {med['makespan_s']} s | "
-                    f"{_fmt(fig.get('jobs'))} | {'-' if raw else _fmt(med['cpu_s'])} | "
+                    f"{jobs} | {'-' if raw else _fmt(med['cpu_s'])} | "
                     f"{'-' if raw else _fmt(med['peak_rss_mb'], ' MB')} | "
                     f"{_load(fig.get('load_average_1min', []))} | {runs}{errors} |")
             else:
                 errors = fig.get("errors", [])
-                why = "; ".join(f"{e} ({errors.count(e)} of {len(errors)} runs)"
+                why = "; ".join(e + (f" ({errors.count(e)} of {len(errors)} runs)"
+                                     if len(errors) > 1 else "")
                                 for e in dict.fromkeys(errors)) or "not run"
                 lines.append(f"| {_label(key, label, part)} | x: {why} | | | | | |")
         r = row["ratios"]
