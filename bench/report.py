@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import re
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +28,8 @@ def now() -> str:
 
 
 def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo
                 if line.startswith("model name")), platform.processor())
     versions = {"python": platform.python_version()}
     for name in ("joblib", "sklearn", "julearn", "numpy"):
@@ -87,83 +89,187 @@ def dict_lines(text: str) -> list[dict]:
 
 def error_of(raw: Path, stem: str) -> str:
     err = raw / f"{stem}.err"
-    lines = [l for l in (err.read_text().splitlines() if err.exists() else [])
-             if l.strip() and "leaked" not in l and "nanobind" not in l]
+    lines = [line for line in (err.read_text().splitlines() if err.exists() else [])
+             if line.strip() and "leaked" not in line and "nanobind" not in line]
     return lines[-1][:200] if lines else "no figures printed"
 
 
+POOL_CASES = ("parallel-auto", "parallel-batch1", "raw-cluster", "raw-worker-cluster",
+              "reference-default", "reference-best")
+
+
+def median(values: list):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    middle = statistics.median(values)
+    return int(middle) if float(middle).is_integer() else round(middle, 2)
+
+
+def makespan(fig: dict) -> float:
+    """The one makespan rule of every case: the wall time in the submitting process
+    from the case's first action (writing its first task file, or submitting) until
+    its last result is known to that process (bench/submission measure(),
+    bench/reference, bench/scale). No case is judged on a part of its run."""
+    return fig["wall_s"]
+
+
+def case_figures(runs: list[dict], errors: list[str]) -> dict:
+    """The median of a case's runs, with every run kept."""
+    out = {"runs": runs, "errors": errors, "n_runs": len(runs)}
+    if runs:
+        out["median"] = {key: median([r.get(key) for r in runs])
+                         for key in ("makespan_s", "cpu_s", "peak_rss_mb")}
+        out["load_average_1min"] = [r["load_average"][0] for r in runs if r.get("load_average")]
+        jobs = [r.get("events", {}).get("jobs") for r in runs if isinstance(r.get("events"), dict)]
+        if any(j is not None for j in jobs):
+            out["jobs"] = median(jobs)
+    return out
+
+
 def pool_part(raw: Path) -> dict | None:
-    counts = sorted({int(m.group(1)) for p in raw.glob("*.txt")
-                     if (m := re.match(r"(?:ours|reference)_(\d+)", p.name))})
-    if not counts:
+    found = {}  # (n, case) -> list of (rep, path)
+    for path in raw.glob("pool_*_r*.json"):
+        m = re.fullmatch(r"pool_(\d+)_(.+)_r(\d+)\.json", path.name)
+        if m:
+            found.setdefault((int(m.group(1)), m.group(2)), []).append((int(m.group(3)), path))
+    if not found:
         return None
     rows = {}
-    for n in counts:
-        cases = {}
+    for n in sorted({n for n, _ in found}):
         skip = raw / f"skipped_{n}.txt"  # cases run_all left out at this count, and why
-        left_out = f"left out: {skip.read_text().strip()}" if skip.exists() else None
-        ours = raw / f"ours_{n}.txt"
-        for fig in dict_lines(ours.read_text() if ours.exists() else ""):
-            cases[fig["case"]] = fig
-        for name in ("parallel-auto", "parallel-batch1", "raw-cluster", "raw-worker-cluster"):
-            cases.setdefault(name, {"case": name, "error": left_out or error_of(raw, f"ours_{n}")})
-        for poll in (5, 1):
-            stem = f"reference_{n}_poll{poll}"
-            path = raw / f"{stem}.txt"
-            figs = dict_lines(path.read_text() if path.exists() else "")
-            cases[f"reference-poll{poll}"] = figs[0] if figs else {
-                "case": f"reference-poll{poll}", "error": left_out or error_of(raw, stem)}
-        for fig in cases.values():
-            if "wall_s" in fig:
-                fig["makespan_s"] = makespan(fig)
+        left_out = f"left out: {skip.read_text().strip()}" if skip.exists() else "not run"
+        cases = {}
+        for case in POOL_CASES:
+            runs, errors = [], []
+            for _, path in sorted(found.get((n, case), [])):
+                figs = dict_lines(path.read_text())
+                if figs:
+                    fig = figs[-1]
+                    fig["makespan_s"] = makespan(fig)
+                    runs.append(fig)
+                else:
+                    errors.append(error_of(raw, path.stem))
+            if not runs and not errors:
+                errors.append(left_out)
+            cases[case] = case_figures(runs, errors)
         rows[str(n)] = {"cases": cases, "ratios": ratios(cases, n)}
         stamp = raw / f"build_{n}.txt"  # the commit and .venv build this count ran with
         if stamp.exists():
             rows[str(n)]["build"] = stamp.read_text().strip()
     status = (raw / "pool_status.txt").read_text() if (raw / "pool_status.txt").exists() else ""
-    return {"tasks": rows, "pool_status_before": status.strip().splitlines()}
+    reps = max(rep for runs in found.values() for rep, _ in runs)
+    return {"tasks": rows, "reps": reps, "pool_status_before": status.strip().splitlines(),
+            "reference_poll_interval_s": reference_polls(found)}
 
 
-def makespan(fig: dict) -> float:
-    """The figure a case is judged on: its wall time, but for the raw worker cluster
-    the time from condor_submit on (its wall time also holds writing its task files)."""
-    if fig["case"] == "raw-worker-cluster" and "from_submit_s" in fig:
-        return fig["from_submit_s"]
-    return fig["wall_s"]
+def reference_polls(found: dict) -> dict:
+    polls = {}
+    for (_, case), runs in found.items():
+        for _, path in runs:
+            for fig in dict_lines(path.read_text()):
+                if case.startswith("reference-") and "poll_interval_s" in fig:
+                    polls[case] = fig["poll_interval_s"]
+                    polls["versions"] = (f"joblib-htcondor {fig.get('reference_version')} "
+                                         f"with joblib {fig.get('joblib_version')}")
+    return polls
 
 
 def wall(cases: dict, name: str):
-    return cases.get(name, {}).get("makespan_s")
+    return cases.get(name, {}).get("median", {}).get("makespan_s")
+
+
+def _ratio(a, b):
+    return round(a / b, 2) if a and b else None
+
+
+# Issue 18's targets on the pool comparison: (count, name, numerator, denominator,
+# bound, "<=" or ">=").
+POOL_TARGETS = [
+    (100, "auto_over_raw", "parallel-auto", "raw-cluster", 1.0, "<="),
+    (100, "batch1_over_raw_worker", "parallel-batch1", "raw-worker-cluster", 1.2, "<="),
+    (1000, "auto_over_raw", "parallel-auto", "raw-cluster", 0.5, "<="),
+    (1000, "reference_best_over_auto", "reference-best", "parallel-auto", 5.0, ">="),
+    (1000, "reference_best_over_batch1", "reference-best", "parallel-batch1", 2.0, ">="),
+]
 
 
 def ratios(cases: dict, n: int) -> dict:
-    auto, batch1, raw = wall(cases, "parallel-auto"), wall(cases, "parallel-batch1"), wall(cases, "raw-cluster")
-    ref = [w for w in (wall(cases, "reference-poll5"), wall(cases, "reference-poll1")) if w]
-    best_ref = min(ref) if ref else None
+    pairs = {
+        "auto_over_raw": ("parallel-auto", "raw-cluster"),
+        "batch1_over_raw": ("parallel-batch1", "raw-cluster"),
+        "raw_worker_over_raw": ("raw-worker-cluster", "raw-cluster"),
+        "batch1_over_raw_worker": ("parallel-batch1", "raw-worker-cluster"),
+        # default settings on both sides (ours batches, the reference cannot)
+        "reference_default_over_auto": ("reference-default", "parallel-auto"),
+        "reference_best_over_auto": ("reference-best", "parallel-auto"),
+        # equal job counts: one job per task on both sides
+        "reference_default_over_batch1": ("reference-default", "parallel-batch1"),
+        "reference_best_over_batch1": ("reference-best", "parallel-batch1"),
+    }
     out = {}
-    if auto and raw:
-        out["auto_over_raw"] = round(auto / raw, 2)
-    if batch1 and raw:
-        out["batch1_over_raw"] = round(batch1 / raw, 2)
-    raw_worker = wall(cases, "raw-worker-cluster")
-    if raw_worker and raw:
-        out["raw_worker_over_raw"] = round(raw_worker / raw, 2)
-    if batch1 and raw_worker:
-        out["batch1_over_raw_worker"] = round(batch1 / raw_worker, 2)
-    if auto and best_ref:
-        out["best_reference_over_auto"] = round(best_ref / auto, 2)
+    for key, (a, b) in pairs.items():
+        value = _ratio(wall(cases, a), wall(cases, b))
+        if value is not None:
+            out[key] = value
     per1000 = {}
     for name, fig in cases.items():
-        if fig.get("cpu_s") is not None and fig.get("tasks"):
-            per1000[name] = {"cpu_s_per_1000": round(fig["cpu_s"] * 1000 / fig["tasks"], 2),
-                             "peak_rss_mb": fig.get("peak_rss_mb")}
+        med = fig.get("median", {})
+        if med.get("cpu_s") is not None and not name.startswith("raw-"):
+            per1000[name] = {"cpu_s_per_1000": round(med["cpu_s"] * 1000 / n, 2),
+                             "peak_rss_mb": med.get("peak_rss_mb")}
     out["submitting_machine_per_1000_tasks"] = per1000
-    if n == 1000:
-        out["targets"] = {
-            "auto_faster_than_raw": bool(auto and raw and auto < raw),
-            "batch1_within_1.5x_raw": bool(batch1 and raw and batch1 <= 1.5 * raw),
-            "reference_3x_slower_than_auto": bool(auto and best_ref and best_ref >= 3 * auto),
-        }
+    targets = {}
+    for count, key, _, _, bound, sense in POOL_TARGETS:
+        if count == n and key in out:
+            met = out[key] <= bound if sense == "<=" else out[key] >= bound
+            targets[key] = {"value": out[key], "bound": f"{sense} {bound}", "met": met}
+    if targets:
+        out["targets"] = targets
+    return out
+
+
+SCALE_CPU_RATIO_BOUND = 1.2
+SCALE_RSS_BOUND_MB = 150
+
+
+def scale_part(raw: Path) -> dict | None:
+    runs, errors = {}, {}
+    for path in raw.glob("scale_*.json"):
+        m = re.fullmatch(r"scale_(\d+)\.json", path.name)
+        if not m:
+            continue
+        figs = dict_lines(path.read_text())
+        if figs:
+            fig = figs[-1]
+            fig["makespan_s"] = makespan(fig)
+            stamp = raw / f"scale_build_{m.group(1)}.txt"
+            if stamp.exists():
+                fig["build"] = stamp.read_text().strip()
+            runs[m.group(1)] = fig
+        else:
+            errors[m.group(1)] = error_of(raw, path.stem)
+    if not runs and not errors:
+        return None
+    counts = sorted(runs, key=int)
+    out = {"runs": {n: runs[n] for n in counts}, "errors": errors}
+    if counts:
+        base, top = counts[0], counts[-1]
+        out["cpu_per_task_over_smallest"] = {
+            n: _ratio(runs[n]["cpu_ms_per_task"], runs[base]["cpu_ms_per_task"]) for n in counts}
+        targets = {}
+        if "1000" in runs and "100000" in runs:
+            value = out["cpu_per_task_over_smallest"]["100000"] if base == "1000" else None
+            if value is not None:
+                targets["cpu_per_task_100000_over_1000"] = {
+                    "value": value, "bound": f"<= {SCALE_CPU_RATIO_BOUND}",
+                    "met": value <= SCALE_CPU_RATIO_BOUND}
+        if "100000" in runs:
+            rss = runs["100000"]["peak_rss_mb"]
+            targets["peak_rss_mb_at_100000"] = {"value": rss, "bound": f"<= {SCALE_RSS_BOUND_MB}",
+                                                "met": rss <= SCALE_RSS_BOUND_MB}
+        out["targets"] = targets
+        out["largest"] = top
     return out
 
 
@@ -175,12 +281,20 @@ def pool_used() -> str:
             "a pool of this benchmark's own")
 
 
+# A key each part's current format has: a previous part without it (an older
+# format of results.json) is dropped, not rendered wrongly.
+FORMAT_KEYS = {"pool": "reps", "scale": "runs"}
+
+
 def load_part(raw: Path, name: str, loader, previous: dict) -> dict | None:
     part = loader(raw)
     if part is not None:
         part["measured"] = now()
         return part
-    return previous.get(name)
+    kept = previous.get(name)
+    if kept and FORMAT_KEYS.get(name, "") not in kept:
+        return None
+    return kept
 
 
 def data_part(raw: Path) -> dict | None:
@@ -205,12 +319,16 @@ def main() -> int:
     previous = json.loads(previous_path.read_text()) if previous_path.exists() else {}
     results = {"date": now(), "machine": machine(),
                "pool_used": pool_used()}
+    # What else ran on the machine, in the words of whoever started the run
+    # (JHTC_BENCH_NOTE): printed next to the figures.
+    results["note"] = os.environ.get("JHTC_BENCH_NOTE", "")
     versions = results["machine"]["versions"]
     old = previous.get("machine", {}).get("versions", {}).get("htcondor")
     if "htcondor" not in versions and old:  # the pool was down when the report was written
-        versions["htcondor"] = f"{old} (asked when the pool was last up)"
+        suffix = " (asked when the pool was last up)"
+        versions["htcondor"] = old if old.endswith(suffix) else old + suffix
     parts = (("cpp", cpp_part), ("local_vs_loky", loky_part), ("data_transfer", data_part),
-             ("pool", pool_part))
+             ("pool", pool_part), ("scale", scale_part))
     for name, loader in parts:
         results[name] = load_part(raw, name, loader, previous)
     previous_path.write_text(json.dumps(results, indent=2) + "\n")

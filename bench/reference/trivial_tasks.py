@@ -6,8 +6,9 @@
 Runs inside the testbed pool with the reference's own venv (bench/reference/setup
 makes it; never the project's .venv, whose package has the same import name).
 Measures, in this submitting process, what bench/submission/ measures for ours:
-the makespan of N trivial tasks through joblib.Parallel(n_jobs=-1) with the
-reference's defaults (batch_size=1, no throttle), the CPU seconds (user+system,
+the makespan of N trivial tasks through joblib.Parallel(n_jobs=-1) (the wall time
+of the Parallel call: bench/report.py's one rule; the reference has no automatic
+batching, so one job per task at every setting), the CPU seconds (user+system,
 all threads) and the peak RSS. Prints one JSON object.
 """
 
@@ -35,8 +36,12 @@ def cpu_seconds() -> float:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=100)
-    parser.add_argument("--poll-interval", type=int, default=5,
-                        help="the reference's poll_interval (int seconds; default 5, shortest 1)")
+    parser.add_argument("--poll-interval", type=float, default=5,
+                        help="the reference's poll_interval in seconds (default 5, its own; it "
+                        "takes floats, and its watcher sleeps 0.1 s between checks, so 0.1 is "
+                        "its shortest that changes anything)")
+    parser.add_argument("--case", default=None,
+                        help="the case name printed (default: reference-poll<INTERVAL>)")
     parser.add_argument("--json", help="also write the JSON object to this file")
     args = parser.parse_args(argv)
 
@@ -53,6 +58,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="reference-bench-", dir=base) as tmp:
         # The checkout is read-only in the pool: the reference's logs (initial_dir/logs)
         # and task files go to the pool user's shared directory.
+        load = os.getloadavg()
         cpu, started = cpu_seconds(), time.monotonic()
         with parallel_config(backend="htcondor", n_jobs=-1, request_cpus=1,
                              request_memory="128MB", request_disk="10MB",
@@ -64,12 +70,13 @@ def main(argv=None) -> int:
         print("error: wrong results from the reference", file=sys.stderr)
         return 1
     figures = {
-        "case": f"reference-poll{args.poll_interval}", "tasks": args.tasks,
+        "case": args.case or f"reference-poll{args.poll_interval:g}", "tasks": args.tasks,
         "poll_interval_s": args.poll_interval, "wall_s": round(wall, 2),
         "cpu_s": round(cpu_seconds() - cpu, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "reference_version": getattr(joblib_htcondor, "__version__", "?"),
         "joblib_version": joblib.__version__,
+        "load_average": [round(x, 2) for x in load],
     }
     print(json.dumps(figures), flush=True)
     if args.json:

@@ -16,6 +16,8 @@ Measures, each in the submitting process:
   gives our worker with no engine, no joblib and no throttle in front of it.
   ours/raw-worker is the cost of the engine; raw-worker/raw the cost of a Python
   worker that loads a task and writes a result.
+Each case's makespan follows one rule (see measure); --case runs one case only, so
+that bench/run_all can interleave the repetitions of every case.
 For the pool cases it also prints where the time went, from the event logs
 (bench/submission/event_gaps.py: slot occupancy, claims, queue wait, in-slot run
 time, slot reuse gaps), and how many of the machine's cores were busy (/proc/stat).
@@ -24,6 +26,7 @@ time, slot reuse gaps), and how many of the machine's cores were busy (/proc/sta
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import subprocess
@@ -32,9 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from joblib import Parallel, delayed, parallel_config
-
 import joblib_htcondor
+from joblib import Parallel, delayed, parallel_config
 from joblib_htcondor._batch import Batch
 from joblib_htcondor._params import parse_params
 
@@ -69,15 +71,25 @@ def machine_jiffies() -> tuple:
 
 
 def measure(label: str, run) -> dict:
+    """Runs one case. wall_s is its makespan, by the one rule of bench/report.py: from
+    the case's first action (its first task file or submission) until its last result
+    is known to this process, which polls for it at 0.05 s at most. What comes after
+    (reading the event logs for where the time went) is outside the timing."""
+    load = os.getloadavg()
     cpu, wall, jiffies = cpu_seconds(), time.monotonic(), machine_jiffies()
     extra = run() or {}
+    wall = time.monotonic() - wall
+    cpu = cpu_seconds() - cpu
     busy, total = (b - a for a, b in zip(jiffies, machine_jiffies()))
     cores = round(busy / total * (os.cpu_count() or 1), 2) if total else None
-    figures = {"case": label, "wall_s": round(time.monotonic() - wall, 2),
-               "cpu_s": round(cpu_seconds() - cpu, 2), "peak_rss_mb": round(peak_rss_mb(), 1),
-               "machine_busy_cores": cores}
+    figures = {"case": label, "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
+               "peak_rss_mb": round(peak_rss_mb(), 1), "machine_busy_cores": cores,
+               "load_average": [round(x, 2) for x in load]}
+    logs = extra.pop("logs", None)
     figures.update(extra)
-    print(figures, flush=True)
+    if logs is not None:
+        figures["events"] = events_of(logs())
+    print(json.dumps(figures), flush=True)
     return figures
 
 
@@ -110,6 +122,9 @@ class _Call:
     def __call__(self):
         return [self.x]
 
+    def __len__(self):  # the number of calls, as BatchedCalls says it
+        return 1
+
 
 def events_of(logs) -> dict:
     try:
@@ -124,7 +139,7 @@ def through_parallel(shared: Path, n: int, batch_size, logs: Path) -> dict:
                          batch_size=batch_size, log_dir_prefix=str(logs)):
         results = Parallel()(delayed(trivial)(i) for i in range(n))
     assert results == list(range(n))
-    return {"tasks": n, "batch_size": batch_size, "events": events_of(logs.glob("*/condor.log"))}
+    return {"tasks": n, "batch_size": batch_size, "logs": lambda: logs.glob("*/condor.log")}
 
 
 def raw_cluster(directory: Path, n: int, keep_logs=None) -> dict:
@@ -133,7 +148,8 @@ def raw_cluster(directory: Path, n: int, keep_logs=None) -> dict:
 
 def raw_worker_cluster(directory: Path, n: int, keep_logs=None) -> dict:
     """N jobs of `python -m joblib_htcondor.worker <i>.task`, the task files written
-    (untimed) as a batch of ours writes them: signed, holding TaskCalls([trivial(i)])."""
+    first as a batch of ours writes them (signed, holding TaskCalls([trivial(i)])) and
+    the results read at the end: timed, as through Parallel (from_submit_s without)."""
     from joblib_htcondor._serialization import TaskCodec
     from joblib_htcondor._task import TaskCalls
 
@@ -149,7 +165,7 @@ def raw_worker_cluster(directory: Path, n: int, keep_logs=None) -> dict:
     figures = _one_cluster(directory, "raw-worker", n,
                            f"-m joblib_htcondor.worker {tasks}/$(Process).task", environment,
                            keep_logs)
-    for i in range(n):
+    for i in range(n):  # the results are known to this process once read, as through Parallel
         result = codec.load(tasks / f"{i}.result")
         assert result[0] == "ok" and result[1] == [i], result
     return figures
@@ -161,18 +177,19 @@ def _one_cluster(directory: Path, name: str, n: int, arguments: str, extra: str,
     sub = directory / f"{name}.sub"
     sub.write_text(f"executable = {sys.executable}\narguments = {arguments}\nlog = {log}\n"
                    f"transfer_executable = false\nshould_transfer_files = NO\n{extra}queue {n}\n")
-    subprocess.run(["condor_submit", "-terse", str(sub)], check=True, capture_output=True)
     started = time.monotonic()
+    subprocess.run(["condor_submit", "-terse", str(sub)], check=True, capture_output=True)
     terminated = 0
+    log.touch()  # condor_submit creates it; the schedd may not have written to it yet
     with open(log, "rb") as stream:  # read only what was appended (5000 jobs: 3 MB of log)
         pending = b""
         while terminated < n:
-            time.sleep(0.5)
+            time.sleep(0.05)  # the poll of every case (measure's rule)
             lines = (pending + stream.read()).split(b"\n")
             pending = lines.pop()  # a line HTCondor is still writing
             terminated += sum(1 for line in lines if line.startswith(b"005 ("))
     return {"tasks": n, "from_submit_s": round(time.monotonic() - started, 2),
-            "events": events_of([log])}
+            "logs": lambda: [log]}
 
 
 def main() -> None:
@@ -184,7 +201,12 @@ def main() -> None:
     parser.add_argument("--keep-logs", type=Path, default=None,
                         help="keep the event logs (auto/, batch1/, raw.log, raw-worker.log) "
                         "here; default: a temporary directory, removed at the end")
+    parser.add_argument("--case", choices=["submit", "auto", "batch1", "raw", "raw-worker"],
+                        help="run this case only (default: every case not skipped)")
     args = parser.parse_args()
+    if args.case:
+        args.skip = [c for c in ("submit", "auto", "batch1", "raw", "raw-worker")
+                     if c != args.case]
     joblib_htcondor.register_htcondor("WARNING")
     base = Path(os.environ.get("JHTC_TESTBED_SHARED", tempfile.gettempdir()))
     with tempfile.TemporaryDirectory(prefix="submission-bench-", dir=base) as tmp:

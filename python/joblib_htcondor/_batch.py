@@ -437,6 +437,7 @@ class Batch:
             self._cache_keys.pop(task_id, None)
         self.engine.withdraw(task_id, str(error))
         _remove_quietly(task_path)
+        self.codec.forget(task_path)
         if raise_it:
             return error
         if future is not None:
@@ -447,7 +448,7 @@ class Batch:
         if self.journal is None or self._aborted or self._closed:
             return
         if time.monotonic() - self._bytes_reported_at > 1.0:
-            # bytes_held stats the batch's files: report at most once a second
+            # bytes_held reads the store's reference file: report at most once a second
             self._bytes_reported_at = time.monotonic()
             try:
                 self.journal.bytes_held(self.codec.bytes_held)
@@ -518,6 +519,7 @@ class Batch:
         try:
             if task_path is not None:
                 _remove_quietly(task_path)
+                self.codec.forget(task_path)
         except OSError as error:  # a directory made read-only: the batch's end removes it
             logger.debug("batch %s: cannot remove %s: %s", self.batch_id, task_path, error)
         finally:

@@ -232,7 +232,11 @@ class TaskCodec:
         # Reentrant: a signal handler (see _signals) releases the batch from the main
         # thread, which may have been interrupted inside one of these sections.
         self._lock = threading.RLock()
-        self._files: dict[str, int] = {}  # signed files this codec wrote
+        # Signed files this codec wrote and not yet forgotten, and their total size:
+        # kept as a running sum so that bytes_held costs the same at the 100,000th task
+        # as at the first (no stat of every file ever written).
+        self._files: dict[str, int] = {}
+        self._file_bytes = 0
         self._counted: set[str] = set()  # blobs this batch wrote or was told of
         self._result_blob_bytes = 0
         self._released = False
@@ -310,8 +314,15 @@ class TaskCodec:
         size = _core.write_signed_file(path, self.identity(path, kind, attempt), payload,
                                        self._key)
         with self._lock:
+            self._file_bytes += size - self._files.get(path, 0)
             self._files[path] = size
         return size, blob_bytes
+
+    def forget(self, path: PathLike) -> None:
+        """``path``, a file this codec wrote, is gone (or about to be): it no longer
+        counts in ``bytes_held`` and its entry is dropped. Unknown paths are ignored."""
+        with self._lock:
+            self._file_bytes -= self._files.pop(os.fspath(path), 0)
 
     def _check_dirs(self, path: str) -> None:
         """Every directory between the shared directory and ``path`` must be this
@@ -399,6 +410,7 @@ class TaskCodec:
                 os.unlink(path)
             except FileNotFoundError:
                 pass
+            self.forget(path)
         return obj
 
     @staticmethod
@@ -420,14 +432,11 @@ class TaskCodec:
     def bytes_held(self) -> int:
         """Bytes this batch holds in the shared directory: the distinct blobs it
         references (task and result data) plus the signed files this codec wrote
-        that still exist."""
+        and has not been told are gone (``forget``). A task file a worker deleted on
+        load (delete_task_file_on_load) counts until its task's outcome is in."""
         total = self._store.bytes_held(self._batch_id)
         with self._lock:
-            files = list(self._files.items())
-        for path, size in files:
-            if os.path.exists(path):
-                total += size
-        return total
+            return total + self._file_bytes
 
     def release(self) -> None:
         """Drops this batch's references and deletes the blobs no other batch
@@ -436,6 +445,7 @@ class TaskCodec:
         with self._lock:
             self._released = True
             self._files.clear()
+            self._file_bytes = 0
         self._store.release(self._batch_id)
 
     def _beat(self) -> None:

@@ -206,6 +206,28 @@ def test_bytes_held_counts_blobs_once_and_live_files(shared):
     assert codec.bytes_held == 0
 
 
+def test_bytes_held_is_a_running_total_that_stats_no_file(shared, monkeypatch):
+    """At 100,000 tasks a stat per file ever written made every report O(tasks)."""
+    codec = TaskCodec(shared, "b")
+    sizes = [codec.dump(i, shared / f"{i}.task") for i in range(50)]
+    calls = []
+    real_exists, real_stat = os.path.exists, os.stat
+    monkeypatch.setattr(os.path, "exists", lambda *a, **k: calls.append(a) or real_exists(*a, **k))
+    monkeypatch.setattr(os, "stat", lambda *a, **k: calls.append(a) or real_stat(*a, **k))
+    assert codec.bytes_held == sum(sizes)
+    assert calls == []
+    monkeypatch.undo()
+    for i in range(40):
+        os.unlink(shared / f"{i}.task")
+        codec.forget(shared / f"{i}.task")
+    codec.forget(shared / "never-written.task")  # ignored
+    assert codec.bytes_held == sum(sizes[40:])
+    assert len(codec._files) == 10  # forgotten paths are not held until the batch ends
+    codec.dump("again", shared / "45.task")  # rewritten: counted once, at its new size
+    assert codec.bytes_held == sum(sizes[40:45]) + sum(sizes[46:]) + os.path.getsize(
+        shared / "45.task")
+
+
 def test_worker_result_blobs_belong_to_the_batch_until_released(shared):
     caller = TaskCodec(shared, "b")
     worker = TaskCodec(shared, "b")  # what the job does on its node

@@ -132,6 +132,7 @@ class HTCondorDriver final : public SchedulerDriver, public SharedCapacity {
   void track_jobs(std::string_view lineage, std::string_view event_log,
                   std::span<const TrackedJob> jobs) override;
   void wake() override;
+  std::size_t tracked_jobs() const;
 
  private:
   RemovalCall removal_call() const {
@@ -149,6 +150,7 @@ class HTCondorDriver final : public SchedulerDriver, public SharedCapacity {
   void apply(const DriverEvent& event, JobState& job);  // expects mutex_
   void reconcile_if_silent();                           // expects tail_mutex_
   void report_unmatched();                              // expects tail_mutex_
+  void forget_finished();                               // expects mutex_
   std::size_t count_level_jobs() const;
   LevelLock take_level_lock() const;
 
@@ -172,7 +174,7 @@ class HTCondorDriver final : public SchedulerDriver, public SharedCapacity {
   std::unique_ptr<FileWatch> log_watch_;  // wakes the tail when the own log grows
   Clock::time_point last_news_ = Clock::now();
 
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   bool woken_ = false;
   std::uint64_t submit_seq_ = 0;
   int submits_in_flight_ = 0;
@@ -183,6 +185,7 @@ class HTCondorDriver final : public SchedulerDriver, public SharedCapacity {
   std::vector<std::string> new_logs_;          // adopted logs read_new_events has not opened
   std::vector<JobEvent> stash_;  // events of clusters a running submit() has not registered yet
   std::vector<DriverEvent> pending_;
+  std::vector<JobKey> finished_;  // jobs ended by an event of pending_
 };
 
 HTCondorDriver::HTCondorDriver(JobTemplate job_template)
@@ -430,6 +433,7 @@ void HTCondorDriver::apply(const DriverEvent& event, JobState& job) {
     case DriverEventKind::exited:
     case DriverEventKind::removed:
       job.done = true;
+      finished_.push_back(job.key);  // forgotten once wait_events() hands this event out
       break;
     case DriverEventKind::unmatched:  // not done: the engine's condor_rm follows
       if (job.unmatched) return;
@@ -570,7 +574,26 @@ std::vector<DriverEvent> HTCondorDriver::wait_events(std::chrono::milliseconds t
   }
   std::lock_guard lock(mutex_);
   woken_ = false;
+  forget_finished();
   return std::exchange(pending_, {});
+}
+
+// A finished job's last event is being reported: nothing will ask about it again
+// (remove() and remove_if_idle() skip finished jobs, and a late log line for it is
+// dropped as "not ours"), so the tables stay as large as the jobs in flight.
+void HTCondorDriver::forget_finished() {
+  for (const JobKey& key : finished_) {
+    const auto it = by_key_.find({key.task, key.attempt});
+    if (it == by_key_.end()) continue;
+    jobs_.erase(it->second);
+    by_key_.erase(it);
+  }
+  finished_.clear();
+}
+
+std::size_t HTCondorDriver::tracked_jobs() const {
+  std::lock_guard lock(mutex_);
+  return jobs_.size() + by_key_.size();
 }
 
 void HTCondorDriver::remove(std::span<const JobKey> keys, std::string_view reason) {
@@ -678,6 +701,12 @@ void HTCondorDriver::wake() {
 
 std::unique_ptr<SchedulerDriver> make_htcondor_driver(JobTemplate job_template) {
   return std::make_unique<HTCondorDriver>(std::move(job_template));
+}
+
+std::size_t tracked_htcondor_jobs(const SchedulerDriver& driver) {
+  const auto* htcondor = dynamic_cast<const HTCondorDriver*>(&driver);
+  if (htcondor == nullptr) throw std::invalid_argument("driver: not the HTCondor driver");
+  return htcondor->tracked_jobs();
 }
 
 bool remove_htcondor_lineage(const SchedulerAddress& where, std::string_view lineage,

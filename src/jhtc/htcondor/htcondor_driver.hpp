@@ -34,6 +34,13 @@ namespace jhtc {
 // is malformed or template.python is not found on PATH.
 std::unique_ptr<SchedulerDriver> make_htcondor_driver(JobTemplate job_template);
 
+// Entries of the driver's job tables (by job and by task attempt): jobs submitted
+// and not yet reported finished, twice. A finished job is dropped when
+// wait_events() hands out its terminating event, so this returns to 0 once every
+// job has ended. For tests and benchmarks; throws std::invalid_argument when
+// `driver` is not an HTCondor driver.
+std::size_t tracked_htcondor_jobs(const SchedulerDriver& driver);
+
 // remove_lineage() (scheduler_driver.hpp) for HTCondor: condor_rm -constraint, with
 // the driver's retry policy.
 bool remove_htcondor_lineage(const SchedulerAddress& where, std::string_view lineage,

@@ -126,9 +126,13 @@ TEST_F(Pool, TwentyJobsInOneTransactionReportEveryOutcome) {
     }
   }
 
+  // 19 jobs reported finished are forgotten; the held one is still tracked (by job and
+  // by task attempt)
+  EXPECT_EQ(tracked_htcondor_jobs(*driver_), 2u);
   driver_->remove_all("the pool test is done");
   collect(events, 60s, [&] { return count(events, DriverEventKind::removed) == 2; });
   EXPECT_EQ(count(events, DriverEventKind::removed), 2);  // the held job went too
+  EXPECT_EQ(tracked_htcondor_jobs(*driver_), 0u);
   const auto left = util::run_command(
       {"condor_q", "-constraint", htcondor::lineage_constraint(t_.batch_name), "-af", "ClusterId"},
       {.timeout = 30s});

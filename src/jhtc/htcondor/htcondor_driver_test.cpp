@@ -280,5 +280,41 @@ TEST_F(FakeCondor, ReconcilesWithTheQueueAfterASilence) {
   EXPECT_TRUE(driver->wait_events(200ms).empty());
 }
 
+TEST_F(FakeCondor, FinishedJobsLeaveTheTablesOnceReported) {
+  auto driver = make_htcondor_driver(t_);
+  driver->submit(jobs(3));
+  EXPECT_EQ(tracked_htcondor_jobs(*driver), 6u);  // by job and by task attempt
+  append_log(event(1, "10.000") +
+             event(5, "10.000", "\t(1) Normal termination (return value 0)\n") +
+             event(9, "10.001", "\tcancelled (by user htc)\n"));
+  ASSERT_EQ(driver->wait_events(2s).size(), 3u);
+  EXPECT_EQ(tracked_htcondor_jobs(*driver), 2u);  // 10.2 still in flight
+  const std::vector<JobKey> finished{{1, 0}, {2, 0}};
+  driver->remove(finished, "x");  // nothing left to remove: no condor_rm
+  EXPECT_FALSE(fs::exists(root_ / "rm.args"));
+  EXPECT_FALSE(driver->remove_if_idle({1, 0}));
+  append_log(event(5, "10.000", "\t(1) Normal termination (return value 0)\n") +  // repeated
+             event(5, "10.002", "\t(1) Normal termination (return value 4)\n"));
+  const auto last = driver->wait_events(2s);
+  ASSERT_EQ(last.size(), 1u);  // a late line of a forgotten job is not reported again
+  EXPECT_EQ(last[0].task, 3u);
+  EXPECT_EQ(last[0].exit_code, 4);
+  EXPECT_EQ(tracked_htcondor_jobs(*driver), 0u);
+}
+
+TEST_F(FakeCondor, TrackedJobsRefusesAnotherDriver) {
+  class NotHTCondor final : public SchedulerDriver {
+   public:
+    std::string_view name() const override { return "other"; }
+    void submit(std::span<const JobRequest>) override {}
+    std::vector<DriverEvent> wait_events(std::chrono::milliseconds) override { return {}; }
+    void remove(std::span<const JobKey>, std::string_view) override {}
+    void remove_all(std::string_view) override {}
+    void wake() override {}
+  };
+  NotHTCondor other;
+  EXPECT_THROW(tracked_htcondor_jobs(other), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace jhtc
