@@ -268,6 +268,7 @@ class Batch:
         template.disk_mb = p.value_for_level("request_disk", level) or 0
         template.gpus = p.value_for_level("request_gpus", level)
         template.priority = level  # children before their waiting parents
+        template.fork_server = p.fork_server
         template.environment = {
             "JOBLIB_HTCONDOR_SHARED_DIR": str(shared),
             "JOBLIB_HTCONDOR_BATCH": self.batch_id,
