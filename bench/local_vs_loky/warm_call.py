@@ -22,7 +22,6 @@ import time
 
 import numpy  # noqa: F401  (what the fork server preloads for a scikit-learn user)
 from joblib import Parallel, delayed, parallel_config
-
 from joblib_htcondor import register_htcondor
 
 TARGET_S = 0.1

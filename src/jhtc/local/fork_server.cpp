@@ -35,8 +35,7 @@ bool parse_number(std::string_view text, Number& value) {
 
 }  // namespace
 
-ForkServerConnection::ForkServerConnection(int channel,
-                                           std::shared_ptr<ForkServerProcess> server)
+ForkServerConnection::ForkServerConnection(int channel, std::shared_ptr<ForkServerProcess> server)
     : channel_(channel), server_(std::move(server)) {}
 
 ForkServerConnection::~ForkServerConnection() { close(channel_); }
@@ -61,12 +60,12 @@ bool ForkServerConnection::send_line(const std::string& line) {
 }
 
 bool ForkServerConnection::request(std::uint64_t job, const std::string& task_file, int attempt,
-                         const std::string& stdout_path, const std::string& stderr_path) {
+                                   const std::string& stdout_path, const std::string& stderr_path) {
   for (const std::string* path : {&task_file, &stdout_path, &stderr_path})
     if (path->find_first_of("\t\n") != std::string::npos)
       throw std::invalid_argument("path with a tab or newline: " + *path);
-  return send_line(std::to_string(job) + "\t" + task_file + "\t" + std::to_string(attempt) +
-                   "\t" + stdout_path + "\t" + stderr_path + "\n");
+  return send_line(std::to_string(job) + "\t" + task_file + "\t" + std::to_string(attempt) + "\t" +
+                   stdout_path + "\t" + stderr_path + "\n");
 }
 
 std::vector<ForkServerReport> ForkServerConnection::read_reports() {

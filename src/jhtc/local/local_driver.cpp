@@ -75,7 +75,7 @@ class LocalDriver final : public SchedulerDriver {
   std::unordered_map<TaskId, RunningJob> running_;
   std::vector<DriverEvent> events_;
   std::unique_ptr<local::ForkServerConnection> fork_server_;  // null: spawn per job
-  std::unordered_map<std::uint64_t, TaskId> forked_;  // fork_job -> task
+  std::unordered_map<std::uint64_t, TaskId> forked_;          // fork_job -> task
   std::uint64_t next_fork_job_ = 1;
 };
 
