@@ -120,3 +120,15 @@ def test_module_state_a_task_sets_does_not_reach_later_tasks(tmp_path):
         first = Parallel(batch_size=1)(delayed(mark_module_state)(i) for i in range(3))
         second = Parallel(batch_size=1)(delayed(mark_module_state)(i) for i in range(3))
     assert first == [None] * 3 and second == [None] * 3
+
+
+def test_the_server_preloads_the_submodules_the_caller_imported(monkeypatch):
+    # A job lacking sklearn.svm would import it again in every fork.
+    import sklearn.svm  # noqa: F401
+
+    names = _batch.modules_to_preload().split(",")
+    assert "sklearn" in names and "sklearn.svm" in names
+    assert not [n for n in names if any(p.startswith("_") for p in n.split("."))]
+    monkeypatch.setattr(_batch, "PRELOAD_MAX_CHARS", 10)
+    bounded = _batch.modules_to_preload().split(",")
+    assert "sklearn" in bounded and "sklearn.svm" not in bounded, "the bound keeps the packages"
