@@ -207,6 +207,7 @@ class Engine {
   bool remove_if_idle(TaskId task);
 
   // The next finished task, or nullopt after `timeout`. Blocks without polling.
+  // Once shutdown() has begun it no longer waits: what is left, then nullopt.
   std::optional<TaskOutcome> next_outcome(std::chrono::milliseconds timeout);
 
   // Removes every outstanding job (and its descendants) from the scheduler; their

@@ -49,6 +49,9 @@ struct JobTemplate {
   int gpus = 0;                                    // 0: no GPU asked for
   int priority = 0;                                // higher runs first (children above parents)
   std::map<std::string, std::string> environment;  // extra environment of the worker
+  // Local scheduler: fork each job from the process's fork server (true) or start a
+  // fresh interpreter per job (false). HTCondor ignores it.
+  bool fork_server = true;
   // Scheduler-specific settings, by name. HTCondor: pool, schedd, universe,
   // initial_dir, extra_directives (one directive per line), lineage. Local: none yet.
   std::map<std::string, std::string> options;
@@ -226,6 +229,11 @@ struct SchedulerAddress {
 // failed after its retries. The local scheduler's jobs die with their batch: false.
 bool remove_lineage(const SchedulerAddress& where, std::string_view lineage,
                     std::string_view reason);
+
+// In a job forked by the local scheduler's fork server: `fd` is the control channel
+// the job inherited. The local drivers of this process then fork their jobs from
+// that same fork server (nested batches share it) instead of starting their own.
+void adopt_local_fork_server(int fd);
 
 // Creates the driver named `scheduler` ("local" or "htcondor").
 // Throws std::invalid_argument for an unknown name, SchedulerUnavailable when the

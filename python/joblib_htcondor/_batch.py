@@ -55,6 +55,26 @@ GATHER_S = {"htcondor": {"quiet": 0.03, "most": 0.25},
 STDERR_TAIL_BYTES = 2000
 #: Heavy packages the local scheduler's fork server imports once, if the caller uses them.
 PRELOADED = ("numpy", "scipy", "pandas", "sklearn", "julearn", "joblib")
+#: Bounds JOBLIB_HTCONDOR_PRELOAD (the kernel refuses an environment string over 128 KiB).
+PRELOAD_MAX_CHARS = 60_000
+
+
+def modules_to_preload() -> str:
+    """The modules of the PRELOADED packages that this process has imported, public
+    ones only (they import the private ones they need). Every local job is a fresh
+    fork of the fork server, so a submodule it lacks (``sklearn.svm`` for an SVC) is
+    imported again by every job, as if it were a new interpreter; imported once in
+    the server, no job pays for it."""
+    names = sorted(name for name, module in list(sys.modules.items())
+                   if module is not None and name.partition(".")[0] in PRELOADED
+                   and not any(part.startswith("_") or part in ("tests", "conftest")
+                               for part in name.split(".")))
+    chosen, size = [n for n in names if "." not in n], 0
+    for name in names:
+        size += len(name) + 1
+        if "." in name and size <= PRELOAD_MAX_CHARS:
+            chosen.append(name)
+    return ",".join(chosen)
 
 
 def new_batch_id(level: int) -> str:
@@ -285,6 +305,7 @@ class Batch:
         template.disk_mb = p.value_for_level("request_disk", level) or 0
         template.gpus = p.value_for_level("request_gpus", level)
         template.priority = level  # children before their waiting parents
+        template.fork_server = p.fork_server
         template.environment = {
             "JOBLIB_HTCONDOR_SHARED_DIR": str(shared),
             "JOBLIB_HTCONDOR_BATCH": self.batch_id,
@@ -293,7 +314,7 @@ class Batch:
             "JOBLIB_HTCONDOR_DELETE_TASK_FILE": "1" if p.delete_task_file_on_load else "0",
             "JOBLIB_HTCONDOR_SYS_PATH": caller_sys_path(),
             # heavy packages the caller uses: the local scheduler's fork server imports them once
-            "JOBLIB_HTCONDOR_PRELOAD": ",".join(m for m in PRELOADED if m in sys.modules),
+            "JOBLIB_HTCONDOR_PRELOAD": modules_to_preload(),
             # read by the thread pools when they start (the worker, or the local
             # scheduler's fork server, imports numpy after these are set)
             **{name: str(self.threads) for name in THREAD_VARS},

@@ -41,6 +41,10 @@ class FileTransfer:
     def common_inputs(self, arg: Sequence[str], /) -> None: ...
 
     def enabled(self) -> bool: ...
+def adopt_local_fork_server(fd: int) -> None:
+    """
+    In a job forked by the local scheduler's fork server: the local drivers of this process fork their jobs through the control channel `fd` the job inherited.
+    """
 
 class JobTemplate:
     """What every job of one batch shares (see scheduler_driver.hpp)."""
@@ -112,6 +116,15 @@ class JobTemplate:
 
     @environment.setter
     def environment(self, arg: Mapping[str, str], /) -> None: ...
+
+    @property
+    def fork_server(self) -> bool:
+        """
+        Local scheduler: fork jobs from the process's fork server (else spawn each).
+        """
+
+    @fork_server.setter
+    def fork_server(self, arg: bool, /) -> None: ...
 
     @property
     def options(self) -> dict[str, str]: ...

@@ -234,6 +234,7 @@ class BackendParams:
     max_request_memory: tuple = (64 * 1024,)  # MB per level: the ceiling of memory retries
     max_idle_unmatched: float = 600.0  # seconds; math.inf: never fail an unmatched job
     transfer: str = "shared_filesystem"  # or "htcondor": see _transfer
+    fork_server: bool = True  # local scheduler: fork jobs from the process's fork server
 
     def value_for_level(self, name: str, level: int):
         """The per-level value of ``name`` at recursion ``level``; None when unset."""
@@ -273,6 +274,7 @@ _CHECKS: dict = {
         lambda v, n: () if v is None else _per_level(v, n, parse_size_mb), "max_shared_disk"),
     "request_gpus": (lambda v, n: _per_level(v, n, _non_negative_int), "request_gpus"),
     "max_idle_unmatched": (_idle_unmatched, "max_idle_unmatched"),
+    "fork_server": (_bool, "fork_server"),
     "memory_retry_factor": (lambda v, n: _per_level(v, n, _retry_factor), "memory_retry_factor"),
     "max_request_mem": (lambda v, n: _per_level(v, n, parse_size_mb), "max_request_memory"),
     "max_request_memory": (lambda v, n: _per_level(v, n, parse_size_mb), "max_request_memory"),

@@ -127,9 +127,9 @@ def run_as_worker(task_path: str, attempt: int = 0) -> int:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv == ["--serve"]:  # the local scheduler's fork server (see _fork_server)
-        from . import _batch, _fork_server, _serialization  # noqa: F401  (preloaded for the children)
+        from . import _batch, _core, _fork_server, _serialization  # noqa: F401  (for the children)
 
-        return _fork_server.serve(run_as_worker)
+        return _fork_server.serve(run_as_worker, adopt=_core.adopt_local_fork_server)
     if len(argv) not in (1, 2) or (len(argv) == 2 and not argv[1].isdigit()):
         print("usage: python -m joblib_htcondor.worker TASKFILE [ATTEMPT] | --serve",
               file=sys.stderr)

@@ -49,6 +49,8 @@ void bind_job_template(nb::module_& m) {
       .def_rw("gpus", &jhtc::JobTemplate::gpus)
       .def_rw("priority", &jhtc::JobTemplate::priority)
       .def_rw("environment", &jhtc::JobTemplate::environment)
+      .def_rw("fork_server", &jhtc::JobTemplate::fork_server,
+              "Local scheduler: fork jobs from the process's fork server (else spawn each).")
       .def_rw("options", &jhtc::JobTemplate::options)
       .def_rw("file_transfer", &jhtc::JobTemplate::file_transfer);
 }
@@ -142,6 +144,9 @@ void bind_engine(nb::module_& m) {
       nb::call_guard<nb::gil_scoped_release>(),
       "Removes every job of a lineage and below (validated, quoted); True when a job was "
       "marked. ValueError for a malformed lineage, SchedulerError when the scheduler failed.");
+  m.def("adopt_local_fork_server", &jhtc::adopt_local_fork_server, "fd"_a,
+        "In a job forked by the local scheduler's fork server: the local drivers of this "
+        "process fork their jobs through the control channel `fd` the job inherited.");
   bind_job_template(m);
   bind_outcome(m);
   bind_adoption(m);

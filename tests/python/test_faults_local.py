@@ -201,7 +201,8 @@ sys.path.insert(0, {here!r})
 from joblib import Parallel, delayed, parallel_config
 import joblib_htcondor
 joblib_htcondor.register_htcondor()
-with parallel_config(backend="htcondor", scheduler="local", shared_data_dir={shared!r}):
+with parallel_config(backend="htcondor", scheduler="local", shared_data_dir={shared!r},
+                     fork_server=False):
     Parallel(n_jobs=2, batch_size=1)(delayed(time.sleep)(60) for _ in range(2))
 """
 
@@ -218,9 +219,9 @@ def test_signal_to_the_caller_removes_its_local_jobs_and_files(tmp_path, signum,
     driver = subprocess.Popen([sys.executable, "-c", DRIVER.format(here=str(HERE),
                                                                     shared=str(shared))],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              preexec_fn=default_sigint,
-                              # one process per job, named by its task file, for pgrep
-                              env={**os.environ, "JOBLIB_HTCONDOR_FORK_SERVER": "0"})
+                              # fork_server=False: one process per job, named by its
+                              # task file, for pgrep
+                              preexec_fn=default_sigint)
     pattern = f"joblib_htcondor.worker {shared}"
     try:
         deadline = time.monotonic() + 30  # a loaded machine may take seconds to spawn them

@@ -26,6 +26,7 @@ from joblib import Parallel, delayed, parallel_config
 import joblib_htcondor
 joblib_htcondor.register_htcondor()
 with parallel_config(backend="htcondor", scheduler="local", shared_data_dir={shared!r},
+                     fork_server=False,
                      export_metadata=True):
     Parallel(n_jobs=2, batch_size=1)(delayed(time.sleep)(60) for _ in range(2))
 """
@@ -45,8 +46,7 @@ def test_killed_run_shows_as_dead(tmp_path):
     if shutil.which("tmux") is None:
         pytest.skip("tmux is not installed")
     shared = tmp_path / "shared"
-    caller = subprocess.Popen([sys.executable, "-c", CALLER.format(shared=str(shared))],
-                              env={**os.environ, "JOBLIB_HTCONDOR_FORK_SERVER": "0"})
+    caller = subprocess.Popen([sys.executable, "-c", CALLER.format(shared=str(shared))])
     ui = None
     try:
         root = wait_for_root(shared / "journal")

@@ -73,6 +73,7 @@ def test_parallel_config_refuses_bad_values_on_entry():
      ("request_cpus", 0, "request_cpus must be a positive number"),
      ("batch_size", 0, r"batch_size \(or \"auto\"\) must be a positive int"),
      ("export_metadata", "yes", "export_metadata must be True or False"),
+     ("fork_server", "0", "fork_server must be True or False"),
      ("context_func", 3, "context_func must be a callable"),
      ("worker_log_level", "LOUD", "worker_log_level must be a logging level"),
      ("extra_directives", {"requirements": "x\nqueue 1000"}, "must be one line"),

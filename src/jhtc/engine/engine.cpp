@@ -144,7 +144,11 @@ bool Engine::remove_if_idle(TaskId id) {
 
 std::optional<TaskOutcome> Engine::next_outcome(std::chrono::milliseconds timeout) {
   std::unique_lock lock(state_->mutex);
-  if (!state_->outcome_ready.wait_for(lock, timeout, [&] { return !state_->outcomes.empty(); }))
+  // After shutdown() nothing more can come: the caller's collector drains what is
+  // left and returns at once instead of sleeping out its timeout at every batch's end.
+  if (!state_->outcome_ready.wait_for(
+          lock, timeout, [&] { return !state_->outcomes.empty() || state_->stopping; }) ||
+      state_->outcomes.empty())
     return std::nullopt;
   TaskOutcome outcome = std::move(state_->outcomes.front());
   state_->outcomes.pop_front();
@@ -198,6 +202,7 @@ void Engine::shutdown() {
   }
   state_->dispatch_wakeup.notify_all();
   state_->tracker_pause.notify_all();
+  state_->outcome_ready.notify_all();
   state_->driver->wake();
   if (state_->dispatcher.joinable()) state_->dispatcher.join();
   if (state_->tracker.joinable()) state_->tracker.join();

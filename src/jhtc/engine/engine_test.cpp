@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "jhtc/errors.hpp"
@@ -491,6 +492,22 @@ TEST_F(EngineTest, FailedSubmissionFailsTheTasksWithTheSchedulersMessage) {
 TEST_F(EngineTest, ZeroThrottleIsRefused) {
   EXPECT_THROW(Engine({.throttle = 0}, std::make_unique<ScriptedDriver>(script_)),
                std::invalid_argument);
+}
+
+TEST_F(EngineTest, ShutdownWakesACollectorWaitingForOutcomes) {
+  start({.throttle = 1});
+  submit(0);
+  std::optional<TaskOutcome> first, second;
+  // Waits far longer than the test may run: only shutdown() can end the wait in time.
+  std::thread collector([&] {
+    first = engine_->next_outcome(std::chrono::hours(1));
+    second = engine_->next_outcome(std::chrono::hours(1));
+  });
+  engine_->shutdown();
+  collector.join();
+  ASSERT_TRUE(first.has_value()) << "the task's cancelled outcome is still delivered";
+  EXPECT_EQ(first->kind, OutcomeKind::cancelled);
+  EXPECT_FALSE(second.has_value());
 }
 
 TEST_F(EngineTest, SubmitAfterShutdownThrows) {

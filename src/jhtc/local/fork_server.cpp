@@ -8,11 +8,11 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <stdexcept>
 #include <string_view>
 
 #include "jhtc/errors.hpp"
+#include "local/fork_server_process.hpp"
 
 namespace jhtc::local {
 namespace {
@@ -33,50 +33,17 @@ bool parse_number(std::string_view text, Number& value) {
   return error == std::errc() && end == text.data() + text.size();
 }
 
-std::string last_line_of(const std::string& path) {
-  std::ifstream in(path);
-  std::string line, last;
-  while (std::getline(in, line))
-    if (!line.empty()) last = line;
-  return last;
-}
-
 }  // namespace
 
-ForkServer::ForkServer(const std::vector<std::string>& argv,
-                       const std::map<std::string, std::string>& extra_env,
-                       const std::string& stdout_path, const std::string& stderr_path)
-    : stderr_path_(stderr_path) {
-  int fds[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
-    throw SchedulerError(std::string("socketpair failed: ") + std::strerror(errno));
-  channel_ = fds[0];
-  try {
-    zygote_ = spawn_process(argv, extra_env, stdout_path, stderr_path, fds[1]);
-  } catch (...) {
-    close(fds[0]);
-    close(fds[1]);
-    throw;
-  }
-  close(fds[1]);
-}
+ForkServerConnection::ForkServerConnection(int channel, std::shared_ptr<ForkServerProcess> server)
+    : channel_(channel), server_(std::move(server)) {}
 
-ForkServer::~ForkServer() {
-  close(channel_);
-  if (zygote_.pidfd >= 0) {
-    kill(zygote_.pid, SIGKILL);
-    reap_process(zygote_);
-  }
-}
+ForkServerConnection::~ForkServerConnection() { close(channel_); }
 
-bool ForkServer::request(std::uint64_t job, const std::string& task_file, int attempt,
-                         const std::string& stdout_path, const std::string& stderr_path) {
-  for (const std::string* path : {&task_file, &stdout_path, &stderr_path})
-    if (path->find_first_of("\t\n") != std::string::npos)
-      throw std::invalid_argument("path with a tab or newline: " + *path);
+pid_t ForkServerConnection::server_pid() const { return server_->pid(); }
+
+bool ForkServerConnection::send_line(const std::string& line) {
   if (!alive_) return false;
-  const std::string line = std::to_string(job) + "\t" + task_file + "\t" + std::to_string(attempt) +
-                           "\t" + stdout_path + "\t" + stderr_path + "\n";
   // Blocking: a request is a few hundred bytes, the socket buffer holds hundreds.
   // MSG_NOSIGNAL: a dead zygote must not raise SIGPIPE in the caller's process.
   std::size_t sent = 0;
@@ -92,7 +59,16 @@ bool ForkServer::request(std::uint64_t job, const std::string& task_file, int at
   return true;
 }
 
-std::vector<ForkServerReport> ForkServer::read_reports() {
+bool ForkServerConnection::request(std::uint64_t job, const std::string& task_file, int attempt,
+                                   const std::string& stdout_path, const std::string& stderr_path) {
+  for (const std::string* path : {&task_file, &stdout_path, &stderr_path})
+    if (path->find_first_of("\t\n") != std::string::npos)
+      throw std::invalid_argument("path with a tab or newline: " + *path);
+  return send_line(std::to_string(job) + "\t" + task_file + "\t" + std::to_string(attempt) + "\t" +
+                   stdout_path + "\t" + stderr_path + "\n");
+}
+
+std::vector<ForkServerReport> ForkServerConnection::read_reports() {
   std::vector<ForkServerReport> reports;
   char chunk[4096];
   while (alive_) {
@@ -112,7 +88,7 @@ std::vector<ForkServerReport> ForkServer::read_reports() {
   return reports;
 }
 
-void ForkServer::parse_line(const std::string& line, std::vector<ForkServerReport>& out) {
+void ForkServerConnection::parse_line(const std::string& line, std::vector<ForkServerReport>& out) {
   const auto fields = split_tabs(line);
   ForkServerReport report;
   // exited carries wait4's rusage after the status: user and system seconds, max RSS.
@@ -144,22 +120,25 @@ void ForkServer::parse_line(const std::string& line, std::vector<ForkServerRepor
   out.push_back(std::move(report));
 }
 
-std::string ForkServer::describe_death() {
+std::string ForkServerConnection::describe_death() {
   alive_ = false;
-  std::string what = "the fork server (pid " + std::to_string(zygote_.pid) + ") ";
-  if (zygote_.pidfd >= 0) {
-    kill(zygote_.pid, SIGKILL);  // e.g. it broke the protocol: make sure it is gone
-    const ExitStatus status = reap_process(zygote_);
-    if (status.signal > 0)
-      what += "was killed by signal " + std::to_string(status.signal);
+  return server_->describe_death();
+}
+
+std::string escape_field(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c == '\n')
+      out += "\\n";
     else
-      what += "exited with code " + std::to_string(status.exit_code);
-  } else {
-    what += "is gone";
+      out += c;
   }
-  if (const std::string last = last_line_of(stderr_path_); !last.empty())
-    what += " (its stderr, " + stderr_path_ + ": " + last + ")";
-  return what;
+  return out;
 }
 
 }  // namespace jhtc::local

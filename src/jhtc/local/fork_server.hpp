@@ -1,16 +1,24 @@
 // The client side of the local scheduler's fork server (the "zygote"): one long-lived
-// `python -m joblib_htcondor.worker --serve` per driver that imports the heavy modules
-// once and forks a child per job (python/joblib_htcondor/_fork_server.py has the
-// protocol). The driver polls fd() with its pidfds and calls read_reports() when it
-// is readable.
+// `python -m joblib_htcondor.worker --serve` per process (and interpreter), shared by
+// every local driver of the process, that imports the heavy modules once and forks a
+// child per job (python/joblib_htcondor/_fork_server.py has the protocol).
 //
-// Thread-safety: none; the local driver calls it with its mutex held.
+// Each driver holds its own connection: a socketpair whose other end travels to the
+// zygote over its control channel (SCM_RIGHTS). A job the zygote forks inherits a
+// control channel of its own; adopt_fork_server_channel() makes the drivers of nested
+// batches inside that job connect through it, so every level forks from one zygote.
+// The zygote kills the jobs of a connection that closes, and all its jobs when its
+// first control channel closes (the process that started it is gone).
+//
+// Thread-safety: connect_fork_server() and adopt_fork_server_channel() may be called
+// from any thread; a ForkServerConnection is used by one driver under its mutex.
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,45 +35,63 @@ struct ForkServerReport {
   std::string message;  // failed: why the child could not be forked
 };
 
-class ForkServer {
+class ForkServerProcess;
+
+class ForkServerConnection {
  public:
-  // Starts `argv` with the channel as its fd 3 and the given environment.
-  // Throws SchedulerError when the process or the channel cannot be created.
-  ForkServer(const std::vector<std::string>& argv,
-             const std::map<std::string, std::string>& extra_env, const std::string& stdout_path,
-             const std::string& stderr_path);
-  // Closes the channel (the zygote then exits), kills and reaps the zygote. The
-  // children it forked are not touched: the driver ends their process groups.
-  ~ForkServer();
-  ForkServer(const ForkServer&) = delete;
-  ForkServer& operator=(const ForkServer&) = delete;
+  // Closes the connection: the zygote kills this connection's jobs still running.
+  ~ForkServerConnection();
+  ForkServerConnection(const ForkServerConnection&) = delete;
+  ForkServerConnection& operator=(const ForkServerConnection&) = delete;
 
   // Readable when reports arrived or the zygote died.
   int fd() const { return channel_; }
   bool alive() const { return alive_; }
+  // The zygote's pid (adopted channel: the parent of this process).
+  pid_t server_pid() const;
 
   // Asks for one job (the worker runs `task_file` as attempt `attempt`). Returns
-  // false (and the server is dead) when the channel is broken; paths must not
+  // false (and the connection is dead) when the channel is broken; paths must not
   // contain tabs or newlines (std::invalid_argument).
   bool request(std::uint64_t job, const std::string& task_file, int attempt,
                const std::string& stdout_path, const std::string& stderr_path);
 
   // Reads the reports available without blocking. A closed or broken channel, or
-  // a line that is not a report, marks the server dead.
+  // a line that is not a report, marks the connection dead.
   std::vector<ForkServerReport> read_reports();
 
-  // Why the zygote is gone: its exit status and the last line of its stderr.
-  // Reaps it (blocking up to the time SIGKILL takes) when it is still there.
+  // Why the connection is gone: the zygote's exit status and the last line of its
+  // stderr. A zygote still there (it broke the protocol) is killed and reaped.
   std::string describe_death();
 
  private:
+  friend std::unique_ptr<ForkServerConnection> connect_fork_server(
+      const std::vector<std::string>&, const std::map<std::string, std::string>&,
+      const std::map<std::string, std::string>&);
+  ForkServerConnection(int channel, std::shared_ptr<ForkServerProcess> server);
+  bool send_line(const std::string& line);
   void parse_line(const std::string& line, std::vector<ForkServerReport>& out);
 
-  SpawnedProcess zygote_;
   int channel_ = -1;
   bool alive_ = true;
   std::string buffer_;
-  std::string stderr_path_;
+  std::shared_ptr<ForkServerProcess> server_;
 };
+
+// Connects to this process's fork server for `argv` (PYTHON WORKER_ARGS; the server
+// runs `argv --serve`), starting it with `server_env` added to the environment when
+// none runs or the one that ran has exited. Jobs of the connection run with exactly
+// `job_env` as their environment. Throws SchedulerError when the zygote cannot be
+// started or reached.
+std::unique_ptr<ForkServerConnection> connect_fork_server(
+    const std::vector<std::string>& argv, const std::map<std::string, std::string>& server_env,
+    const std::map<std::string, std::string>& job_env);
+
+// In a job forked by a zygote: `fd` is the control channel it inherited; drivers of
+// this process then connect through it, whatever their argv.
+void adopt_fork_server_channel(int fd);
+
+// Escapes backslash, tab and newline so that a field fits the line protocol.
+std::string escape_field(const std::string& text);
 
 }  // namespace jhtc::local

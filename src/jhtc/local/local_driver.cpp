@@ -74,8 +74,8 @@ class LocalDriver final : public SchedulerDriver {
   std::deque<JobRequest> pending_;
   std::unordered_map<TaskId, RunningJob> running_;
   std::vector<DriverEvent> events_;
-  std::unique_ptr<local::ForkServer> fork_server_;    // null: spawn a process per job
-  std::unordered_map<std::uint64_t, TaskId> forked_;  // fork_job -> task
+  std::unique_ptr<local::ForkServerConnection> fork_server_;  // null: spawn per job
+  std::unordered_map<std::uint64_t, TaskId> forked_;          // fork_job -> task
   std::uint64_t next_fork_job_ = 1;
 };
 
@@ -114,13 +114,7 @@ LocalDriver::LocalDriver(JobTemplate job_template) : template_(std::move(job_tem
   max_running_ = std::max(1u, static_cast<unsigned>(std::floor(cores / template_.cpus)));
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0) throw SchedulerError("eventfd failed");
-  // Off by options["fork_server"] = "0", or for the user (who cannot reach the
-  // options from Python) by JOBLIB_HTCONDOR_FORK_SERVER=0 in the environment.
-  auto option = template_.options.find("fork_server");
-  const char* env = std::getenv("JOBLIB_HTCONDOR_FORK_SERVER");
-  const bool off = option != template_.options.end() ? option->second == "0"
-                                                     : env != nullptr && std::string(env) == "0";
-  if (!off) start_fork_server();
+  if (template_.fork_server) start_fork_server();
 }
 
 LocalDriver::~LocalDriver() {
@@ -129,14 +123,13 @@ LocalDriver::~LocalDriver() {
     local::signal_process_group(job.process, SIGKILL);
     if (job.fork_job == 0) local::reap_process(job.process);
   }
-  fork_server_.reset();  // the zygote reaps no more: its killed children go to init
+  fork_server_.reset();  // the zygote kills what is left of this connection's jobs
   close(wake_fd_);
 }
 
 void LocalDriver::start_fork_server() {
   std::vector<std::string> argv{template_.python};
   argv.insert(argv.end(), template_.worker_args.begin(), template_.worker_args.end());
-  argv.push_back("--serve");
   auto env = template_.environment;
   env["JOBLIB_HTCONDOR_SERVE_FD"] = "3";
   // Bound the BLAS/OpenMP pools as HTCondor does (to request_cpus): numpy's import
@@ -146,8 +139,7 @@ void LocalDriver::start_fork_server() {
   for (const char* name : {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"})
     if (!env.contains(name) && std::getenv(name) == nullptr) env[name] = threads;
   try {
-    fork_server_ = std::make_unique<local::ForkServer>(
-        argv, env, template_.log_dir + "/fork-server.out", template_.log_dir + "/fork-server.err");
+    fork_server_ = local::connect_fork_server(argv, env, template_.environment);
   } catch (const SchedulerError& error) {
     warn(std::string("cannot start the fork server, starting a fresh process per job: ") +
          error.what());
@@ -437,6 +429,8 @@ unsigned available_cores() {
   if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
   return std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
 }
+
+void adopt_local_fork_server(int fd) { local::adopt_fork_server_channel(fd); }
 
 std::unique_ptr<SchedulerDriver> make_local_driver(JobTemplate job_template) {
   return std::make_unique<LocalDriver>(std::move(job_template));

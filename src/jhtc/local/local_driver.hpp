@@ -4,12 +4,13 @@
 // cores is this process's CPU affinity, or options["cores"] when given (tests).
 // Every job is its own process group, so removing a job also ends what it spawned.
 // Removal sends SIGTERM, then SIGKILL after options["kill_grace_ms"] (default 5000).
-// Jobs are forked by a fork server (one `PYTHON WORKER_ARGS --serve` per driver that
-// preloads the modules in env JOBLIB_HTCONDOR_PRELOAD; see local/fork_server.hpp)
-// unless options["fork_server"] is "0" or, without that option, the environment has
-// JOBLIB_HTCONDOR_FORK_SERVER=0: then each job is `PYTHON WORKER_ARGS TASKFILE`. When
-// the fork server cannot start or dies, a warning goes to stderr, its running jobs
-// are killed and reported exited (signal 9, reason set), and later jobs are spawned.
+// Jobs are forked by the process's fork server (one `PYTHON WORKER_ARGS --serve` per
+// process, shared by every driver, that imports the modules in env
+// JOBLIB_HTCONDOR_PRELOAD once; see local/fork_server.hpp) unless template.fork_server
+// is false: then each job is `PYTHON WORKER_ARGS TASKFILE`. When the fork server cannot
+// start or dies, a warning goes to stderr, the driver's running jobs are killed and
+// reported exited (signal 9, reason set), and its later jobs are spawned; the next
+// driver starts a new fork server.
 #pragma once
 
 #include <memory>

@@ -68,9 +68,8 @@ class LocalDriverTest : public ::testing::TestWithParam<bool> {
     }
     t.environment = std::move(env);
     t.environment["JHTC_TEST_VAR"] = "from-template";
-    t.options = {{"cores", std::to_string(cores)},
-                 {"kill_grace_ms", "300"},
-                 {"fork_server", forking() ? "1" : "0"}};
+    t.options = {{"cores", std::to_string(cores)}, {"kill_grace_ms", "300"}};
+    t.fork_server = forking();
     driver_ = make_local_driver(t);
     return *driver_;
   }
@@ -193,7 +192,8 @@ TEST_P(LocalDriverTest, MissingInterpreterFailsTheJobNotTheDriver) {
   JobTemplate t;
   t.log_dir = dir_.string();
   t.python = "/nonexistent/python";
-  t.options = {{"cores", "1"}, {"fork_server", forking() ? "1" : "0"}};
+  t.options = {{"cores", "1"}};
+  t.fork_server = forking();
   driver_ = make_local_driver(t);
   submit({{0, 0, "t"}});
   auto events = collect([](auto& e) { return count(e, DriverEventKind::exited) == 1; });
@@ -254,7 +254,8 @@ TEST_P(ForkServerDeathTest, KillsAndReportsItsJobsThenSpawns) {
 }
 
 TEST_P(ForkServerDeathTest, JobsSentToAServerThatDiesAtStartAreSpawned) {
-  start("exit $(basename $0)", 4, 1, {{"FAKE_SERVE", "fail"}});
+  // A script of its own: a zygote another test started for the same argv would serve.
+  start("exit $(basename $0) # the server dies at start", 4, 1, {{"FAKE_SERVE", "fail"}});
   submit({{0, 0, "5"}, {1, 0, "0"}});
   auto events = collect([](auto& e) { return count(e, DriverEventKind::exited) == 2; });
   std::map<TaskId, int> codes;
@@ -265,24 +266,46 @@ TEST_P(ForkServerDeathTest, JobsSentToAServerThatDiesAtStartAreSpawned) {
   EXPECT_EQ(count(events, DriverEventKind::running), 2u);
 }
 
-TEST_P(ForkServerDeathTest, EnvironmentTurnsTheForkServerOffWhenNoOptionSays) {
-  const std::string file = (dir_ / "argv0").string();
-  JobTemplate t;
-  t.log_dir = dir_.string();
-  t.python = "/bin/sh";  // a fork server would run as `sh -c SCRIPT --serve`
-  t.worker_args = {"-c", "echo $0 >> " + file};
-  t.options = {{"cores", "1"}};
-  ::setenv("JOBLIB_HTCONDOR_FORK_SERVER", "0", 1);
-  driver_ = make_local_driver(t);
-  ::unsetenv("JOBLIB_HTCONDOR_FORK_SERVER");
-  submit({{0, 0, "task"}});
-  auto events = collect([](auto& e) { return count(e, DriverEventKind::exited) == 1; });
+// Each job writes its parent's pid (the zygote's) to TASKFILE.ppid.
+pid_t parent_of(const std::filesystem::path& task_file) {
+  std::ifstream in(task_file.string() + ".ppid");
+  pid_t parent = 0;
+  in >> parent;
+  return parent;
+}
+
+TEST_P(ForkServerDeathTest, OneZygoteServesEveryDriverOfTheProcess) {
+  const std::string script = "echo $PPID > $0.ppid";
+  start(script);
+  submit({{0, 0, (dir_ / "first").string()}});
+  collect([](auto& e) { return count(e, DriverEventKind::exited) == 1; });
+  driver_.reset();  // the batch ends; the zygote stays
+  start(script);
+  submit({{0, 0, (dir_ / "second").string()}});
+  collect([](auto& e) { return count(e, DriverEventKind::exited) == 1; });
+  const pid_t zygote = parent_of(dir_ / "first");
+  ASSERT_GT(zygote, 0);
+  EXPECT_NE(zygote, ::getpid());
+  EXPECT_EQ(parent_of(dir_ / "second"), zygote) << "the second batch started a zygote of its own";
+}
+
+TEST_P(ForkServerDeathTest, AJobKilledOrExitingAbruptlyLeavesTheZygoteServing) {
+  start("case $(basename $0) in kill) kill -9 $$;; exit) exit 7;; esac; echo $PPID > $0.ppid");
+  submit({{0, 0, (dir_ / "before").string()}});
+  collect([](auto& e) { return count(e, DriverEventKind::exited) == 1; });
+  submit({{1, 0, (dir_ / "kill").string()}, {2, 0, (dir_ / "exit").string()}});
+  auto events = collect([](auto& e) { return count(e, DriverEventKind::exited) == 2; });
+  std::map<TaskId, DriverEvent> ended;
+  for (auto& e : events)
+    if (e.kind == DriverEventKind::exited) ended[e.task] = e;
+  EXPECT_EQ(ended[1].signal, 9);
+  EXPECT_EQ(ended[2].exit_code, 7);
+  submit({{3, 0, (dir_ / "after").string()}});
+  events = collect([](auto& e) { return count(e, DriverEventKind::exited) == 1; });
   ASSERT_EQ(count(events, DriverEventKind::exited), 1u);
-  driver_.reset();
-  std::ifstream in(file);
-  std::string all, line;
-  while (std::getline(in, line)) all += line + ";";
-  EXPECT_EQ(all, "task;") << "no fork server was started";
+  EXPECT_EQ(events.back().exit_code, 0);
+  ASSERT_GT(parent_of(dir_ / "before"), 0);
+  EXPECT_EQ(parent_of(dir_ / "after"), parent_of(dir_ / "before")) << "the zygote was replaced";
 }
 
 INSTANTIATE_TEST_SUITE_P(Fork, ForkServerDeathTest, ::testing::Values(true),

@@ -18,17 +18,6 @@ extern char** environ;
 namespace jhtc::local {
 namespace {
 
-std::vector<std::string> merged_environment(const std::map<std::string, std::string>& extra) {
-  std::vector<std::string> env;
-  for (char** entry = environ; *entry != nullptr; ++entry) {
-    std::string_view text(*entry);
-    const auto name = text.substr(0, text.find('='));
-    if (!extra.contains(std::string(name))) env.emplace_back(text);
-  }
-  for (const auto& [name, value] : extra) env.push_back(name + "=" + value);
-  return env;
-}
-
 std::vector<char*> pointers_to(std::vector<std::string>& strings) {
   std::vector<char*> pointers;
   for (auto& s : strings) pointers.push_back(s.data());
@@ -42,6 +31,17 @@ void check_spawn(int rc, const char* what) {
 }
 
 }  // namespace
+
+std::vector<std::string> merged_environment(const std::map<std::string, std::string>& extra) {
+  std::vector<std::string> env;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    std::string_view text(*entry);
+    const auto name = text.substr(0, text.find('='));
+    if (!extra.contains(std::string(name))) env.emplace_back(text);
+  }
+  for (const auto& [name, value] : extra) env.push_back(name + "=" + value);
+  return env;
+}
 
 SpawnedProcess spawn_process(const std::vector<std::string>& argv,
                              const std::map<std::string, std::string>& extra_env,

@@ -23,6 +23,10 @@ SpawnedProcess spawn_process(const std::vector<std::string>& argv,
                              const std::string& stdout_path, const std::string& stderr_path,
                              int pass_fd = -1);
 
+// This process's environment with `extra` added (an entry of `extra` wins), as
+// NAME=VALUE strings: what a spawned or forked job sees.
+std::vector<std::string> merged_environment(const std::map<std::string, std::string>& extra);
+
 struct ExitStatus {
   int exit_code = -1;  // >= 0 when the process exited
   int signal = 0;      // > 0 when a signal ended it
