@@ -140,12 +140,12 @@ class Engine {
   // The files of an admitted task are written (`actual`: what that added); the
   // task may be dispatched. Unknown or ended tasks are ignored, but their blobs
   // still count (they are on disk).
-  void staged(TaskId task, DiskCost actual);
+  void staged(TaskId id, DiskCost actual);
 
   // The files of a finished task are deleted: the budget may admit waiting tasks.
   // (A finished task's files count until then, so the budget is never exceeded
   // while the caller is still deleting them.)
-  void files_removed(TaskId task);
+  void files_removed(TaskId id);
 
   // Data blobs that reached the shared directory outside a task's files (large
   // results): they count against the budget until the batch ends.
@@ -153,14 +153,14 @@ class Engine {
 
   // Ends one unfinished task as cancelled (its job, if any, is removed). No-op
   // for an unknown or finished task.
-  void withdraw(TaskId task, const std::string& reason);
+  void withdraw(TaskId id, const std::string& reason);
 
   // Removes the task's job only if the scheduler has not started it (one atomic
   // step there); true when removed. The task then ends as failed (its job was
   // removed): the caller, who runs the task itself, ignores that outcome. False
   // for a task not in the scheduler, running, or finished. Throws SchedulerError
   // when the scheduler did not answer.
-  bool remove_if_idle(TaskId task);
+  bool remove_if_idle(TaskId id);
 
   // The next finished task, or nullopt after `timeout`. Blocks without polling.
   std::optional<TaskOutcome> next_outcome(std::chrono::milliseconds timeout);

@@ -78,7 +78,7 @@ struct Engine::State {
   void retry_or_fail(TaskRecord& task, RetryNote note);
   // A memory hold: requeues asking for more memory, or fails at the ceiling.
   void retry_with_more_memory(TaskRecord& task, const DriverEvent& hold);
-  void requeue(TaskRecord& task, RetryNote note);
+  void requeue(TaskRecord& task, const RetryNote& note);
   // The event's usage, with the task's memory request when the driver left it out.
   JobUsage usage_with_request(const DriverEvent& event, const TaskRecord& task) const;
   void handle(const DriverEvent& event, std::vector<JobKey>& to_remove);

@@ -89,7 +89,8 @@ std::string single_quoted(std::string_view value) {
   return out + "'";
 }
 
-std::string option(const JobTemplate& t, const std::string& name, std::string fallback = "") {
+std::string option(const JobTemplate& t, const std::string& name,
+                   const std::string& fallback = "") {
   const auto it = t.options.find(name);
   return it == t.options.end() ? fallback : it->second;
 }
@@ -176,7 +177,7 @@ std::string quote_environment(const std::map<std::string, std::string>& environm
       refuse("environment", "\"" + name + "\" is not a variable name", "[A-Za-z_][A-Za-z0-9_]*");
     check_quotable("environment[" + name + "]", value);
     if (!out.empty()) out += ' ';
-    out += single_quoted(name + "=" + value);
+    out += single_quoted((name + "=").append(value));
   }
   return out;
 }
@@ -281,7 +282,7 @@ SubmitText build_submit_description(const JobTemplate& t, std::span<const JobReq
     d += "initialdir = " + dir + "\n";
   }
   for (const auto& [key, value] : parse_extra_directives(option(t, "extra_directives")))
-    d += key + " = " + value + "\n";
+    d.append(key).append(" = ").append(value).append("\n");
 
   SubmitText text;
   const std::string variables =

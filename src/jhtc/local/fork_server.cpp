@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "jhtc/errors.hpp"
+#include "util/errno_text.hpp"
 
 namespace jhtc::local {
 namespace {
@@ -49,7 +50,7 @@ ForkServer::ForkServer(const std::vector<std::string>& argv,
     : stderr_path_(stderr_path) {
   int fds[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
-    throw SchedulerError(std::string("socketpair failed: ") + std::strerror(errno));
+    throw SchedulerError(std::string("socketpair failed: ") + util::errno_text(errno));
   channel_ = fds[0];
   try {
     zygote_ = spawn_process(argv, extra_env, stdout_path, stderr_path, fds[1]);
