@@ -142,7 +142,7 @@ void Engine::State::admit_or_refuse() {
   }
 }
 
-void Engine::State::retry_or_fail(TaskRecord& task, RetryNote note) {
+void Engine::State::retry_or_fail(TaskRecord& task, const RetryNote& note) {
   if (task.failures >= config.max_retries) {
     const int attempts = task.attempt + 1;
     finish(task, OutcomeKind::failed,

@@ -139,7 +139,7 @@ LocalDriver::~LocalDriver() {
 void LocalDriver::start_fork_server() {
   std::vector<std::string> argv{template_.python};
   argv.insert(argv.end(), template_.worker_args.begin(), template_.worker_args.end());
-  argv.push_back("--serve");
+  argv.emplace_back("--serve");
   auto env = template_.environment;
   env["JOBLIB_HTCONDOR_SERVE_FD"] = "3";
   // Bound the BLAS/OpenMP pools as HTCondor does (to request_cpus): numpy's import
