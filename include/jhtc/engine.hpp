@@ -184,12 +184,12 @@ class Engine {
   // task may be dispatched. Unknown or ended tasks are ignored, but their blobs
   // still count (they are on disk). `input_files`: what the task's job needs
   // besides its task file when the driver transfers files (JobRequest::input_files).
-  void staged(TaskId task, DiskCost actual, std::vector<std::string> input_files = {});
+  void staged(TaskId id, DiskCost actual, std::vector<std::string> input_files = {});
 
   // The files of a finished task are deleted: the budget may admit waiting tasks.
   // (A finished task's files count until then, so the budget is never exceeded
   // while the caller is still deleting them.)
-  void files_removed(TaskId task);
+  void files_removed(TaskId id);
 
   // Data blobs that reached the shared directory outside a task's files (large
   // results): they count against the budget until the batch ends.
@@ -197,14 +197,14 @@ class Engine {
 
   // Ends one unfinished task as cancelled (its job, if any, is removed). No-op
   // for an unknown or finished task.
-  void withdraw(TaskId task, const std::string& reason);
+  void withdraw(TaskId id, const std::string& reason);
 
   // Removes the task's job only if the scheduler has not started it (one atomic
   // step there); true when removed. The task then ends as failed (its job was
   // removed): the caller, who runs the task itself, ignores that outcome. False
   // for a task not in the scheduler, running, or finished. Throws SchedulerError
   // when the scheduler did not answer.
-  bool remove_if_idle(TaskId task);
+  bool remove_if_idle(TaskId id);
 
   // The next finished task, or nullopt after `timeout`. Blocks without polling.
   // Once shutdown() has begun it no longer waits: what is left, then nullopt.

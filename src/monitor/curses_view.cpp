@@ -329,7 +329,9 @@ int View::loop() {
 int run_curses(RunCatalog& catalog, const ViewOptions& options) {
   // The terminal's real size (ioctl), not a $COLUMNS/$LINES inherited from a shell
   // or a test runner: ncurses prefers those when they are set.
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): jhtc-monitor is single-threaded.
   ::unsetenv("COLUMNS");
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): jhtc-monitor is single-threaded.
   ::unsetenv("LINES");
   if (!initscr()) {
     std::fprintf(stderr, "jhtc-monitor: cannot initialise the terminal\n");

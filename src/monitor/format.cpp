@@ -1,6 +1,7 @@
 #include "format.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <functional>
@@ -9,7 +10,7 @@ namespace jhtc::monitor {
 
 std::string format_duration(double seconds) {
   if (seconds < 0) return "-";
-  auto total = static_cast<long long>(seconds + 0.5);
+  auto total = std::llround(seconds);
   long long days = total / 86400, h = total / 3600 % 24, m = total / 60 % 60, s = total % 60;
   char buf[48];
   if (days > 0) {
@@ -87,7 +88,7 @@ namespace {
 std::string megabytes(std::int64_t mb) {
   if (mb <= 0) return "-";
   char buf[32];
-  if (mb >= 10 * 1024)
+  if (mb >= std::int64_t{10} * 1024)
     std::snprintf(buf, sizeof buf, "%.1f GB", static_cast<double>(mb) / 1024);
   else
     std::snprintf(buf, sizeof buf, "%lld MB", static_cast<long long>(mb));

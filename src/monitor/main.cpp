@@ -47,6 +47,7 @@ bool parse_args(int argc, char** argv, Args& args) {
       if (arg == "--report") args.report = v;
     } else if (arg == "-h" || arg == "--help") {
       std::cout << kUsage;
+      // NOLINTNEXTLINE(concurrency-mt-unsafe): jhtc-monitor is single-threaded.
       std::exit(0);
     } else {
       std::cerr << "jhtc-monitor: unknown argument " << arg << "\n" << kUsage;

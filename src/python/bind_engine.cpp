@@ -134,7 +134,8 @@ void bind_engine(nb::module_& m) {
   m.def(
       "remove_lineage",
       [](const std::string& scheduler, const std::string& lineage, const std::string& reason,
-         std::optional<std::string> pool, std::optional<std::string> schedd, double timeout_s) {
+         const std::optional<std::string>& pool, const std::optional<std::string>& schedd,
+         double timeout_s) {
         jhtc::SchedulerAddress where{scheduler, pool.value_or(""), schedd.value_or(""),
                                      std::chrono::seconds(static_cast<long>(timeout_s))};
         return jhtc::remove_lineage(where, lineage, reason);
@@ -155,7 +156,7 @@ void bind_engine(nb::module_& m) {
           "__init__",
           [](jhtc::Engine* self, const std::string& scheduler, jhtc::JobTemplate job_template,
              std::size_t throttle, bool count_running, int max_retries, double gather_quiet_s,
-             double gather_most_s, std::shared_ptr<jhtc::JournalWriter> journal,
+             double gather_most_s, const std::shared_ptr<jhtc::JournalWriter>& journal,
              std::uint64_t disk_budget, double memory_retry_factor,
              std::int64_t max_request_memory_mb) {
             jhtc::EngineConfig config;

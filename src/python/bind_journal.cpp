@@ -82,7 +82,7 @@ jhtc::JobUsage usage_from_dict(const nb::dict& d) {
 }
 
 // Events as (ts, name, context) with context values as text (see jhtc::JournalEvent).
-nb::list feed_reader(JournalReader& reader, nb::bytes data) {
+nb::list feed_reader(JournalReader& reader, const nb::bytes& data) {
   auto events = reader.feed(std::string_view(data.c_str(), data.size()));
   nb::list out;
   for (const auto& event : events) {

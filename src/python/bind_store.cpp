@@ -149,7 +149,7 @@ void bind_signing(nb::module_& m) {
       .def_static(
           "key_path",
           [](const std::string& key_dir) { return jhtc::SigningKey::key_path(key_dir).string(); })
-      .def_static("from_bytes", [](nb::bytes b) {
+      .def_static("from_bytes", [](const nb::bytes& b) {
         return jhtc::SigningKey::from_bytes({static_cast<const std::byte*>(b.data()), b.size()});
       });
 

@@ -78,10 +78,10 @@ struct Engine::State {
   // (the scheduler did not answer for the whole retry bound; the caller hears it).
   void fail_unremoved(std::span<const JobKey> jobs, const std::string& error);
   // Requeues the task for another attempt, or fails it when its retries are spent.
-  void retry_or_fail(TaskRecord& task, RetryNote note);
+  void retry_or_fail(TaskRecord& task, const RetryNote& note);
   // A memory hold: requeues asking for more memory, or fails at the ceiling.
   void retry_with_more_memory(TaskRecord& task, const DriverEvent& hold);
-  void requeue(TaskRecord& task, RetryNote note);
+  void requeue(TaskRecord& task, const RetryNote& note);
   // The event's usage, with the task's memory request when the driver left it out.
   JobUsage usage_with_request(const DriverEvent& event, const TaskRecord& task) const;
   void handle(const DriverEvent& event, std::vector<JobKey>& to_remove);

@@ -142,7 +142,7 @@ void Engine::State::admit_or_refuse() {
   }
 }
 
-void Engine::State::retry_or_fail(TaskRecord& task, RetryNote note) {
+void Engine::State::retry_or_fail(TaskRecord& task, const RetryNote& note) {
   if (task.failures >= config.max_retries) {
     const int attempts = task.attempt + 1;
     finish(task, OutcomeKind::failed,
@@ -151,7 +151,7 @@ void Engine::State::retry_or_fail(TaskRecord& task, RetryNote note) {
     return;
   }
   ++task.failures;
-  requeue(task, std::move(note));
+  requeue(task, note);
 }
 
 void Engine::State::retry_with_more_memory(TaskRecord& task, const DriverEvent& hold) {
@@ -178,7 +178,7 @@ void Engine::State::retry_with_more_memory(TaskRecord& task, const DriverEvent& 
                           task.last_usage, hold.hold_code, hold.hold_subcode, task.memory_mb});
 }
 
-void Engine::State::requeue(TaskRecord& task, RetryNote note) {
+void Engine::State::requeue(TaskRecord& task, const RetryNote& note) {
   release_slot(task);
   ++task.attempt;
   ++stats.retries;

@@ -239,9 +239,8 @@ std::string summarize_better_analyze(std::string_view out) {
       while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
       if (rest.empty()) continue;
       conditions += (conditions.empty() ? "" : ", ") + std::string(rest);
-    } else if (line.starts_with("No machines matched")) {
-      warning = std::string(line);  // the clearest words HTCondor has for it
-    } else if (line.starts_with("No successful match") && warning.empty()) {
+    } else if (line.starts_with("No machines matched") ||  // HTCondor's clearest words: they win
+               (line.starts_with("No successful match") && warning.empty())) {
       warning = std::string(line);
     }
   }

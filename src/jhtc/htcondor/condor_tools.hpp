@@ -18,7 +18,7 @@ namespace jhtc::htcondor {
 // {tool, -pool P, -name S} from options["pool"] / options["schedd"], as every
 // HTCondor tool takes them. Throws std::invalid_argument for a pool or schedd
 // name that is empty, starts with '-', or holds whitespace or control characters.
-std::vector<std::string> tool_command(const std::string& tool, const JobTemplate& job_template);
+std::vector<std::string> tool_command(const std::string& tool, const JobTemplate& t);
 
 // One `CLUSTER.FIRST - CLUSTER.LAST` line of `condor_submit -terse`.
 struct ProcRange {

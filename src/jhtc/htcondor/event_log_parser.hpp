@@ -111,7 +111,7 @@ struct JobEvent {
 
 class EventLogParser {
  public:
-  static constexpr std::size_t kMaxLineBytes = 64 * 1024;
+  static constexpr std::size_t kMaxLineBytes = std::size_t{64} * 1024;
   static constexpr std::size_t kMaxEventLines = 4096;
 
   using Sink = std::function<void(JobEvent&&)>;

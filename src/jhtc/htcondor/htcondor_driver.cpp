@@ -124,10 +124,10 @@ class HTCondorDriver final : public SchedulerDriver, public SharedCapacity {
   void submit(std::span<const JobRequest> jobs) override;
   std::size_t submit_up_to(std::span<const JobRequest> jobs) override;
   std::vector<DriverEvent> wait_events(std::chrono::milliseconds timeout) override;
-  void remove(std::span<const JobKey> jobs, std::string_view reason) override;
+  void remove(std::span<const JobKey> keys, std::string_view reason) override;
   void remove_all(std::string_view reason) override;
   void remove_all_quickly(std::string_view reason) override;
-  bool remove_if_idle(JobKey job) override;
+  bool remove_if_idle(JobKey key) override;
   std::vector<ExistingJob> find_jobs(std::string_view lineage) override;
   void track_jobs(std::string_view lineage, std::string_view event_log,
                   std::span<const TrackedJob> jobs) override;
@@ -237,7 +237,7 @@ HTCondorDriver::HTCondorDriver(JobTemplate job_template)
   util::CommandResult probe;
   try {
     std::vector<std::string> argv = tool_command("condor_q", t_);
-    argv.push_back("-totals");
+    argv.emplace_back("-totals");
     probe = util::run_command(argv, {.timeout = timeout});
   } catch (const std::system_error& error) {
     throw SchedulerUnavailable(std::string("HTCondor is not available: ") + error.what() +
@@ -324,6 +324,7 @@ void HTCondorDriver::submit(std::span<const JobRequest> jobs) {
     }
   } catch (...) {
     std::vector<std::string> ids;
+    ids.reserve(clusters.size());
     for (std::int64_t c : clusters) ids.push_back(std::to_string(c));
     {
       std::lock_guard lock(mutex_);
@@ -484,7 +485,7 @@ void HTCondorDriver::reconcile_if_silent() {
   std::vector<QueueRecord> records;
   for (bool history : {false, true}) {
     std::vector<std::string> args = clusters;
-    args.push_back("-af:j");
+    args.emplace_back("-af:j");
     for (std::string& a : queue_attributes(history)) args.push_back(std::move(a));
     try {
       // Once: the tracking thread waits on this, and the next silence asks again.

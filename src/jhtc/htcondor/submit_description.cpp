@@ -91,7 +91,8 @@ std::string single_quoted(std::string_view value) {
   return out + "'";
 }
 
-std::string option(const JobTemplate& t, const std::string& name, std::string fallback = "") {
+std::string option(const JobTemplate& t, const std::string& name,
+                   const std::string& fallback = "") {
   const auto it = t.options.find(name);
   return it == t.options.end() ? fallback : it->second;
 }
@@ -181,7 +182,7 @@ std::string quote_environment(const std::map<std::string, std::string>& environm
       refuse("environment", "\"" + name + "\" is not a variable name", "[A-Za-z_][A-Za-z0-9_]*");
     check_quotable("environment[" + name + "]", value);
     if (!out.empty()) out += ' ';
-    out += single_quoted(name + "=" + value);
+    out += single_quoted((name + "=").append(value));
   }
   return out;
 }
@@ -289,7 +290,7 @@ SubmitText build_submit_description(const JobTemplate& t, std::span<const JobReq
   const auto extra = parse_extra_directives(option(t, "extra_directives"));
   if (t.file_transfer.enabled())
     d += file_transfer_directives(t.file_transfer, option(t, "initial_dir"), extra);
-  for (const auto& [key, value] : extra) d += key + " = " + value + "\n";
+  for (const auto& [key, value] : extra) d.append(key).append(" = ").append(value).append("\n");
 
   SubmitText text;
   std::string variables = t.memory_mb > 0 ? "task_id,attempt,job_memory_mb," : "task_id,attempt,";

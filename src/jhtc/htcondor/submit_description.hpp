@@ -35,8 +35,8 @@ struct SubmitText {
 // (default: batch_name), initial_dir, extra_directives.
 // Throws std::invalid_argument for any value that is refused (see above) and
 // when `jobs` is empty.
-SubmitText build_submit_description(const JobTemplate& job_template,
-                                    std::span<const JobRequest> jobs, const std::string& item_file);
+SubmitText build_submit_description(const JobTemplate& t, std::span<const JobRequest> jobs,
+                                    const std::string& item_file);
 
 // New-syntax `arguments` body (without the outer double quotes): each argument
 // in single quotes, ' doubled, " doubled. Throws for newline, CR, NUL, macros.

@@ -18,6 +18,7 @@
 #include "journal/json_text.hpp"
 #include "journal/usage_json.hpp"
 #include "store/fs_util.hpp"
+#include "util/errno_text.hpp"
 
 namespace jhtc {
 
@@ -162,7 +163,7 @@ void JournalWriter::append(std::string_view name, const std::string& context_jso
     written = ::write(state_->fd, line.data(), line.size());
   } while (written < 0 && errno == EINTR);
   if (written < 0) {
-    state_->record_error("journal: write to " + path_ + " failed: " + std::strerror(errno));
+    state_->record_error("journal: write to " + path_ + " failed: " + util::errno_text(errno));
   } else if (static_cast<std::size_t>(written) < line.size()) {
     state_->record_error("journal: short write to " + path_);
     [[maybe_unused]] ssize_t ignored = ::write(state_->fd, "\n", 1);

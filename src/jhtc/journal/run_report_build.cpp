@@ -260,6 +260,7 @@ void add_batch(LevelInputs& level, const BatchFold& batch, const BatchSummary* i
 void add_failures(RunReport& out, const std::vector<report::FailureFold>& folds,
                   const RunSummary& summary, std::size_t max_rows) {
   std::vector<const report::FailureFold*> failures;
+  failures.reserve(folds.size());
   for (const auto& f : folds) failures.push_back(&f);
   std::stable_sort(failures.begin(), failures.end(),
                    [](const auto* a, const auto* b) { return a->ts < b->ts; });

@@ -248,6 +248,7 @@ std::vector<LevelSummary> RunSummary::levels() const {
     level.usage.add(b.usage);
   }
   std::vector<LevelSummary> out;
+  out.reserve(by_level.size());
   for (auto& [level, summary] : by_level) out.push_back(summary);
   return out;
 }

@@ -13,6 +13,7 @@
 
 #include "jhtc/errors.hpp"
 #include "local/fork_server_process.hpp"
+#include "util/errno_text.hpp"
 
 namespace jhtc::local {
 namespace {

@@ -17,6 +17,7 @@
 
 #include "jhtc/errors.hpp"
 #include "local/fork_server.hpp"
+#include "util/errno_text.hpp"
 
 namespace jhtc::local {
 namespace {
@@ -40,7 +41,7 @@ std::string last_line_of(int fd) {
 int unlinked_temporary_file() {
   std::string path = (std::filesystem::temp_directory_path() / "jhtc-fork-server-XXXXXX").string();
   const int fd = mkostemp(path.data(), O_CLOEXEC);
-  if (fd < 0) throw SchedulerError(std::string("mkostemp failed: ") + std::strerror(errno));
+  if (fd < 0) throw SchedulerError(std::string("mkostemp failed: ") + util::errno_text(errno));
   unlink(path.c_str());
   return fd;
 }
@@ -102,7 +103,7 @@ ForkServerProcess::ForkServerProcess(const std::vector<std::string>& argv,
   int fds[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
     close(stderr_fd_);
-    throw SchedulerError(std::string("socketpair failed: ") + std::strerror(errno));
+    throw SchedulerError(std::string("socketpair failed: ") + util::errno_text(errno));
   }
   control_ = fds[0];
   std::vector<std::string> args = argv;

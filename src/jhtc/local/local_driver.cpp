@@ -49,7 +49,7 @@ class LocalDriver final : public SchedulerDriver {
   std::vector<DriverEvent> wait_events(std::chrono::milliseconds timeout) override;
   void remove(std::span<const JobKey> jobs, std::string_view reason) override;
   void remove_all(std::string_view reason) override;
-  bool remove_if_idle(JobKey job) override;
+  bool remove_if_idle(JobKey key) override;
   void wake() override;
 
  private:
@@ -137,6 +137,9 @@ void LocalDriver::start_fork_server() {
   // with threads is unsafe. A value the caller set wins.
   const std::string threads = std::to_string(std::max(1, static_cast<int>(template_.cpus)));
   for (const char* name : {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"})
+    // getenv: only while a driver is built, before its engine's threads start; the
+    // library never writes the environment (docs/ci.md, clang-tidy).
+    // NOLINTNEXTLINE(concurrency-mt-unsafe)
     if (!env.contains(name) && std::getenv(name) == nullptr) env[name] = threads;
   try {
     fork_server_ = local::connect_fork_server(argv, env, template_.environment);

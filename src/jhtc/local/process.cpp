@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "jhtc/errors.hpp"
+#include "util/errno_text.hpp"
 
 extern char** environ;
 
@@ -20,6 +21,7 @@ namespace {
 
 std::vector<char*> pointers_to(std::vector<std::string>& strings) {
   std::vector<char*> pointers;
+  pointers.reserve(strings.size() + 1);
   for (auto& s : strings) pointers.push_back(s.data());
   pointers.push_back(nullptr);
   return pointers;
@@ -27,7 +29,7 @@ std::vector<char*> pointers_to(std::vector<std::string>& strings) {
 
 // posix_spawn reports its own failures as a return value, not errno.
 void check_spawn(int rc, const char* what) {
-  if (rc != 0) throw SchedulerError(std::string(what) + ": " + std::strerror(rc));
+  if (rc != 0) throw SchedulerError(std::string(what) + ": " + util::errno_text(rc));
 }
 
 }  // namespace
@@ -39,7 +41,7 @@ std::vector<std::string> merged_environment(const std::map<std::string, std::str
     const auto name = text.substr(0, text.find('='));
     if (!extra.contains(std::string(name))) env.emplace_back(text);
   }
-  for (const auto& [name, value] : extra) env.push_back(name + "=" + value);
+  for (const auto& [name, value] : extra) env.emplace_back(name).append("=").append(value);
   return env;
 }
 
@@ -78,14 +80,14 @@ SpawnedProcess spawn_process(const std::vector<std::string>& argv,
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
   if (rc != 0) {
-    throw SchedulerError("cannot start " + args[0] + ": " + std::strerror(rc));
+    throw SchedulerError("cannot start " + args[0] + ": " + util::errno_text(rc));
   }
   const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   if (pidfd < 0) {
     const int error = errno;
     kill(-pid, SIGKILL);
     waitpid(pid, nullptr, 0);
-    throw SchedulerError(std::string("pidfd_open failed: ") + std::strerror(error));
+    throw SchedulerError(std::string("pidfd_open failed: ") + util::errno_text(error));
   }
   fcntl(pidfd, F_SETFD, FD_CLOEXEC);
   return {pid, pidfd};
@@ -102,8 +104,10 @@ ExitStatus reap_process(SpawnedProcess& process) {
   process.pidfd = -1;
   if (rc < 0) return {};  // already reaped elsewhere: unknown status
   ExitStatus result = decode_wait_status(status);
-  result.user_s = static_cast<double>(usage.ru_utime.tv_sec) + usage.ru_utime.tv_usec / 1e6;
-  result.sys_s = static_cast<double>(usage.ru_stime.tv_sec) + usage.ru_stime.tv_usec / 1e6;
+  result.user_s = static_cast<double>(usage.ru_utime.tv_sec) +
+                  static_cast<double>(usage.ru_utime.tv_usec) / 1e6;
+  result.sys_s = static_cast<double>(usage.ru_stime.tv_sec) +
+                 static_cast<double>(usage.ru_stime.tv_usec) / 1e6;
   result.maxrss_kb = usage.ru_maxrss;  // Linux: kilobytes
   return result;
 }

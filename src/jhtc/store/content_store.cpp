@@ -136,7 +136,7 @@ std::string ContentStore::write_blob(std::span<const std::byte> bytes) {
     if (::fchmod(fd.get(), blob_mode) != 0) store::throw_errno(errno, "cannot chmod", temp);
     if (::fsync(fd.get()) != 0) store::throw_errno(errno, "cannot fsync", temp);
     if (::close(fd.release()) != 0) store::throw_errno(errno, "cannot close", temp);
-    const std::string digest = hasher.finish_digest();
+    std::string digest = hasher.finish_digest();  // not const: returned by move
     const auto final_path = path_of(digest);
     store::make_dirs(final_path.parent_path(), dir_mode);
     // Two writers of the same content both rename; either file is the same bytes.
