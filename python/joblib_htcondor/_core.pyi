@@ -23,6 +23,11 @@ def remove_lineage(scheduler: str, lineage: str, reason: str, pool: str | None =
     Removes every job of a lineage and below (validated, quoted); True when a job was marked. ValueError for a malformed lineage, SchedulerError when the scheduler failed.
     """
 
+def adopt_local_fork_server(fd: int) -> None:
+    """
+    In a job forked by the local scheduler's fork server: the local drivers of this process fork their jobs through the control channel `fd` the job inherited.
+    """
+
 class FileTransfer:
     """HTCondor's file transfer instead of a shared filesystem."""
 
@@ -41,10 +46,6 @@ class FileTransfer:
     def common_inputs(self, arg: Sequence[str], /) -> None: ...
 
     def enabled(self) -> bool: ...
-def adopt_local_fork_server(fd: int) -> None:
-    """
-    In a job forked by the local scheduler's fork server: the local drivers of this process fork their jobs through the control channel `fd` the job inherited.
-    """
 
 class JobTemplate:
     """What every job of one batch shares (see scheduler_driver.hpp)."""

@@ -170,7 +170,7 @@ class HTCondorDriver final : public SchedulerDriver, public SharedCapacity {
   std::string level_lock_;
 
   std::mutex tail_mutex_;
-  std::vector<LogTail> tails_;  // [0]: the batch's own log; then adopted batches' logs
+  std::vector<LogTail> tails_;            // [0]: the batch's own log; then adopted batches' logs
   std::unique_ptr<FileWatch> log_watch_;  // wakes the tail when the own log grows
   Clock::time_point last_news_ = Clock::now();
 
