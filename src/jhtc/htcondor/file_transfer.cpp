@@ -38,7 +38,7 @@ std::string below_root(std::string_view parameter, const std::filesystem::path& 
   check_listable(parameter, path);
   const std::filesystem::path absolute(path);
   if (!absolute.is_absolute()) refuse(parameter, "\"" + path + "\" is relative", kAcceptedPath);
-  const std::string relative = absolute.lexically_normal().lexically_relative(root).string();
+  std::string relative = absolute.lexically_normal().lexically_relative(root).string();
   if (relative.empty() || relative == "." || relative.starts_with(".."))
     refuse(parameter, "\"" + path + "\" is not below the root \"" + root.string() + "\"",
            kAcceptedPath);

@@ -651,6 +651,7 @@ std::vector<ExistingJob> HTCondorDriver::find_jobs(std::string_view lineage) {
     merge_existing_jobs(r.result.out, from_queue, latest);
   }
   std::vector<ExistingJob> jobs;
+  jobs.reserve(latest.size());
   for (auto& [task, job] : latest) jobs.push_back(std::move(job));
   return jobs;
 }

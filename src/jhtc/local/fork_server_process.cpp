@@ -107,7 +107,7 @@ ForkServerProcess::ForkServerProcess(const std::vector<std::string>& argv,
   }
   control_ = fds[0];
   std::vector<std::string> args = argv;
-  args.push_back("--serve");
+  args.emplace_back("--serve");
   try {
     // /proc/self/fd in the new process: the file is unlinked, the descriptor inherited.
     zygote_ = spawn_process(args, env, "/dev/null", "/proc/self/fd/" + std::to_string(stderr_fd_),
