@@ -107,12 +107,11 @@ void bind_content_store(nb::module_& m) {
       .def("release", &jhtc::ContentStore::release, nb::call_guard<nb::gil_scoped_release>())
       .def(
           "collect_garbage",
-          [](jhtc::ContentStore& s, double stale_after_s, std::vector<std::string> keep) {
+          [](jhtc::ContentStore& s, double stale_after_s) {
             jhtc::GarbageReport r;
             {
               nb::gil_scoped_release release;
-              r = s.collect_garbage(std::chrono::seconds(static_cast<long long>(stale_after_s)),
-                                    {keep.begin(), keep.end()});
+              r = s.collect_garbage(std::chrono::seconds(static_cast<long long>(stale_after_s)));
             }
             nb::dict out;
             out["batches_removed"] = r.batches_removed;
@@ -121,8 +120,7 @@ void bind_content_store(nb::module_& m) {
             out["bytes_freed"] = r.bytes_freed;
             return out;
           },
-          "stale_after_s"_a, "keep"_a = std::vector<std::string>{},
-          "Removes dead batches' references (except those in keep), then unreferenced blobs.");
+          "stale_after_s"_a);
 
   // Where a buffer's bytes live: the identity cache keys on it.
   m.def("buffer_address", [](nb::handle data) {
