@@ -34,6 +34,8 @@
 // then throws that failure; the destructor never throws.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -128,7 +130,11 @@ class Engine {
  public:
   Engine(EngineConfig config, std::unique_ptr<SchedulerDriver> driver,
          std::shared_ptr<EngineObserver> observer = nullptr);
-  ~Engine();  // cancels what is outstanding and joins the threads
+  // Cancels what is outstanding and joins the threads. In a child forked from the
+  // process that created the engine (a multiprocessing worker, say) it does nothing
+  // and leaks the state: the threads were not copied, and the jobs, files and level
+  // lock are the parent's, which is still using them.
+  ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
@@ -186,6 +192,11 @@ class Engine {
   // signal handler. Throws SchedulerError when the removal failed.
   void abort_now(const std::string& reason);
 
+  // True in a child forked from the process that created the engine. There,
+  // cancel_all, abort_now and shutdown do nothing and the other calls throw
+  // std::logic_error: the engine's threads, jobs and files are the parent's.
+  bool inherited_through_fork() const;
+
   // cancel_all() then stops the threads. Idempotent. The threads are stopped and
   // joined even when cancel_all() fails; its SchedulerError is thrown afterwards.
   void shutdown();
@@ -194,7 +205,10 @@ class Engine {
 
  private:
   struct State;
+  void refuse_if_inherited(const char* caller) const;  // throws std::logic_error
+
   std::unique_ptr<State> state_;
+  pid_t creator_pid_;
 };
 
 }  // namespace jhtc

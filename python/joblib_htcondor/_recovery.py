@@ -131,6 +131,16 @@ def _trusted_records(batches: Path) -> dict:
     return records
 
 
+def descendant_batch_dirs(batches: Path, lineage: str) -> list:
+    """The directories of this user's batches started, at any depth, by the jobs of
+    ``lineage``: their records' lineages extend it."""
+    if not batches.is_dir():
+        return []
+    below = lineage + "/"
+    return [batches / name for name, record in _trusted_records(batches).items()
+            if record is not None and str(record.get("lineage", "")).startswith(below)]
+
+
 def find_dead_batches(shared: Path, stale_after_s: float = 3600) -> list:
     """``(batch_dir, owner record or None)`` of every dead batch under ``shared``."""
     from . import _core

@@ -144,6 +144,9 @@ class _IdentityCache:
         with self._lock:
             self._entries.pop(key, None)
 
+    def after_fork_in_child(self) -> None:
+        self._lock = threading.RLock()  # a parent thread may have held it at the fork
+
 
 _identity_cache = _IdentityCache()
 
@@ -169,6 +172,14 @@ class _Heartbeat:
         with self._lock:
             self._codecs.discard(codec)
 
+    def after_fork_in_child(self) -> None:
+        """The parent's batches are not this process's to keep alive (their owner
+        record names the parent); their thread was not copied; a lock it held at the
+        fork would never be released."""
+        self._codecs = weakref.WeakSet()
+        self._lock = threading.RLock()
+        self._thread = None
+
     def _run(self) -> None:
         while True:
             time.sleep(HEARTBEAT_S)
@@ -179,6 +190,8 @@ class _Heartbeat:
 
 
 _heartbeat = _Heartbeat()
+os.register_at_fork(after_in_child=_identity_cache.after_fork_in_child)
+os.register_at_fork(after_in_child=_heartbeat.after_fork_in_child)
 
 
 class PreparedFile:

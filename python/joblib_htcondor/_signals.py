@@ -50,6 +50,20 @@ _previous: dict = {}
 _handling = False
 
 
+def _start_empty_after_fork() -> None:
+    """A forked child (a multiprocessing worker) covers only the batches it starts:
+    the parent's are the parent's to remove, and a lock a parent thread held at
+    the fork would never be released here. The handlers stay installed."""
+    global _lock, _batches, _handling, _aborting
+    _lock = threading.RLock()
+    _batches = weakref.WeakSet()
+    _handling = False
+    _aborting = []
+
+
+os.register_at_fork(after_in_child=_start_empty_after_fork)
+
+
 def register(batch) -> None:
     """Covers ``batch`` (anything with ``abort_now(reason)``) until ``unregister``."""
     with _lock:

@@ -1,4 +1,6 @@
 // Engine: public members and the two threads. Event handling is in task_transitions.cpp.
+#include <unistd.h>
+
 #include <algorithm>
 #include <exception>
 #include <stdexcept>
@@ -13,7 +15,7 @@ namespace jhtc {
 
 Engine::Engine(EngineConfig config, std::unique_ptr<SchedulerDriver> driver,
                std::shared_ptr<EngineObserver> observer)
-    : state_(std::make_unique<State>()) {
+    : state_(std::make_unique<State>()), creator_pid_(::getpid()) {
   if (config.throttle == 0) throw std::invalid_argument("throttle must be at least 1");
   if (config.max_retries < 0) throw std::invalid_argument("max_retries must be >= 0");
   if (config.request_memory_mb < 0 || config.max_request_memory_mb < 0)
@@ -30,11 +32,25 @@ Engine::Engine(EngineConfig config, std::unique_ptr<SchedulerDriver> driver,
 }
 
 Engine::~Engine() {
+  // In a forked child the mutex may be copied locked and the threads do not exist:
+  // joining them, or removing the parent's jobs, would hang or do harm.
+  if (inherited_through_fork()) {
+    (void)state_.release();  // NOLINT(bugprone-unused-return-value): leaked on purpose
+    return;
+  }
   try {
     shutdown();
   } catch (...) {  // NOLINT(bugprone-empty-catch): a destructor must not throw; the
                    // threads are joined, and shutdown()'s caller saw the error
   }
+}
+
+bool Engine::inherited_through_fork() const { return ::getpid() != creator_pid_; }
+
+void Engine::refuse_if_inherited(const char* caller) const {
+  if (inherited_through_fork())
+    throw std::logic_error(std::string(caller) +
+                           ": this engine belongs to the process this one was forked from");
 }
 
 TaskId Engine::State::add_task(std::string task_file, std::string result_file, TaskPhase phase,
@@ -53,6 +69,7 @@ TaskId Engine::State::add_task(std::string task_file, std::string result_file, T
 }
 
 TaskId Engine::submit(std::string task_file, std::string result_file, int calls) {
+  refuse_if_inherited("Engine::submit");
   std::lock_guard lock(state_->mutex);
   const TaskId id = state_->add_task(std::move(task_file), std::move(result_file),
                                      TaskPhase::queued, "Engine::submit", calls);
@@ -64,6 +81,7 @@ TaskId Engine::submit(std::string task_file, std::string result_file, int calls)
 
 TaskId Engine::submit_deferred(std::string task_file, std::string result_file, DiskCost estimate,
                                int calls) {
+  refuse_if_inherited("Engine::submit_deferred");
   std::lock_guard lock(state_->mutex);
   const TaskId id = state_->add_task(std::move(task_file), std::move(result_file),
                                      TaskPhase::waiting_for_disk, "Engine::submit_deferred", calls);
@@ -76,6 +94,7 @@ TaskId Engine::submit_deferred(std::string task_file, std::string result_file, D
 }
 
 std::vector<TaskId> Engine::take_admitted() {
+  refuse_if_inherited("Engine::take_admitted");
   std::lock_guard lock(state_->mutex);
   std::vector<TaskId> ids;
   for (TaskId id : std::exchange(state_->admitted, {})) {
@@ -86,6 +105,7 @@ std::vector<TaskId> Engine::take_admitted() {
 }
 
 void Engine::staged(TaskId id, DiskCost actual, std::vector<std::string> input_files) {
+  refuse_if_inherited("Engine::staged");
   std::lock_guard lock(state_->mutex);
   state_->disk.settle(id, actual);
   auto it = state_->tasks.find(id);
@@ -101,6 +121,7 @@ void Engine::staged(TaskId id, DiskCost actual, std::vector<std::string> input_f
 }
 
 void Engine::files_removed(TaskId id) {
+  refuse_if_inherited("Engine::files_removed");
   std::lock_guard lock(state_->mutex);
   if (state_->tasks.contains(id)) return;  // not finished: its files are still needed
   state_->disk.release(id);
@@ -108,12 +129,14 @@ void Engine::files_removed(TaskId id) {
 }
 
 void Engine::add_disk_blobs(std::uint64_t bytes) {
+  refuse_if_inherited("Engine::add_disk_blobs");
   std::lock_guard lock(state_->mutex);
   state_->disk.add_blobs(bytes);
   state_->admit_or_refuse();
 }
 
 void Engine::withdraw(TaskId id, const std::string& reason) {
+  refuse_if_inherited("Engine::withdraw");
   std::optional<JobKey> job;
   {
     std::lock_guard lock(state_->mutex);
@@ -132,6 +155,7 @@ void Engine::withdraw(TaskId id, const std::string& reason) {
 }
 
 bool Engine::remove_if_idle(TaskId id) {
+  refuse_if_inherited("Engine::remove_if_idle");
   JobKey job;
   {
     std::lock_guard lock(state_->mutex);
@@ -143,6 +167,7 @@ bool Engine::remove_if_idle(TaskId id) {
 }
 
 std::optional<TaskOutcome> Engine::next_outcome(std::chrono::milliseconds timeout) {
+  refuse_if_inherited("Engine::next_outcome");
   std::unique_lock lock(state_->mutex);
   // After shutdown() nothing more can come: the caller's collector drains what is
   // left and returns at once instead of sleeping out its timeout at every batch's end.
@@ -155,9 +180,13 @@ std::optional<TaskOutcome> Engine::next_outcome(std::chrono::milliseconds timeou
   return outcome;
 }
 
-void Engine::cancel_all(const std::string& reason) { state_->cancel_all(reason, false); }
+void Engine::cancel_all(const std::string& reason) {
+  if (!inherited_through_fork()) state_->cancel_all(reason, false);
+}
 
-void Engine::abort_now(const std::string& reason) { state_->cancel_all(reason, true); }
+void Engine::abort_now(const std::string& reason) {
+  if (!inherited_through_fork()) state_->cancel_all(reason, true);
+}
 
 void Engine::State::cancel_all(const std::string& reason, bool quickly) {
   bool any_in_scheduler = false;
@@ -186,6 +215,7 @@ void Engine::State::cancel_all(const std::string& reason, bool quickly) {
 }
 
 void Engine::shutdown() {
+  if (inherited_through_fork()) return;
   {
     std::lock_guard lock(state_->mutex);
     if (state_->stopping && !state_->dispatcher.joinable()) return;
@@ -210,6 +240,7 @@ void Engine::shutdown() {
 }
 
 EngineStats Engine::stats() const {
+  refuse_if_inherited("Engine::stats");
   std::lock_guard lock(state_->mutex);
   EngineStats stats = state_->stats;
   stats.queued = stats.submitted = stats.running = stats.waiting_for_disk = 0;

@@ -2,6 +2,8 @@
 #include "jhtc/engine.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <filesystem>
@@ -632,6 +634,41 @@ TEST_F(EngineTest, MemoryRetryFactorMustExceedOne) {
   EngineConfig config{.throttle = 1, .max_request_memory_mb = 100};
   config.memory_retry_factor = 1;
   EXPECT_THROW(start(config), std::invalid_argument);
+}
+
+// A multiprocessing worker is a fork of a process with a live engine. Its copy must
+// leave the parent's jobs alone: neither its destructor nor cancel_all removes them,
+// and nothing waits for threads that were not copied.
+TEST_F(EngineTest, AnEngineInheritedThroughForkLeavesTheParentsJobsAlone) {
+  start({.throttle = 2});
+  for (int i = 0; i < 2; ++i) submit(i);
+  const auto jobs = wait_for_jobs(2);
+  ASSERT_FALSE(engine_->inherited_through_fork());
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::alarm(20);  // a hang here is a failure, not a stuck test
+    int code = 0;
+    if (!engine_->inherited_through_fork()) code |= 1;
+    try {
+      submit(9);
+      code |= 2;
+    } catch (const std::logic_error&) {
+    }
+    engine_->cancel_all("the child's exit");
+    engine_.reset();
+    if (script_->remove_all_calls != 0 || !script_->removed.empty()) code |= 4;
+    ::_exit(code);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "the child died of signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: not inherited, 2: submit accepted, 4: jobs removed";
+  for (const auto& job : jobs) exit_ok(job);  // the parent's engine goes on
+  EXPECT_EQ(next().kind, OutcomeKind::done);
+  EXPECT_EQ(next().kind, OutcomeKind::done);
+  std::lock_guard lock(script_->mutex);
+  EXPECT_EQ(script_->remove_all_calls, 0);
 }
 
 }  // namespace
