@@ -313,6 +313,11 @@ def loky_part(raw: Path) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def warm_call_part(raw: Path) -> dict | None:
+    path = raw / "warm_call.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def main() -> int:
     raw, out = Path(sys.argv[1]), Path(sys.argv[2])
     previous_path = out / "results.json"
@@ -327,7 +332,8 @@ def main() -> int:
     if "htcondor" not in versions and old:  # the pool was down when the report was written
         suffix = " (asked when the pool was last up)"
         versions["htcondor"] = old if old.endswith(suffix) else old + suffix
-    parts = (("cpp", cpp_part), ("local_vs_loky", loky_part), ("data_transfer", data_part),
+    parts = (("cpp", cpp_part), ("local_vs_loky", loky_part), ("warm_call", warm_call_part),
+             ("data_transfer", data_part),
              ("pool", pool_part), ("scale", scale_part))
     for name, loader in parts:
         results[name] = load_part(raw, name, loader, previous)
