@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
-
 CASES = [
     ("parallel-auto", "ours, automatic batching (default settings)"),
     ("parallel-batch1", "ours, batch_size=1 (one job per task)"),
@@ -58,16 +56,17 @@ def _warm(part: dict) -> list[str]:
     target = part["target_s"]
 
     def row(name: str, key: str) -> str:
-        first = f"{statistics.median(cold[key]):.3f} s" if cold.get(key) else "-"
+        first = f"{cold[key][0]:.3f} s" if cold.get(key) else "-"
         return (f"| {name} | {med[key]:.3f} s | {', '.join(f'{s:.3f}' for s in reps[key])} | "
                 f"{first} |")
 
     return [f"A warm `Parallel` call of {part['tasks']} trivial tasks, `n_jobs={part['n_jobs']}`, "
             f"measured {part.get('measured', '?')} (`bench/local_vs_loky/warm_call.py`): per "
-            f"repeat the median of {part['calls_per_repeat']} calls after a first (cold) one, "
+            f"repeat the median of {part['calls_per_repeat']} calls after a first one (cold "
+            "only in repeat 1: loky's workers and the fork server live on), "
             f"loky then local, {part['repeats']} repeats interleaved; load average "
             f"{part['load_average'][0]:.1f}.", "",
-            "| backend | warm call (median) | repeat medians | first call (median) |",
+            "| backend | warm call (median) | repeat medians | first call of the run |",
             "|---|---:|---|---:|", row("loky", "loky"), row('htcondor, scheduler="local"', "local"),
             "", f"Local: **{med['local']:.3f} s**, {part['ratio_local_over_loky']:.1f}x loky "
                 f"(target <= {target} s: {_yes(med['local'] <= target)}).", ""]

@@ -137,10 +137,19 @@ def test_warm_call_gets_its_block_and_a_target_row(tmp_path, local, verdict):
     blocks = sections(results)
     block = "\n".join(blocks["warm_call"])
     assert f"| htcondor, scheduler=\"local\" | {local:.3f} s |" in block
-    assert "| loky | 0.012 s | 0.012, 0.011, 0.013 | 0.500 s |" in block
+    assert "| loky | 0.012 s | 0.012, 0.011, 0.013 | 0.500 s |" in block  # repeat 1's first
     row = [line for line in blocks["targets"] if line.startswith("| warm `Parallel` call")]
     assert row and row[0].endswith(f"| {verdict} |")
 
 
 def test_warm_call_not_run_says_so(tmp_path):
     assert sections(results_of(tmp_path))["warm_call"][0].startswith("Not measured")
+
+
+def test_a_run_without_pool_parts_keeps_the_pool_of_the_kept_figures(raw, tmp_path, monkeypatch):
+    monkeypatch.setenv("JHTC_TESTBED_PORT", "9641")
+    previous = {"pool_used": "collector port 9637: the pool of the kept figures"}
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert report.pool_of_run(empty, previous) == previous["pool_used"]
+    assert report.pool_of_run(raw, previous).startswith("collector port 9641")
