@@ -281,6 +281,14 @@ def pool_used() -> str:
             "a pool of this benchmark's own")
 
 
+def pool_of_run(raw: Path, previous: dict) -> str:
+    """This run's pool if it ran a pool part; else the pool the kept figures came from."""
+    ran_on_pool = any(raw.glob("pool_*.json")) or any(raw.glob("scale_*.json"))
+    if ran_on_pool or "pool_used" not in previous:
+        return pool_used()
+    return previous["pool_used"]
+
+
 # A key each part's current format has: a previous part without it (an older
 # format of results.json) is dropped, not rendered wrongly.
 FORMAT_KEYS = {"pool": "reps", "scale": "runs"}
@@ -313,12 +321,16 @@ def loky_part(raw: Path) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def warm_call_part(raw: Path) -> dict | None:
+    path = raw / "warm_call.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def main() -> int:
     raw, out = Path(sys.argv[1]), Path(sys.argv[2])
     previous_path = out / "results.json"
     previous = json.loads(previous_path.read_text()) if previous_path.exists() else {}
-    results = {"date": now(), "machine": machine(),
-               "pool_used": pool_used()}
+    results = {"date": now(), "machine": machine(), "pool_used": pool_of_run(raw, previous)}
     # What else ran on the machine, in the words of whoever started the run
     # (JHTC_BENCH_NOTE): printed next to the figures.
     results["note"] = os.environ.get("JHTC_BENCH_NOTE", "")
@@ -327,7 +339,8 @@ def main() -> int:
     if "htcondor" not in versions and old:  # the pool was down when the report was written
         suffix = " (asked when the pool was last up)"
         versions["htcondor"] = old if old.endswith(suffix) else old + suffix
-    parts = (("cpp", cpp_part), ("local_vs_loky", loky_part), ("data_transfer", data_part),
+    parts = (("cpp", cpp_part), ("local_vs_loky", loky_part), ("warm_call", warm_call_part),
+             ("data_transfer", data_part),
              ("pool", pool_part), ("scale", scale_part))
     for name, loader in parts:
         results[name] = load_part(raw, name, loader, previous)

@@ -50,6 +50,28 @@ def _loky(part: dict) -> list[str]:
             f"{_yes(part['ratio_local_over_loky'] <= 1.1)}).", ""]
 
 
+def _warm(part: dict) -> list[str]:
+    med, reps = part["median_s"], part["repeat_medians_s"]
+    cold = part.get("cold_s", {})
+    target = part["target_s"]
+
+    def row(name: str, key: str) -> str:
+        first = f"{cold[key][0]:.3f} s" if cold.get(key) else "-"
+        return (f"| {name} | {med[key]:.3f} s | {', '.join(f'{s:.3f}' for s in reps[key])} | "
+                f"{first} |")
+
+    return [f"A warm `Parallel` call of {part['tasks']} trivial tasks, `n_jobs={part['n_jobs']}`, "
+            f"measured {part.get('measured', '?')} (`bench/local_vs_loky/warm_call.py`): per "
+            f"repeat the median of {part['calls_per_repeat']} calls after a first one (cold "
+            "only in repeat 1: loky's workers and the fork server live on), "
+            f"loky then local, {part['repeats']} repeats interleaved; load average "
+            f"{part['load_average'][0]:.1f}.", "",
+            "| backend | warm call (median) | repeat medians | first call of the run |",
+            "|---|---:|---|---:|", row("loky", "loky"), row('htcondor, scheduler="local"', "local"),
+            "", f"Local: **{med['local']:.3f} s**, {part['ratio_local_over_loky']:.1f}x loky "
+                f"(target <= {target} s: {_yes(med['local'] <= target)}).", ""]
+
+
 def _data(part: dict) -> list[str]:
     data = part["dataset_bytes"]
     lines = ["Cross-validation over one dataset. "
@@ -236,6 +258,12 @@ def _targets(results: dict) -> list[str]:
         rows.append(("local scheduler / loky, julearn cross-validation",
                      f"{ratio:.2f} (target <= 1.1; measured {loky.get('measured', '?')})",
                      ratio <= 1.1))
+    warm = results.get("warm_call")
+    if warm:
+        local, loky_s = warm["median_s"]["local"], warm["median_s"]["loky"]
+        rows.append(("warm `Parallel` call of 4 trivial tasks, local scheduler (s)",
+                     f"{local:.3f} (target <= {warm['target_s']}; loky {loky_s:.3f}; "
+                     f"measured {warm.get('measured', '?')})", local <= warm["target_s"]))
     data = results.get("data_transfer")
     if data:
         rows.append(("shared-directory bytes at most 1.1x the data",
@@ -267,7 +295,8 @@ def _run(results: dict) -> list[str]:
 def sections(results: dict) -> dict[str, list[str]]:
     """Every generated block, by the name bench/tables.py finds between its markers."""
     out = {"run": _run(results), "targets": _targets(results)}
-    renderers = (("cpp", _cpp), ("local_vs_loky", _loky), ("data_transfer", _data),
+    renderers = (("cpp", _cpp), ("local_vs_loky", _loky), ("warm_call", _warm),
+                 ("data_transfer", _data),
                  ("pool", _pool), ("scale", _scale))
     for name, render in renderers:
         part = results.get(name)
@@ -283,6 +312,7 @@ def markdown(results: dict) -> str:
     titles = [("targets", "Targets of issues 8 and 18"), ("pool", "Trivial tasks on the pool"),
               ("scale", "Scale: 1,000 to 100,000 tasks"), ("events", "Where the time went"),
               ("local_vs_loky", "Local scheduler against loky"),
+              ("warm_call", "A warm Parallel call: local scheduler against loky"),
               ("data_transfer", "Shared-directory bytes"), ("cpp", "C++ micro-benchmarks")]
     lines = ["# Benchmark results", ""] + parts["run"]
     for name, title in titles:

@@ -9,7 +9,7 @@ A block is the text between
     <!-- bench:end NAME -->
 
 and is replaced, whole, by the section NAME of bench/report_md.py (run, targets, pool,
-scale, events, local_vs_loky, data_transfer, cpp). Nothing between the markers is kept,
+scale, events, local_vs_loky, warm_call, data_transfer, cpp). Nothing between the markers is kept,
 so no figure there is typed by hand. A file whose markers do not pair, or that names a
 section that does not exist, is refused (exit 2) and left unchanged.
 """

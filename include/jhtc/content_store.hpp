@@ -37,6 +37,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "jhtc/durability.hpp"
+
 namespace jhtc {
 
 // "sha256-<64 lowercase hex>" of `bytes`.
@@ -124,8 +126,10 @@ class ContentStore {
                          bool writable = false) const;
 
   // Declares this process the owner of `batch_id` unless a batch of that name is
-  // already owned; returns true if this call made it the owner.
-  bool open_batch(std::string_view batch_id);
+  // already owned; returns true if this call made it the owner. An owned batch is
+  // only looked at (a worker opening its caller's batch writes nothing).
+  // `durability` is the owner record's (include/jhtc/durability.hpp).
+  bool open_batch(std::string_view batch_id, Durability durability = Durability::crash_safe);
   // Refreshes the owner's heartbeat (other hosts judge liveness by it).
   void heartbeat(std::string_view batch_id);
   // Records references without storing anything (the blobs must exist).

@@ -17,8 +17,9 @@
 //   12 u32 identity length m                  16 u64 payload length n
 //   24 identity (m bytes, SignedIdentity::to_text)   24+m payload
 //   24+m+n HMAC-SHA256 of bytes [0, 24+m+n)
-// Written to a temporary file in the same directory, fsynced, then renamed, so a
-// reader sees the whole file or none of it.
+// Written to a temporary file in the same directory, then renamed, so a reader sees
+// the whole file or none of it; fsynced too unless the writer asks for
+// Durability::atomic (include/jhtc/durability.hpp says who may).
 //
 // Reading opens with O_NOFOLLOW|O_NONBLOCK and refuses anything but a regular file
 // (a symlink, FIFO, device or directory) and files above kMaxSignedFileBytes, so a
@@ -43,6 +44,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "jhtc/durability.hpp"
 
 namespace jhtc {
 
@@ -90,7 +93,8 @@ class SigningKey {
 // Writes `payload` as a signed file of `identity` at `path` (mode 0600); returns
 // the file's size.
 std::uint64_t write_signed_file(const std::filesystem::path& path, const SignedIdentity& identity,
-                                std::span<const std::byte> payload, const SigningKey& key);
+                                std::span<const std::byte> payload, const SigningKey& key,
+                                Durability durability = Durability::crash_safe);
 
 // Reads and verifies a signed file that must carry exactly `expected`, returning
 // its payload.

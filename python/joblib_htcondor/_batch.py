@@ -54,6 +54,15 @@ GATHER_S = {"htcondor": {"quiet": 0.03, "most": 0.25},
 STDERR_TAIL_BYTES = 2000
 #: Heavy packages the local scheduler's fork server imports once, if the caller uses them.
 PRELOADED = ("numpy", "scipy", "pandas", "sklearn", "julearn", "joblib")
+def durable_files(scheduler: str) -> bool:
+    """Whether the batch's task, result and owner files are fsynced (see
+    include/jhtc/durability.hpp). On HTCondor they are read on other hosts, by jobs
+    that outlive a crash of the submit machine. The local scheduler's jobs are the
+    caller's children on the same machine: a crash that loses a file there has killed
+    every reader of it too, and the rerun writes a new batch."""
+    return scheduler != "local"
+
+
 #: Bounds JOBLIB_HTCONDOR_PRELOAD (the kernel refuses an environment string over 128 KiB).
 PRELOAD_MAX_CHARS = 60_000
 
@@ -192,7 +201,8 @@ class Batch:
             self._collect_leftovers(shared)
         # The store's owner record before the journal: the monitor judges a journaled
         # batch without one as dead.
-        self.codec = TaskCodec(shared, self.batch_id, self.root_batch_id)
+        self.codec = TaskCodec(shared, self.batch_id, self.root_batch_id,
+                               durable=durable_files(params.scheduler))
         self.journal = None
         try:
             self.journal = self._open_journal(shared) if params.export_metadata else None
@@ -300,6 +310,7 @@ class Batch:
             "JOBLIB_HTCONDOR_RUN": self.root_batch_id,
             "JOBLIB_HTCONDOR_WORKER_LOG_LEVEL": str(p.worker_log_level),
             "JOBLIB_HTCONDOR_DELETE_TASK_FILE": "1" if p.delete_task_file_on_load else "0",
+            "JOBLIB_HTCONDOR_DURABLE_FILES": "1" if durable_files(p.scheduler) else "0",
             "JOBLIB_HTCONDOR_SYS_PATH": caller_sys_path(),
             # heavy packages the caller uses: the local scheduler's fork server imports them once
             "JOBLIB_HTCONDOR_PRELOAD": modules_to_preload(),

@@ -214,6 +214,15 @@ class Engine:
 
     def stats(self) -> dict: ...
 
+class Durability(enum.Enum):
+    """
+    Whether an atomically written file is also fsynced (include/jhtc/durability.hpp).
+    """
+
+    crash_safe = 0
+
+    atomic = 1
+
 class MappedBlob:
     """
     A blob mapped into memory; exposes the buffer protocol zero-copy (read-only unless mapped copy-on-write).
@@ -252,7 +261,7 @@ class ContentStore:
 
     def open_mapped(self, digest: str, verify: bool = True, expected_size: int | None = None, writable: bool = False) -> MappedBlob: ...
 
-    def open_batch(self, arg: str, /) -> bool: ...
+    def open_batch(self, batch_id: str, durability: Durability = Durability.crash_safe) -> bool: ...
 
     def heartbeat(self, arg: str, /) -> None: ...
 
@@ -325,7 +334,12 @@ def check_owned_file(path: str) -> None:
     Refuses (IntegrityError, UnsafePathError) a path that is a symlink, not a regular file, owned by another user or writable by others; checked on the opened file.
     """
 
-def write_signed_file(path: str, identity: SignedIdentity, payload: object, key: SigningKey) -> int: ...
+def write_signed_file(path: str, identity: SignedIdentity, payload: object, key: SigningKey, durability: Durability = Durability.crash_safe) -> int: ...
+
+def fsync_calls() -> int:
+    """
+    fsyncs this process has made writing store, task, result and owner files (for tests).
+    """
 
 def read_signed_file(path: str, key: SigningKey, expected: SignedIdentity) -> bytes: ...
 

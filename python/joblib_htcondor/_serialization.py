@@ -225,6 +225,11 @@ class TaskCodec:
         Large buffers go to the store (default). False keeps them in the file: a
         worker in HTCondor's file-transfer mode, whose result file is all that
         goes back.
+    durable : bool
+        Task, result and owner files are fsynced before and after their rename
+        (default): they survive a crash of this machine. False keeps them atomic
+        (whole or absent) but not durable: for the local scheduler, whose readers
+        die with the machine (include/jhtc/durability.hpp). Blobs are always fsynced.
 
     Directories are created owner-only, and existing ones are refused
     (``UnsafePathError``) unless owned by the user and not writable by others.
@@ -235,8 +240,9 @@ class TaskCodec:
     """
 
     def __init__(self, shared_dir: PathLike, batch_id: str, run_id: str | None = None,
-                 out_of_band: bool = True):
+                 out_of_band: bool = True, durable: bool = True):
         self._out_of_band = out_of_band
+        self._durability = _core.Durability.crash_safe if durable else _core.Durability.atomic
         self._shared_dir = os.path.abspath(os.fspath(shared_dir))
         self._store = _core.ContentStore(store_dir(shared_dir))
         self._key = _core.SigningKey.load_or_create(keys_dir(shared_dir))
@@ -253,7 +259,7 @@ class TaskCodec:
         self._counted: set[str] = set()  # blobs this batch wrote or was told of
         self._result_blob_bytes = 0
         self._released = False
-        self.owner = self._store.open_batch(batch_id)
+        self.owner = self._store.open_batch(batch_id, self._durability)
         if self.owner:
             _heartbeat.add(self)
 
@@ -325,7 +331,7 @@ class TaskCodec:
         header = json.dumps({"format": _FORMAT, "buffers": refs}).encode()
         payload = b"".join([_HEADER_LEN.pack(len(header)), header, prepared.data])
         size = _core.write_signed_file(path, self.identity(path, kind, attempt), payload,
-                                       self._key)
+                                       self._key, self._durability)
         with self._lock:
             self._file_bytes += size - self._files.get(path, 0)
             self._files[path] = size

@@ -62,7 +62,9 @@ def run(task_path: str, attempt: int = 0) -> int:
     else:
         data_dir = os.environ["JOBLIB_HTCONDOR_SHARED_DIR"]
     codec = TaskCodec(data_dir, os.environ["JOBLIB_HTCONDOR_BATCH"],
-                      os.environ.get("JOBLIB_HTCONDOR_RUN"), out_of_band=not transferred)
+                      os.environ.get("JOBLIB_HTCONDOR_RUN"), out_of_band=not transferred,
+                      # durable unless the batch says otherwise (the local scheduler's)
+                      durable=os.environ.get("JOBLIB_HTCONDOR_DURABLE_FILES") != "0")
     # The scratch copy goes in file-transfer mode: the task file's directory travels back.
     delete = transferred or os.environ.get("JOBLIB_HTCONDOR_DELETE_TASK_FILE") == "1"
     payload = codec.load(task_path, delete=delete)  # may import joblib (e.g. for scikit-learn)

@@ -67,6 +67,11 @@ const char* kind_name(jhtc::SignedKind kind) {
 }
 
 void bind_content_store(nb::module_& m) {
+  nb::enum_<jhtc::Durability>(m, "Durability",
+                              "Whether an atomically written file is also fsynced "
+                              "(include/jhtc/durability.hpp).")
+      .value("crash_safe", jhtc::Durability::crash_safe)
+      .value("atomic", jhtc::Durability::atomic);
   nb::class_<jhtc::MappedBlob>(m, "MappedBlob", nb::type_slots(mapped_blob_slots),
                                "A blob mapped into memory; exposes the buffer protocol "
                                "zero-copy (read-only unless mapped copy-on-write).")
@@ -100,7 +105,8 @@ void bind_content_store(nb::module_& m) {
       .def("open_mapped", &jhtc::ContentStore::open_mapped, "digest"_a, "verify"_a = true,
            "expected_size"_a = nb::none(), "writable"_a = false,
            nb::call_guard<nb::gil_scoped_release>())
-      .def("open_batch", &jhtc::ContentStore::open_batch, nb::call_guard<nb::gil_scoped_release>())
+      .def("open_batch", &jhtc::ContentStore::open_batch, "batch_id"_a,
+           "durability"_a = jhtc::Durability::crash_safe, nb::call_guard<nb::gil_scoped_release>())
       .def("heartbeat", &jhtc::ContentStore::heartbeat, nb::call_guard<nb::gil_scoped_release>())
       .def("refs_of", &jhtc::ContentStore::refs_of, nb::call_guard<nb::gil_scoped_release>())
       .def("bytes_held", &jhtc::ContentStore::bytes_held, nb::call_guard<nb::gil_scoped_release>())
@@ -207,12 +213,15 @@ void bind_signing(nb::module_& m) {
   m.def(
       "write_signed_file",
       [](const std::string& path, const jhtc::SignedIdentity& identity, nb::handle payload,
-         const jhtc::SigningKey& key) {
+         const jhtc::SigningKey& key, jhtc::Durability durability) {
         BorrowedBuffer buffer(payload);
         nb::gil_scoped_release release;
-        return jhtc::write_signed_file(path, identity, buffer.bytes(), key);
+        return jhtc::write_signed_file(path, identity, buffer.bytes(), key, durability);
       },
-      "path"_a, "identity"_a, "payload"_a, "key"_a);
+      "path"_a, "identity"_a, "payload"_a, "key"_a, "durability"_a = jhtc::Durability::crash_safe);
+
+  m.def("fsync_calls", &jhtc::store::fsync_calls,
+        "fsyncs this process has made writing store, task, result and owner files (for tests).");
 
   m.def(
       "read_signed_file",

@@ -119,3 +119,37 @@ def test_tables_refuses_a_bad_file_and_leaves_it_unchanged(raw, tmp_path, capsys
     assert tables.main([str(results), str(doc)]) == 2
     assert doc.read_text() == "<!-- bench:begin run -->\nold\n"
     assert "do not pair" in capsys.readouterr().err
+
+
+def warm_call_json(local: float) -> dict:
+    return {"tasks": 4, "n_jobs": 2, "calls_per_repeat": 20, "repeats": 3,
+            "repeat_medians_s": {"loky": [0.012, 0.011, 0.013], "local": [local] * 3},
+            "median_s": {"loky": 0.012, "local": local}, "cold_s": {"loky": [0.5], "local": [0.4]},
+            "ratio_local_over_loky": local / 0.012, "target_s": 0.1, "met": local <= 0.1,
+            "load_average": [1.5, 1.0, 1.0]}
+
+
+@pytest.mark.parametrize(("local", "verdict"), [(0.05, "met"), (0.4, "**missed**")])
+def test_warm_call_gets_its_block_and_a_target_row(tmp_path, local, verdict):
+    (tmp_path / "warm_call.json").write_text(json.dumps(warm_call_json(local)))
+    results = results_of(tmp_path)
+    results["warm_call"] = report.load_part(tmp_path, "warm_call", report.warm_call_part, {})
+    blocks = sections(results)
+    block = "\n".join(blocks["warm_call"])
+    assert f"| htcondor, scheduler=\"local\" | {local:.3f} s |" in block
+    assert "| loky | 0.012 s | 0.012, 0.011, 0.013 | 0.500 s |" in block  # repeat 1's first
+    row = [line for line in blocks["targets"] if line.startswith("| warm `Parallel` call")]
+    assert row and row[0].endswith(f"| {verdict} |")
+
+
+def test_warm_call_not_run_says_so(tmp_path):
+    assert sections(results_of(tmp_path))["warm_call"][0].startswith("Not measured")
+
+
+def test_a_run_without_pool_parts_keeps_the_pool_of_the_kept_figures(raw, tmp_path, monkeypatch):
+    monkeypatch.setenv("JHTC_TESTBED_PORT", "9641")
+    previous = {"pool_used": "collector port 9637: the pool of the kept figures"}
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert report.pool_of_run(empty, previous) == previous["pool_used"]
+    assert report.pool_of_run(raw, previous).startswith("collector port 9641")

@@ -134,7 +134,7 @@ std::string ContentStore::write_blob(std::span<const std::byte> bytes) {
       store::write_all(fd.get(), {chunk.data(), n}, temp);
     }
     if (::fchmod(fd.get(), blob_mode) != 0) store::throw_errno(errno, "cannot chmod", temp);
-    if (::fsync(fd.get()) != 0) store::throw_errno(errno, "cannot fsync", temp);
+    if (store::fsync_counted(fd.get()) != 0) store::throw_errno(errno, "cannot fsync", temp);
     if (::close(fd.release()) != 0) store::throw_errno(errno, "cannot close", temp);
     std::string digest = hasher.finish_digest();  // not const: returned by move
     const auto final_path = path_of(digest);

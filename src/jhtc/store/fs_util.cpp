@@ -156,14 +156,27 @@ void write_all(int fd, std::span<const std::byte> bytes, const std::filesystem::
   }
 }
 
+namespace {
+std::atomic<std::uint64_t> fsyncs{0};
+}  // namespace
+
+int fsync_counted(int fd) {
+  fsyncs.fetch_add(1, std::memory_order_relaxed);
+  return ::fsync(fd);
+}
+
+std::uint64_t fsync_calls() { return fsyncs.load(std::memory_order_relaxed); }
+
 void fsync_dir(const std::filesystem::path& dir) {
   Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   // Some file systems refuse fsync on directories; the rename is still atomic.
-  if (fd.get() >= 0) ::fsync(fd.get());
+  if (fd.get() >= 0) fsync_counted(fd.get());
 }
 
 void write_file_atomically(const std::filesystem::path& path,
-                           std::span<const std::span<const std::byte>> parts, unsigned mode) {
+                           std::span<const std::span<const std::byte>> parts, unsigned mode,
+                           Durability durability) {
+  const bool sync = durability == Durability::crash_safe;
   const auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
   const auto temp = dir / unique_temp_name("." + path.filename().string() + ".tmp.");
   Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
@@ -171,14 +184,14 @@ void write_file_atomically(const std::filesystem::path& path,
   try {
     if (::fchmod(fd.get(), mode) != 0) throw_errno(errno, "cannot chmod", temp);
     for (auto part : parts) write_all(fd.get(), part, temp);
-    if (::fsync(fd.get()) != 0) throw_errno(errno, "cannot fsync", temp);
+    if (sync && fsync_counted(fd.get()) != 0) throw_errno(errno, "cannot fsync", temp);
     if (::close(fd.release()) != 0) throw_errno(errno, "cannot close", temp);
     if (::rename(temp.c_str(), path.c_str()) != 0) throw_errno(errno, "cannot rename onto", path);
   } catch (...) {
     ::unlink(temp.c_str());  // never leave a half-written file behind
     throw;
   }
-  fsync_dir(dir);
+  if (sync) fsync_dir(dir);
 }
 
 std::string host_name() {

@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "jhtc/durability.hpp"
+
 namespace jhtc::store {
 
 // Mode of the directories and files we create.
@@ -58,12 +60,19 @@ Fd open_regular_file(const std::filesystem::path& path, const char* what, struct
 // Writes all of `bytes` (retrying short writes and EINTR).
 void write_all(int fd, std::span<const std::byte> bytes, const std::filesystem::path& path);
 
-// Writes `parts` to a temporary file beside `path`, fsyncs, renames it onto
-// `path` and fsyncs the directory. Readers see the old file or the new one.
+// Writes `parts` to a temporary file beside `path` and renames it onto `path`:
+// readers see the old file or the new one. Durability::crash_safe also fsyncs the
+// file before the rename and the directory after it (include/jhtc/durability.hpp).
 void write_file_atomically(const std::filesystem::path& path,
-                           std::span<const std::span<const std::byte>> parts, unsigned mode);
+                           std::span<const std::span<const std::byte>> parts, unsigned mode,
+                           Durability durability = Durability::crash_safe);
 
+// fsync(2) of an open file, counted in fsync_calls(); returns fsync's result.
+int fsync_counted(int fd);
 void fsync_dir(const std::filesystem::path& dir);
+// fsyncs this process has made through the two functions above: lets tests check
+// which writes are durable without tracing system calls.
+std::uint64_t fsync_calls();
 
 std::string host_name();
 // Start time of a process in clock ticks since boot (field 22 of /proc/<pid>/stat),

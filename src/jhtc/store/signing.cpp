@@ -205,7 +205,8 @@ std::string SignedIdentity::describe() const {
 }
 
 std::uint64_t write_signed_file(const std::filesystem::path& path, const SignedIdentity& identity,
-                                std::span<const std::byte> payload, const SigningKey& key) {
+                                std::span<const std::byte> payload, const SigningKey& key,
+                                Durability durability) {
   const std::string id = identity.to_text();
   const std::size_t body = kHeaderSize + id.size() + payload.size();
   std::vector<std::byte> file(body + kMacSize);
@@ -220,7 +221,7 @@ std::uint64_t write_signed_file(const std::filesystem::path& path, const SignedI
   const auto mac = key.hmac({file.data(), body});
   std::memcpy(file.data() + body, mac.data(), kMacSize);
   const std::span<const std::byte> parts[] = {file};
-  store::write_file_atomically(path, parts, store::kPrivateFileMode);
+  store::write_file_atomically(path, parts, store::kPrivateFileMode, durability);
   return file.size();
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "jhtc/errors.hpp"
+#include "store/fs_util.hpp"
 
 namespace fs = std::filesystem;
 
@@ -78,6 +79,28 @@ TEST_F(SigningTest, RoundTripReturnsThePayloadAndWritesAnOwnerOnlyFile) {
   EXPECT_EQ(size, 24 + task_id().to_text().size() + payload().size() + 32);
   EXPECT_EQ(mode_of(path), 0600u);
   EXPECT_EQ(jhtc::read_signed_file(path, key_, task_id()), payload());
+}
+
+// The file and its directory are flushed: the file survives a crash of the machine.
+TEST_F(SigningTest, CrashSafeWriteFsyncsTheFileAndItsDirectory) {
+  const auto before = jhtc::store::fsync_calls();
+  jhtc::write_signed_file(dir_ / "task.pkl", task_id(), payload(), key_,
+                          jhtc::Durability::crash_safe);
+  EXPECT_EQ(jhtc::store::fsync_calls() - before, 2u);
+}
+
+// The local scheduler's files: no flush, and still whole, signed and owner-only.
+TEST_F(SigningTest, AtomicWriteMakesNoFsyncAndReadsBackVerified) {
+  const auto path = dir_ / "task.pkl";
+  const auto before = jhtc::store::fsync_calls();
+  jhtc::write_signed_file(path, task_id(), payload(), key_, jhtc::Durability::atomic);
+  EXPECT_EQ(jhtc::store::fsync_calls(), before);
+  EXPECT_EQ(mode_of(path), 0600u);
+  EXPECT_EQ(jhtc::read_signed_file(path, key_, task_id()), payload());
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    EXPECT_EQ(entry.path().filename().string().find(".task.pkl.tmp"), std::string::npos)
+        << "a temporary file was left behind: " << entry.path();
+  }
 }
 
 TEST_F(SigningTest, KeyIsCreatedOnceOwnerOnlyAndReloadedIdentically) {

@@ -1,6 +1,7 @@
 // References, batch ownership, release and garbage collection of ContentStore.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -62,11 +63,15 @@ void ContentStore::record_ref(std::string_view batch_id, const std::string& dige
   writer_for(batch_id).add(digest, size);
 }
 
-bool ContentStore::open_batch(std::string_view batch_id) {
+bool ContentStore::open_batch(std::string_view batch_id, Durability durability) {
   store::check_batch_id(batch_id);
   store::StoreLock lock(root_, store::StoreLock::Mode::shared);
   const auto dir = root_ / "refs" / std::string(batch_id);
   store::make_dirs(dir, store::kPrivateDirMode);
+  // Owned already (a worker opening its caller's batch): link() below would fail with
+  // EEXIST, so writing a record to offer it buys nothing.
+  struct stat owner {};
+  if (::lstat((dir / "owner").c_str(), &owner) == 0) return false;
   const auto temp = dir / store::unique_temp_name(".owner.tmp.");
   std::ostringstream text;
   const OwnerIdentity self = this_process_identity();
@@ -74,7 +79,7 @@ bool ContentStore::open_batch(std::string_view batch_id) {
        << (self.boot_id.empty() ? "-" : self.boot_id) << ' ' << self.pid_namespace << '\n';
   const std::string line = text.str();
   const std::span<const std::byte> parts[] = {std::as_bytes(std::span(line.data(), line.size()))};
-  store::write_file_atomically(temp, parts, store::kPrivateFileMode);
+  store::write_file_atomically(temp, parts, store::kPrivateFileMode, durability);
   // link() fails if the owner exists: the first process to claim the batch keeps it.
   const bool claimed = ::link(temp.c_str(), (dir / "owner").c_str()) == 0;
   const int err = errno;

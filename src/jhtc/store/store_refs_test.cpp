@@ -84,6 +84,32 @@ TEST_F(StoreRefsTest, FirstOpenBatchClaimsOwnership) {
   EXPECT_FALSE(b.open_batch("b1"));
 }
 
+// A worker opening its caller's batch: nothing written, nothing flushed.
+TEST_F(StoreRefsTest, OpeningAnOwnedBatchWritesNoOwnerRecord) {
+  jhtc::ContentStore a(dir_), b(dir_);
+  ASSERT_TRUE(a.open_batch("b1"));
+  const auto owner = dir_ / "refs" / "b1" / "owner";
+  const auto recorded = fs::last_write_time(owner);
+  const auto before = jhtc::store::fsync_calls();
+  EXPECT_FALSE(b.open_batch("b1", jhtc::Durability::crash_safe));
+  EXPECT_EQ(jhtc::store::fsync_calls(), before);
+  EXPECT_EQ(fs::last_write_time(owner), recorded);
+  for (const auto& entry : fs::directory_iterator(dir_ / "refs" / "b1")) {
+    EXPECT_EQ(entry.path().filename(), "owner") << "a temporary file was left behind";
+  }
+}
+
+TEST_F(StoreRefsTest, OwnerRecordIsFlushedOnlyWhenCrashSafe) {
+  jhtc::ContentStore store(dir_);
+  auto before = jhtc::store::fsync_calls();
+  ASSERT_TRUE(store.open_batch("durable", jhtc::Durability::crash_safe));
+  EXPECT_EQ(jhtc::store::fsync_calls() - before, 2u);  // the record and its directory
+  before = jhtc::store::fsync_calls();
+  ASSERT_TRUE(store.open_batch("local", jhtc::Durability::atomic));
+  EXPECT_EQ(jhtc::store::fsync_calls(), before);
+  EXPECT_EQ(jhtc::batch_owner_state(dir_, "local", 3600s), jhtc::OwnerState::alive);
+}
+
 TEST_F(StoreRefsTest, InvalidBatchIdIsRejected) {
   jhtc::ContentStore store(dir_);
   EXPECT_THROW(store.put(blob(1, 1), "../escape"), std::invalid_argument);
