@@ -23,6 +23,23 @@ def remove_lineage(scheduler: str, lineage: str, reason: str, pool: str | None =
     Removes every job of a lineage and below (validated, quoted); True when a job was marked. ValueError for a malformed lineage, SchedulerError when the scheduler failed.
     """
 
+class MachineCapacity:
+    """One machine of a pool, with everything it has."""
+
+    @property
+    def machine(self) -> str: ...
+
+    @property
+    def cpus(self) -> float: ...
+
+    @property
+    def memory_mb(self) -> float: ...
+
+def pool_capacity(scheduler: str, pool: str | None = None, timeout_s: float = 30.0) -> list[MachineCapacity]:
+    """
+    The machines of the scheduler's pool, each once (HTCondor: condor_status; local: this machine). ValueError for an unknown scheduler or a malformed pool, SchedulerError when the scheduler failed.
+    """
+
 def adopt_local_fork_server(fd: int) -> None:
     """
     In a job forked by the local scheduler's fork server: the local drivers of this process fork their jobs through the control channel `fd` the job inherited.

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import functools
 import logging
-import subprocess
 
+from . import _core
 from ._params import BackendParams
 
 logger = logging.getLogger("joblib_htcondor")
@@ -30,17 +30,8 @@ FALLBACK_PARENT_THROTTLE = 2
 
 @functools.lru_cache(maxsize=16)
 def _machines(pool: str | None) -> tuple:
-    """(TotalCpus, TotalMemory MB) of every machine of the pool, from condor_status."""
-    argv = ["condor_status", "-af", "Machine", "TotalCpus", "TotalMemory"]
-    if pool:
-        argv += ["-pool", pool]
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=True).stdout
-    machines = {}
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) == 3 and parts[1] != "undefined" and parts[2] != "undefined":
-            machines[parts[0]] = (float(parts[1]), float(parts[2]))
-    return tuple(machines.values())
+    """(TotalCpus, TotalMemory MB) of every machine of the pool, each once (asked once)."""
+    return tuple((m.cpus, m.memory_mb) for m in _core.pool_capacity("htcondor", pool))
 
 
 def pool_slots(params: BackendParams, level: int) -> int | None:
@@ -49,7 +40,7 @@ def pool_slots(params: BackendParams, level: int) -> int | None:
     memory = params.value_for_level("request_memory", level)
     try:
         machines = _machines(params.pool)
-    except (OSError, subprocess.SubprocessError, ValueError) as error:
+    except (_core.SchedulerError, ValueError) as error:
         logger.warning("could not ask the pool's size (condor_status): %s", error)
         return None
     if not machines:
