@@ -6,13 +6,16 @@ from collections.abc import Mapping, Sequence
 import enum
 
 
-class SchedulerError(RuntimeError):
+class JoblibHTCondorError(Exception):
+    pass
+
+class SchedulerError(JoblibHTCondorError, RuntimeError):
     pass
 
 class SchedulerUnavailable(SchedulerError):
     pass
 
-class IntegrityError(RuntimeError):
+class IntegrityError(JoblibHTCondorError, RuntimeError):
     pass
 
 class UnsafePathError(IntegrityError):
