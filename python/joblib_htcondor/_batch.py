@@ -37,8 +37,9 @@ from ._errors import (
     SharedDiskBudgetError,
     TaskCancelledError,
 )
+from ._inline_runner import InlineRunner
 from ._params import IN_TRANSFER_JOB_ENV, BackendParams
-from ._recovery import InlineRunner
+from ._result_cache import ResultCache
 from ._serialization import TaskCodec
 from ._task import TaskCalls, result_path_for
 
@@ -168,6 +169,7 @@ class Batch:
                  inner_max_num_threads: int | None = None):
         self.params = params
         self.level = level
+        self._pid = os.getpid()  # see inherited_through_fork
         self.threads = thread_cap(params, level, inner_max_num_threads)
         self.batch_id = new_batch_id(level)
         self.lineage = f"{parent_lineage}/{self.batch_id}" if parent_lineage else self.batch_id
@@ -219,7 +221,7 @@ class Batch:
         self.cache = None
         if params.resume:
             make_private_dir(shared / "results", "shared_data_dir")
-            self.cache = _recovery.ResultCache(shared)
+            self.cache = ResultCache(shared)
         self._cache_keys: dict = {}
         self._inline = InlineRunner(self) if self._runs_inline() else None
         self._collector = threading.Thread(
@@ -251,7 +253,7 @@ class Batch:
         return throttle
 
     def _runs_inline(self) -> bool:
-        """A nested batch whose jobs wait too long runs them itself (see _InlineRunner)."""
+        """A nested batch whose jobs wait too long runs them itself (see _inline_runner)."""
         return (self.level > 0 and self.params.scheduler == "htcondor"
                 and self.params.run_inline_after != float("inf"))
 
@@ -544,12 +546,20 @@ class Batch:
             self._removal_failed = error
             logger.warning("batch %s: its jobs could not be removed: %s", self.batch_id, error)
 
+    def inherited_through_fork(self) -> bool:
+        """True in a child forked from the process that started the batch (a
+        multiprocessing worker, say). Its jobs, files, store references and threads
+        are the parent's, which is still using them: the child's copy only forgets."""
+        return os.getpid() != self._pid
+
     def abort_now(self, reason: str) -> None:
         """From a signal handler: jobs (and descendants) removed within the driver's
         short bound (one condor_rm, 10 s), files deleted, without any lock that may
         be held elsewhere: not the batch's (the interrupted thread may hold it), not
         the store's (another process may). ``close`` releases the store later, when
         joblib gets to it; if the process dies first, the next run collects it."""
+        if self.inherited_through_fork():
+            return
         self.cancelled = True
         self._aborted = True
         _signals.unregister(self)
@@ -561,6 +571,7 @@ class Batch:
             self._abandon(self._removal_failed)
         else:
             self._remove_files()
+            self._remove_descendants()
 
     def close(self, state: str = "done") -> None:
         """Ends the batch: outstanding jobs are removed, its files deleted.
@@ -572,6 +583,8 @@ class Batch:
         removes the jobs that may be left. The first error is raised at the end
         when the batch ended normally; after a cancellation (the caller's own
         exception is on its way) it is logged."""
+        if self.inherited_through_fork():
+            return  # the parent's lock may have been copied held: not even that is taken
         with self._lock:
             if self._closed:
                 return
@@ -597,6 +610,8 @@ class Batch:
             step(self._abandon, removal_failed)
         else:
             step(self._remove_files)
+            if self.cancelled or state != "done":
+                step(self._remove_descendants)
         if not errors:
             return
         if state == "done" and not self.cancelled:
@@ -622,6 +637,15 @@ class Batch:
                      "in this shared_data_dir removes them, or now: python -m "
                      "joblib_htcondor.cleanup --path %s", self.batch_id, self.lineage, error,
                      self.dir.parent.parent)
+
+    def _remove_descendants(self) -> None:
+        """The directories of the batches our removed jobs had started. Those jobs
+        were told to clean up after themselves, but the scheduler may kill them
+        first (SIGKILL after its grace time, or at once): nobody else would remove
+        the directories until the next run's recovery. Only after a cancellation:
+        a batch that ended normally has no descendant left running."""
+        for directory in _recovery.descendant_batch_dirs(self.dir.parent, self.lineage):
+            shutil.rmtree(directory, onerror=_writable_then_retry)
 
     def _remove_files(self) -> None:
         shutil.rmtree(self.dir, onerror=_writable_then_retry)
