@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import _core, _recovery, _signals
-from ._defaults import default_htcondor_throttle
+from ._defaults import resolve_throttle
 from ._errors import (
     JobFailedError,
     RemoteTraceback,
@@ -101,14 +101,6 @@ def make_private_dir(path: Path, parameter: str, check_owner: bool = True) -> Pa
     return path
 
 
-def default_throttle(params: BackendParams, level: int) -> int:
-    """Tasks in the scheduler at once when neither throttle nor n_jobs > 0 is given."""
-    if params.scheduler == "local":  # keep every worker slot fed, one task in reserve
-        cpus = params.value_for_level("request_cpus", level)
-        return 2 * max(1, int(len(os.sched_getaffinity(0)) // cpus))
-    return default_htcondor_throttle(params, level)
-
-
 #: The thread-count variables of OpenMP, MKL, OpenBLAS, BLIS and their kin (joblib's own list).
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
                "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -169,7 +161,6 @@ class Batch:
                  inner_max_num_threads: int | None = None):
         self.params = params
         self.level = level
-        self._pid = os.getpid()  # see inherited_through_fork
         self.threads = thread_cap(params, level, inner_max_num_threads)
         self.batch_id = new_batch_id(level)
         self.lineage = f"{parent_lineage}/{self.batch_id}" if parent_lineage else self.batch_id
@@ -184,7 +175,7 @@ class Batch:
                 check_owner=False)
         else:
             self.logs_dir = make_private_dir(self.dir / "logs", "shared_data_dir")
-        self.throttle = self._throttle(n_jobs)
+        self.throttle = resolve_throttle(params, level, n_jobs)
         budget_mb = params.value_for_level("max_shared_disk", level)
         self.disk_budget = budget_mb * 2**20 if budget_mb else 0  # bytes; 0: no limit
         self.root_batch_id = self.lineage.split("/")[0]
@@ -243,14 +234,6 @@ class Batch:
             disk_budget=self.disk_budget,
             memory_retry_factor=p.value_for_level("memory_retry_factor", self.level),
             max_request_memory_mb=p.value_for_level("max_request_memory", self.level))
-
-    def _throttle(self, n_jobs: int) -> int:
-        throttle = self.params.value_for_level("throttle", self.level)
-        if throttle is None:
-            throttle = n_jobs
-            logger.info("no throttle given: at most %d tasks of this batch in the scheduler "
-                        "at once (set throttle=... to change it)", throttle)
-        return throttle
 
     def _runs_inline(self) -> bool:
         """A nested batch whose jobs wait too long runs them itself (see _inline_runner)."""
@@ -546,20 +529,12 @@ class Batch:
             self._removal_failed = error
             logger.warning("batch %s: its jobs could not be removed: %s", self.batch_id, error)
 
-    def inherited_through_fork(self) -> bool:
-        """True in a child forked from the process that started the batch (a
-        multiprocessing worker, say). Its jobs, files, store references and threads
-        are the parent's, which is still using them: the child's copy only forgets."""
-        return os.getpid() != self._pid
-
     def abort_now(self, reason: str) -> None:
         """From a signal handler: jobs (and descendants) removed within the driver's
         short bound (one condor_rm, 10 s), files deleted, without any lock that may
         be held elsewhere: not the batch's (the interrupted thread may hold it), not
         the store's (another process may). ``close`` releases the store later, when
         joblib gets to it; if the process dies first, the next run collects it."""
-        if self.inherited_through_fork():
-            return
         self.cancelled = True
         self._aborted = True
         _signals.unregister(self)
@@ -571,7 +546,6 @@ class Batch:
             self._abandon(self._removal_failed)
         else:
             self._remove_files()
-            self._remove_descendants()
 
     def close(self, state: str = "done") -> None:
         """Ends the batch: outstanding jobs are removed, its files deleted.
@@ -583,8 +557,6 @@ class Batch:
         removes the jobs that may be left. The first error is raised at the end
         when the batch ended normally; after a cancellation (the caller's own
         exception is on its way) it is logged."""
-        if self.inherited_through_fork():
-            return  # the parent's lock may have been copied held: not even that is taken
         with self._lock:
             if self._closed:
                 return
@@ -610,8 +582,6 @@ class Batch:
             step(self._abandon, removal_failed)
         else:
             step(self._remove_files)
-            if self.cancelled or state != "done":
-                step(self._remove_descendants)
         if not errors:
             return
         if state == "done" and not self.cancelled:
@@ -637,15 +607,6 @@ class Batch:
                      "in this shared_data_dir removes them, or now: python -m "
                      "joblib_htcondor.cleanup --path %s", self.batch_id, self.lineage, error,
                      self.dir.parent.parent)
-
-    def _remove_descendants(self) -> None:
-        """The directories of the batches our removed jobs had started. Those jobs
-        were told to clean up after themselves, but the scheduler may kill them
-        first (SIGKILL after its grace time, or at once): nobody else would remove
-        the directories until the next run's recovery. Only after a cancellation:
-        a batch that ended normally has no descendant left running."""
-        for directory in _recovery.descendant_batch_dirs(self.dir.parent, self.lineage):
-            shutil.rmtree(directory, onerror=_writable_then_retry)
 
     def _remove_files(self) -> None:
         shutil.rmtree(self.dir, onerror=_writable_then_retry)

@@ -100,3 +100,28 @@ def test_on_the_real_pool_the_slots_are_those_condor_status_reports():
     assert expected > 0
     assert _defaults.pool_slots(params, 0) == expected
     assert throttle(0, max_recursion_level=1, request_mem="1Gb") == max(1, expected // 2)
+
+
+def resolve(level, n_jobs=None, **params):
+    params.setdefault("scheduler", "htcondor")  # whatever JOBLIB_HTCONDOR_SCHEDULER says
+    return _defaults.resolve_throttle(parse_params(params), level, n_jobs)
+
+
+def test_a_given_throttle_wins_over_n_jobs_and_the_default(pool_of):
+    pool_of((4, 4096))
+    assert resolve(0, throttle=[3, 7], max_recursion_level=1) == 3
+    assert resolve(1, 5, throttle=[3, 7], max_recursion_level=1) == 7
+
+
+def test_without_a_throttle_a_positive_n_jobs_caps_the_batch_and_says_so(pool_of, caplog):
+    pool_of((4, 4096))
+    with caplog.at_level(logging.INFO, logger="joblib_htcondor"):
+        assert resolve(0, 6) == 6
+    assert "no throttle given: at most 6 tasks" in caplog.text
+    assert resolve(0, -1) == resolve(0) == 4  # not positive: the pool's default
+
+
+def test_the_local_default_feeds_twice_the_worker_slots_of_this_machine():
+    cores = len(os.sched_getaffinity(0))
+    assert resolve(0, scheduler="local") == 2 * cores
+    assert resolve(0, scheduler="local", request_cpus=cores) == 2
