@@ -196,6 +196,22 @@ struct SchedulerAddress {
 bool remove_lineage(const SchedulerAddress& where, std::string_view lineage,
                     std::string_view reason);
 
+// One machine a scheduler can run jobs on, with everything it has (a machine with a
+// partitionable slot, or several static slots, is counted once, with its totals).
+struct MachineCapacity {
+  std::string machine;
+  double cpus = 0;
+  double memory_mb = 0;
+};
+
+// The machines of the scheduler at `where`, to size a default throttle. HTCondor:
+// `condor_status -af Machine TotalCpus TotalMemory` (with -pool when set; machines
+// whose totals are undefined are left out), with remove_lineage()'s timeout and
+// retries. Local: this machine (the cores this process may run on, its physical
+// memory). Throws std::invalid_argument for an unknown scheduler or a malformed pool,
+// SchedulerError when the scheduler failed after its retries.
+std::vector<MachineCapacity> pool_capacity(const SchedulerAddress& where);
+
 // In a job forked by the local scheduler's fork server: `fd` is the control channel
 // the job inherited. The local drivers of this process then fork their jobs from
 // that same fork server (nested batches share it) instead of starting their own.

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from ._errors import (
     IntegrityError,
     JobFailedError,
+    JoblibHTCondorError,
     RemoteTraceback,
     SchedulerError,
     SchedulerUnavailable,
@@ -27,6 +28,7 @@ __all__ = [
     "HTCondorBackend",
     "IntegrityError",
     "JobFailedError",
+    "JoblibHTCondorError",
     "RemoteTraceback",
     "SchedulerError",
     "SchedulerUnavailable",

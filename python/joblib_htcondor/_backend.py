@@ -17,7 +17,8 @@ from joblib._parallel_backends import (
     SequentialBackend,
 )
 
-from ._batch import Batch, default_throttle
+from ._batch import Batch
+from ._defaults import resolve_throttle
 from ._params import BackendParams, parse_params
 
 
@@ -66,8 +67,7 @@ class HTCondorBackend(AutoBatchingMixin, ParallelBackendBase):
         if n_jobs == 0:
             raise ValueError("n_jobs == 0 in Parallel has no meaning")
         if n_jobs is None or n_jobs < 0:
-            throttle = self.params.value_for_level("throttle", self.level)
-            return throttle if throttle is not None else default_throttle(self.params, self.level)
+            return resolve_throttle(self.params, self.level)
         return n_jobs
 
     def configure(self, n_jobs=1, parallel=None, prefer=None, require=None, **backend_kwargs):

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import _core, _recovery, _signals
-from ._defaults import default_htcondor_throttle
+from ._defaults import resolve_throttle
 from ._errors import (
     JobFailedError,
     RemoteTraceback,
@@ -37,8 +37,9 @@ from ._errors import (
     SharedDiskBudgetError,
     TaskCancelledError,
 )
+from ._inline_runner import InlineRunner
 from ._params import IN_TRANSFER_JOB_ENV, BackendParams
-from ._recovery import InlineRunner
+from ._result_cache import ResultCache
 from ._serialization import TaskCodec
 from ._task import TaskCalls, result_path_for
 
@@ -107,14 +108,6 @@ def make_private_dir(path: Path, parameter: str, check_owner: bool = True) -> Pa
     if not os.access(path, os.W_OK | os.X_OK):
         raise ValueError(f"{parameter}: {str(path)!r} is not writable by this user")
     return path
-
-
-def default_throttle(params: BackendParams, level: int) -> int:
-    """Tasks in the scheduler at once when neither throttle nor n_jobs > 0 is given."""
-    if params.scheduler == "local":  # keep every worker slot fed, one task in reserve
-        cpus = params.value_for_level("request_cpus", level)
-        return 2 * max(1, int(len(os.sched_getaffinity(0)) // cpus))
-    return default_htcondor_throttle(params, level)
 
 
 #: The thread-count variables of OpenMP, MKL, OpenBLAS, BLIS and their kin (joblib's own list).
@@ -192,7 +185,7 @@ class Batch:
                 check_owner=False)
         else:
             self.logs_dir = make_private_dir(self.dir / "logs", "shared_data_dir")
-        self.throttle = self._throttle(n_jobs)
+        self.throttle = resolve_throttle(params, level, n_jobs)
         budget_mb = params.value_for_level("max_shared_disk", level)
         self.disk_budget = budget_mb * 2**20 if budget_mb else 0  # bytes; 0: no limit
         self.root_batch_id = self.lineage.split("/")[0]
@@ -230,7 +223,7 @@ class Batch:
         self.cache = None
         if params.resume:
             make_private_dir(shared / "results", "shared_data_dir")
-            self.cache = _recovery.ResultCache(shared)
+            self.cache = ResultCache(shared)
         self._cache_keys: dict = {}
         self._inline = InlineRunner(self) if self._runs_inline() else None
         self._collector = threading.Thread(
@@ -253,16 +246,8 @@ class Batch:
             memory_retry_factor=p.value_for_level("memory_retry_factor", self.level),
             max_request_memory_mb=p.value_for_level("max_request_memory", self.level))
 
-    def _throttle(self, n_jobs: int) -> int:
-        throttle = self.params.value_for_level("throttle", self.level)
-        if throttle is None:
-            throttle = n_jobs
-            logger.info("no throttle given: at most %d tasks of this batch in the scheduler "
-                        "at once (set throttle=... to change it)", throttle)
-        return throttle
-
     def _runs_inline(self) -> bool:
-        """A nested batch whose jobs wait too long runs them itself (see _InlineRunner)."""
+        """A nested batch whose jobs wait too long runs them itself (see _inline_runner)."""
         return (self.level > 0 and self.params.scheduler == "htcondor"
                 and self.params.run_inline_after != float("inf"))
 

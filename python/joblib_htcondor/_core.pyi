@@ -6,13 +6,16 @@ from collections.abc import Mapping, Sequence
 import enum
 
 
-class SchedulerError(RuntimeError):
+class JoblibHTCondorError(Exception):
+    pass
+
+class SchedulerError(JoblibHTCondorError, RuntimeError):
     pass
 
 class SchedulerUnavailable(SchedulerError):
     pass
 
-class IntegrityError(RuntimeError):
+class IntegrityError(JoblibHTCondorError, RuntimeError):
     pass
 
 class UnsafePathError(IntegrityError):
@@ -21,6 +24,23 @@ class UnsafePathError(IntegrityError):
 def remove_lineage(scheduler: str, lineage: str, reason: str, pool: str | None = None, schedd: str | None = None, timeout_s: float = 60.0) -> bool:
     """
     Removes every job of a lineage and below (validated, quoted); True when a job was marked. ValueError for a malformed lineage, SchedulerError when the scheduler failed.
+    """
+
+class MachineCapacity:
+    """One machine of a pool, with everything it has."""
+
+    @property
+    def machine(self) -> str: ...
+
+    @property
+    def cpus(self) -> float: ...
+
+    @property
+    def memory_mb(self) -> float: ...
+
+def pool_capacity(scheduler: str, pool: str | None = None, timeout_s: float = 30.0) -> list[MachineCapacity]:
+    """
+    The machines of the scheduler's pool, each once (HTCondor: condor_status; local: this machine). ValueError for an unknown scheduler or a malformed pool, SchedulerError when the scheduler failed.
     """
 
 def adopt_local_fork_server(fd: int) -> None:

@@ -1,4 +1,9 @@
-"""Default throttles on HTCondor, chosen so that parents never hold every slot.
+"""The throttle of a batch, resolved here and nowhere else (resolve_throttle), and
+its defaults.
+
+On the local scheduler the default keeps every worker slot of this machine fed,
+with one task in reserve each: twice the slots. On HTCondor it is chosen so that
+parents never hold every slot:
 
 A job of level L < max_recursion_level waits for its children while it holds a
 slot. If such parents filled the pool, their children would never start: the run
@@ -16,8 +21,8 @@ from __future__ import annotations
 
 import functools
 import logging
-import subprocess
 
+from . import _core
 from ._params import BackendParams
 
 logger = logging.getLogger("joblib_htcondor")
@@ -30,17 +35,8 @@ FALLBACK_PARENT_THROTTLE = 2
 
 @functools.lru_cache(maxsize=16)
 def _machines(pool: str | None) -> tuple:
-    """(TotalCpus, TotalMemory MB) of every machine of the pool, from condor_status."""
-    argv = ["condor_status", "-af", "Machine", "TotalCpus", "TotalMemory"]
-    if pool:
-        argv += ["-pool", pool]
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=True).stdout
-    machines = {}
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) == 3 and parts[1] != "undefined" and parts[2] != "undefined":
-            machines[parts[0]] = (float(parts[1]), float(parts[2]))
-    return tuple(machines.values())
+    """(TotalCpus, TotalMemory MB) of every machine of the pool, each once (asked once)."""
+    return tuple((m.cpus, m.memory_mb) for m in _core.pool_capacity("htcondor", pool))
 
 
 def pool_slots(params: BackendParams, level: int) -> int | None:
@@ -49,7 +45,7 @@ def pool_slots(params: BackendParams, level: int) -> int | None:
     memory = params.value_for_level("request_memory", level)
     try:
         machines = _machines(params.pool)
-    except (OSError, subprocess.SubprocessError, ValueError) as error:
+    except (_core.SchedulerError, ValueError) as error:
         logger.warning("could not ask the pool's size (condor_status): %s", error)
         return None
     if not machines:
@@ -77,3 +73,40 @@ def default_htcondor_throttle(params: BackendParams, level: int) -> int:
         logger.warning("the pool runs only %d job(s) of this request at once: parents waiting "
                        "for their children can hold every slot (see docs/recursion.md)", slots)
     return throttle
+
+
+def default_throttle(params: BackendParams, level: int) -> int:
+    """The throttle of ``level`` when neither ``throttle`` nor a positive n_jobs is given."""
+    if params.scheduler == "local":  # keep every worker slot fed, one task in reserve
+        cpus = params.value_for_level("request_cpus", level)
+        cores = _core.pool_capacity("local")[0].cpus
+        return 2 * max(1, int(cores // cpus))
+    return default_htcondor_throttle(params, level)
+
+
+def resolve_throttle(params: BackendParams, level: int, n_jobs: int | None = None) -> int:
+    """Most tasks of one batch of ``level`` in the scheduler (queued or running) at once.
+
+    Parameters
+    ----------
+    params : BackendParams
+        The backend's parameters: ``throttle`` (per level), ``scheduler``, the request.
+    level : int
+        The batch's recursion level (0: the user's own call).
+    n_jobs : int, optional
+        joblib's ``n_jobs`` as the backend resolved it; ignored unless positive.
+
+    Returns
+    -------
+    int
+        In order: the ``throttle`` given for ``level``; else ``n_jobs`` when positive
+        (logged, as the user may not know it caps the batch); else default_throttle().
+    """
+    throttle = params.value_for_level("throttle", level)
+    if throttle is not None:
+        return throttle
+    if n_jobs is not None and n_jobs > 0:
+        logger.info("no throttle given: at most %d tasks of this batch in the scheduler "
+                    "at once (set throttle=... to change it)", n_jobs)
+        return n_jobs
+    return default_throttle(params, level)

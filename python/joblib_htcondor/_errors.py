@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from . import _core
 
+#: The base of every exception this package defines, those raised by its C++ core
+#: included. Each also keeps its built-in base (RuntimeError, ValueError...), so
+#: ``except RuntimeError`` still catches a SchedulerError.
+JoblibHTCondorError = _core.JoblibHTCondorError
+
 #: The scheduler cannot be reached at all (no HTCondor tools, no schedd). The
 #: message names ``scheduler="local"`` as the way to run without a cluster.
 SchedulerUnavailable = _core.SchedulerUnavailable
@@ -22,7 +27,7 @@ IntegrityError = _core.IntegrityError
 UnsafePathError = _core.UnsafePathError
 
 
-class JobFailedError(RuntimeError):
+class JobFailedError(JoblibHTCondorError, RuntimeError):
     """A task's job failed in the scheduler, after all its retries.
 
     Raised in the caller of ``Parallel`` when a job was held, killed, evicted
@@ -47,7 +52,7 @@ class JobFailedError(RuntimeError):
         return (type(self), (self.reason, self.job_id, self.attempts, self.stderr_tail))
 
 
-class SharedDiskBudgetError(ValueError):
+class SharedDiskBudgetError(JoblibHTCondorError, ValueError):
     """A task needs more of the shared directory than ``max_shared_disk`` can ever
     leave it: its files and new data exceed the budget minus the data that the
     batch holds until it ends. The message gives the figures. Raised for that
@@ -55,11 +60,11 @@ class SharedDiskBudgetError(ValueError):
     """
 
 
-class TaskCancelledError(RuntimeError):
+class TaskCancelledError(JoblibHTCondorError, RuntimeError):
     """A task was cancelled (abort, timeout, KeyboardInterrupt, shutdown)."""
 
 
-class RemoteTraceback(Exception):  # noqa: N818 - public name, not an error of ours
+class RemoteTraceback(JoblibHTCondorError):  # noqa: N818 - public name, not an error of ours
     """The traceback of an exception raised in a worker, attached as ``__cause__``."""
 
     def __init__(self, traceback_text: str):

@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ._errors import JoblibHTCondorError
+
 #: Colour of each job outcome (Okabe-Ito: told apart with the common colour blindnesses).
 OUTCOME_COLORS = {
     "done": "#009E73",
@@ -38,7 +40,7 @@ OUTCOME_LABELS = {
 }
 
 
-class ReportDependencyError(ImportError):
+class ReportDependencyError(JoblibHTCondorError, ImportError):
     """Raised when the report is asked for and matplotlib (the ``report`` extra) is missing."""
 
 

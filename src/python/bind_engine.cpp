@@ -123,6 +123,23 @@ void bind_engine(nb::module_& m) {
       nb::call_guard<nb::gil_scoped_release>(),
       "Removes every job of a lineage and below (validated, quoted); True when a job was "
       "marked. ValueError for a malformed lineage, SchedulerError when the scheduler failed.");
+  nb::class_<jhtc::MachineCapacity>(m, "MachineCapacity",
+                                    "One machine of a pool, with everything it has.")
+      .def_ro("machine", &jhtc::MachineCapacity::machine)
+      .def_ro("cpus", &jhtc::MachineCapacity::cpus)
+      .def_ro("memory_mb", &jhtc::MachineCapacity::memory_mb);
+  m.def(
+      "pool_capacity",
+      [](const std::string& scheduler, const std::optional<std::string>& pool, double timeout_s) {
+        jhtc::SchedulerAddress where{scheduler, pool.value_or(""), "",
+                                     std::chrono::seconds(static_cast<long>(timeout_s))};
+        return jhtc::pool_capacity(where);
+      },
+      "scheduler"_a, "pool"_a.none() = nb::none(), "timeout_s"_a = 30.0,
+      nb::call_guard<nb::gil_scoped_release>(),
+      "The machines of the scheduler's pool, each once (HTCondor: condor_status; local: this "
+      "machine). ValueError for an unknown scheduler or a malformed pool, SchedulerError when "
+      "the scheduler failed.");
   m.def("adopt_local_fork_server", &jhtc::adopt_local_fork_server, "fd"_a,
         "In a job forked by the local scheduler's fork server: the local drivers of this "
         "process fork their jobs through the control channel `fd` the job inherited.");

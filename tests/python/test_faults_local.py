@@ -15,12 +15,8 @@ import pytest
 from joblib import Parallel, delayed, parallel_config
 from joblib_htcondor import IntegrityError, register_htcondor
 from joblib_htcondor._params import parse_params
-from joblib_htcondor._recovery import (
-    ResultCache,
-    find_dead_batches,
-    recover,
-    write_owner,
-)
+from joblib_htcondor._recovery import find_dead_batches, recover, write_owner
+from joblib_htcondor._result_cache import ResultCache
 from test_faults_support import default_sigint
 
 register_htcondor()

@@ -16,7 +16,8 @@ import pytest
 from joblib_htcondor import IntegrityError, _core
 from joblib_htcondor._batch import make_private_dir
 from joblib_htcondor._errors import UnsafePathError
-from joblib_htcondor._recovery import ResultCache, find_dead_batches
+from joblib_htcondor._recovery import find_dead_batches
+from joblib_htcondor._result_cache import ResultCache
 from joblib_htcondor._serialization import TaskCodec
 
 OTHER_UID = 2002  # a uid that is not ours (root can chown to it)

@@ -29,4 +29,11 @@ bool remove_lineage(const SchedulerAddress& where, std::string_view lineage,
                               where.scheduler + "\"");
 }
 
+std::vector<MachineCapacity> pool_capacity(const SchedulerAddress& where) {
+  if (where.scheduler == "local") return {local_machine_capacity()};
+  if (where.scheduler == "htcondor") return htcondor_pool_capacity(where);
+  throw std::invalid_argument("scheduler must be \"htcondor\" or \"local\", not \"" +
+                              where.scheduler + "\"");
+}
+
 }  // namespace jhtc

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <stdexcept>
+#include <system_error>
 
 namespace jhtc::htcondor {
 namespace {
@@ -121,6 +122,41 @@ std::string idle_job_constraint(std::int64_t cluster, int proc) {
 std::string level_constraint(std::string_view root_lineage, int level) {
   return "JhtcLevel =?= " + std::to_string(level) + " && (" + lineage_constraint(root_lineage) +
          ") && (JobStatus == 1 || JobStatus == 2 || JobStatus == 5)";
+}
+
+std::vector<std::string> capacity_attributes() { return {"Machine", "TotalCpus", "TotalMemory"}; }
+
+std::vector<MachineCapacity> parse_machine_capacity(std::string_view out) {
+  std::vector<MachineCapacity> machines;
+  const auto number = [](std::string_view text, double& value) {
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    return error == std::errc{} && end == text.data() + text.size() && value >= 0;
+  };
+  while (!out.empty()) {
+    const std::size_t end = std::min(out.find('\n'), out.size());
+    std::vector<std::string_view> fields;
+    for (std::string_view line = out.substr(0, end); !line.empty();) {
+      const std::size_t start = line.find_first_not_of(" \t\r");
+      if (start == std::string_view::npos) break;
+      line.remove_prefix(start);
+      const std::size_t stop = std::min(line.find_first_of(" \t\r"), line.size());
+      fields.push_back(line.substr(0, stop));
+      line.remove_prefix(stop);
+    }
+    out.remove_prefix(std::min(end + 1, out.size()));
+    MachineCapacity machine;
+    if (fields.size() != 3 || fields[0] == "undefined" || !number(fields[1], machine.cpus) ||
+        !number(fields[2], machine.memory_mb))
+      continue;
+    machine.machine = std::string(fields[0]);
+    const auto same = std::find_if(machines.begin(), machines.end(),
+                                   [&](const auto& m) { return m.machine == machine.machine; });
+    if (same == machines.end())
+      machines.push_back(std::move(machine));
+    else
+      *same = std::move(machine);
+  }
+  return machines;
 }
 
 std::size_t count_jobs(std::string_view af_output) {

@@ -54,6 +54,16 @@ std::string idle_job_constraint(std::int64_t cluster, int proc);
 // throttle_scope="level", whose cap is counted by the schedd itself.
 std::string level_constraint(std::string_view root_lineage, int level);
 
+// The attributes pool_capacity() asks condor_status for (after -af), one machine per
+// slot line: `Machine TotalCpus TotalMemory`.
+std::vector<std::string> capacity_attributes();
+
+// The machines in `condor_status -af Machine TotalCpus TotalMemory` output, each once
+// (the slots of one machine repeat its totals: the last line wins), in order of
+// first appearance. Lines with an undefined or non-numeric total, or not three
+// fields, are skipped: such a machine cannot be counted.
+std::vector<MachineCapacity> parse_machine_capacity(std::string_view out);
+
 // The number of non-blank lines of `condor_q -af ...` output (one per job).
 std::size_t count_jobs(std::string_view af_output);
 

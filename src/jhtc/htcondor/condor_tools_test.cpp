@@ -150,5 +150,28 @@ TEST(CondorTools, BetterAnalyzeIsSummarisedToTheConditionsNoSlotMeets) {
   EXPECT_EQ(summarize_better_analyze("nothing useful\n"), "");
 }
 
+TEST(CondorTools, MachineCapacityCountsEachMachineOnceAndSkipsUndefinedTotals) {
+  // A partitionable slot and its dynamic slots repeat the machine's totals; a
+  // machine whose totals are undefined, or a malformed line, cannot be counted.
+  const std::vector<MachineCapacity> machines = parse_machine_capacity(
+      "a.example.org 8 32768\n"
+      "a.example.org 8 32768\n"
+      "b.example.org undefined 4096\n"
+      "c.example.org 4 undefined\n"
+      "undefined 4 4096\n"
+      "d.example.org 4\n"
+      "e.example.org four 4096\n"
+      "\n"
+      "  f.example.org\t2.0 2048.5\r\n");
+  ASSERT_EQ(machines.size(), 2u);
+  EXPECT_EQ(machines[0].machine, "a.example.org");
+  EXPECT_EQ(machines[0].cpus, 8);
+  EXPECT_EQ(machines[0].memory_mb, 32768);
+  EXPECT_EQ(machines[1].machine, "f.example.org");
+  EXPECT_EQ(machines[1].cpus, 2);
+  EXPECT_EQ(machines[1].memory_mb, 2048.5);
+  EXPECT_TRUE(parse_machine_capacity("").empty());
+}
+
 }  // namespace
 }  // namespace jhtc::htcondor

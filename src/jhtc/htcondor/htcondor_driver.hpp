@@ -46,4 +46,8 @@ std::size_t tracked_htcondor_jobs(const SchedulerDriver& driver);
 bool remove_htcondor_lineage(const SchedulerAddress& where, std::string_view lineage,
                              std::string_view reason);
 
+// pool_capacity() (scheduler_driver.hpp) for HTCondor: condor_status -af Machine
+// TotalCpus TotalMemory, with the driver's retry policy.
+std::vector<MachineCapacity> htcondor_pool_capacity(const SchedulerAddress& where);
+
 }  // namespace jhtc

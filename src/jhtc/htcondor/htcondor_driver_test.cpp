@@ -316,5 +316,41 @@ TEST_F(FakeCondor, TrackedJobsRefusesAnotherDriver) {
   EXPECT_THROW(tracked_htcondor_jobs(other), std::invalid_argument);
 }
 
+TEST_F(FakeCondor, PoolCapacityAsksCondorStatusForEachMachineOnceWithThePool) {
+  write_file(root_ / "bin/condor_status", R"SH(#!/bin/sh
+echo "$@" >> "$FAKE/status.args"
+printf 'a 8 32768\na 8 32768\nb 4 undefined\nc 2 4096\n'
+)SH",
+             true);
+  const std::vector<MachineCapacity> machines =
+      pool_capacity({.scheduler = "htcondor", .pool = "cm.example.org:9618"});
+  ASSERT_EQ(machines.size(), 2u);
+  EXPECT_EQ(machines[0].machine, "a");
+  EXPECT_EQ(read_file(root_ / "status.args"),
+            "-pool cm.example.org:9618 -af Machine TotalCpus TotalMemory\n");
+}
+
+TEST_F(FakeCondor, PoolCapacityThrowsSchedulerErrorWithCondorStatusWords) {
+  write_file(root_ / "bin/condor_status",
+             "#!/bin/sh\necho 'ERROR: Permission denied by the collector' >&2\nexit 1\n", true);
+  try {
+    pool_capacity({.scheduler = "htcondor"});
+    FAIL() << "no exception";
+  } catch (const SchedulerError& error) {
+    EXPECT_NE(std::string(error.what()).find("condor_status exited with 1"), std::string::npos)
+        << error.what();
+    EXPECT_NE(std::string(error.what()).find("Permission denied by the collector"),
+              std::string::npos);
+  }
+}
+
+TEST(PoolCapacity, TheLocalSchedulerReportsThisMachine) {
+  const std::vector<MachineCapacity> machines = pool_capacity({.scheduler = "local"});
+  ASSERT_EQ(machines.size(), 1u);
+  EXPECT_GE(machines[0].cpus, 1);
+  EXPECT_GT(machines[0].memory_mb, 0);
+  EXPECT_THROW(pool_capacity({.scheduler = "slurm"}), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace jhtc

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <stdexcept>
@@ -431,6 +432,17 @@ unsigned available_cores() {
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
   return std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+MachineCapacity local_machine_capacity() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page_size <= 0)
+    throw SchedulerError("the local scheduler cannot read this machine's memory size");
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "localhost");
+  return {host, static_cast<double>(available_cores()),
+          static_cast<double>(pages) * static_cast<double>(page_size) / (1024.0 * 1024.0)};
 }
 
 void adopt_local_fork_server(int fd) { local::adopt_fork_server_channel(fd); }

@@ -25,4 +25,8 @@ std::unique_ptr<SchedulerDriver> make_local_driver(JobTemplate job_template);
 // The number of cores this process may run on.
 unsigned available_cores();
 
+// This machine as pool_capacity() reports it: available_cores() and the physical
+// memory. Throws SchedulerError when the memory size cannot be read.
+MachineCapacity local_machine_capacity();
+
 }  // namespace jhtc
