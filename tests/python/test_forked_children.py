@@ -3,13 +3,15 @@ plain os.fork) inherits a copy of the batch. The copy belongs to the parent: whe
 the child is told to stop, or drops its copy, the parent's jobs keep running and
 its files stay. joblib's test_nested_loop[multiprocessing-htcondor] found this:
 multiprocessing's terminate() sent SIGTERM to its workers, whose inherited
-handler removed the jobs and files of the parent's batch."""
+handler removed the jobs and files of the parent's batch. The children here are
+plain forks: a multiprocessing pool adds its own queues and threads, and joblib's
+suite covers it (scripts/test-joblib-suite)."""
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
+import signal
 import time
 
 import pytest
@@ -26,10 +28,6 @@ def sleep_then_return(i, seconds):
     return i
 
 
-def identity(x):
-    return x
-
-
 def running_generator(shared):
     """A Parallel call left half-consumed: its batch is live, its jobs running."""
     with parallel_config(backend="htcondor", scheduler="local", n_jobs=2,
@@ -42,14 +40,32 @@ def running_generator(shared):
     return gen, batches[0]
 
 
-def test_sigterm_to_a_multiprocessing_worker_leaves_the_parents_batch(tmp_path, caplog):
+def wait_for_child(pid: int, timeout: float = 60) -> int:
+    """The child's exit code (negative: the signal that ended it); a child still
+    alive after ``timeout`` is killed and fails the test (a hang, not a slow child)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail(f"the forked child did not end within {timeout:.0f} s")
+        time.sleep(0.05)
+
+
+def test_sigterm_to_a_forked_child_leaves_the_parents_batch(tmp_path, caplog):
+    """As multiprocessing's terminate() does to its workers: the child's handler has
+    no batch of its own to remove, and dies of the signal as a process without ours."""
     gen, batch = running_generator(tmp_path / "shared")
-    pool = multiprocessing.get_context("fork").Pool(2)
-    try:
-        assert pool.map(identity, [1, 2]) == [1, 2]
-    finally:
-        pool.terminate()  # SIGTERM to the workers, each with a copy of the batch
-        pool.join()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+        finally:
+            os._exit(5)  # only reached if the signal did not end the child
+    assert wait_for_child(pid) == -signal.SIGTERM
     assert batch.dir.is_dir(), "the parent's batch directory was deleted by a child"
     with caplog.at_level(logging.WARNING, logger="joblib_htcondor"):
         assert list(gen) == [1, 2]
@@ -67,8 +83,7 @@ def test_a_child_closing_its_copy_leaves_the_parents_batch(tmp_path):
         except BaseException:
             code = 2
         os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
+    assert wait_for_child(pid) == 0
     assert not batch.inherited_through_fork()
     assert batch.dir.is_dir(), "the parent's batch directory was deleted by a child"
     assert list(gen) == [1, 2]
