@@ -1,6 +1,10 @@
 #include "store/sha256.hpp"
 
+#ifdef JHTC_LIBCRYPTO_ABI_ONLY
+#include "store/libcrypto_abi.h"  // OpenSSL's runtime library without its headers
+#else
 #include <openssl/evp.h>
+#endif
 
 #include <stdexcept>
 

@@ -1,10 +1,14 @@
 #include "jhtc/signing.hpp"
 
 #include <fcntl.h>
+#ifdef JHTC_LIBCRYPTO_ABI_ONLY
+#include "store/libcrypto_abi.h"  // OpenSSL's runtime library without its headers
+#else
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#endif
 #include <sys/stat.h>
 #include <unistd.h>
 
