@@ -296,13 +296,27 @@ FORMAT_KEYS = {"pool": "reps", "scale": "runs"}
 
 def load_part(raw: Path, name: str, loader, previous: dict) -> dict | None:
     part = loader(raw)
-    if part is not None:
-        part["measured"] = now()
-        return part
     kept = previous.get(name)
     if kept and FORMAT_KEYS.get(name, "") not in kept:
-        return None
+        kept = None
+    if part is not None:
+        part["measured"] = now()
+        if name == "pool":
+            keep_other_task_counts(part, kept)
+        return part
     return kept
+
+
+def keep_other_task_counts(part: dict, kept: dict | None) -> None:
+    """A pool run of some task counts (JHTC_BENCH_TASKS="1000") keeps the previous
+    figures of the counts it did not run, each with the date it was measured: every
+    ratio still compares cases of one run, and no count's rows vanish."""
+    for row in part["tasks"].values():
+        row["measured"] = part["measured"]
+    for n, row in ((kept or {}).get("tasks") or {}).items():
+        if n not in part["tasks"]:
+            part["tasks"][n] = {**row, "measured": row.get("measured", kept.get("measured", "?"))}
+    part["tasks"] = dict(sorted(part["tasks"].items(), key=lambda item: int(item[0])))
 
 
 def data_part(raw: Path) -> dict | None:

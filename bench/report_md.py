@@ -152,8 +152,8 @@ def _label(key: str, label: str, part: dict) -> str:
 
 def _pool(part: dict) -> list[str]:
     reps = part.get("reps", "?")
-    lines = [f"Trivial tasks through `Parallel(n_jobs=-1)` on the testbed pool (4 slots), "
-             f"measured {part.get('measured', '?')}. Each case was to run {reps} times, the cases "
+    lines = [f"Trivial tasks through `Parallel(n_jobs=-1)` on the testbed pool (4 slots); "
+             "each task count gives the date it was measured. Each case was to run {reps} times, the cases "
              "interleaved (every round runs each case once, in an order rotated by one per "
              "round); the figures are medians. Makespan: the wall time from the case's first "
              "action (its first task file or submission) to its last result known to the "
@@ -165,7 +165,8 @@ def _pool(part: dict) -> list[str]:
     for n, row in part["tasks"].items():
         counts = sorted({f["n_runs"] for f in row["cases"].values() if f.get("n_runs")})
         runs = "-".join(str(c) for c in (counts[:1] + counts[-1:] if len(counts) > 1 else counts))
-        lines += [f"{n} tasks ({runs or 0} of {reps} runs per case):", "",
+        when = f", measured {row['measured']}" if row.get("measured") else ""
+        lines += [f"{n} tasks ({runs or 0} of {reps} runs per case{when}):", "",
                   "| case | makespan | jobs | CPU s | peak RSS | load | runs (makespan) |",
                   "|---|---:|---:|---:|---:|---|---|"]
         for key, label in CASES:

@@ -153,3 +153,20 @@ def test_a_run_without_pool_parts_keeps_the_pool_of_the_kept_figures(raw, tmp_pa
     empty.mkdir()
     assert report.pool_of_run(empty, previous) == previous["pool_used"]
     assert report.pool_of_run(raw, previous).startswith("collector port 9641")
+
+
+def test_a_pool_run_of_one_count_keeps_the_other_counts_with_their_date(raw, monkeypatch):
+    kept_100 = {"cases": {}, "ratios": {"auto_over_raw": 0.75}, "build": "HEAD old"}
+    previous = {"pool": {"reps": 3, "measured": "2026-12-01 06:15 UTC",
+                         "tasks": {"100": kept_100, "1000": {"cases": {}, "ratios": {}}}}}
+    monkeypatch.setattr(report, "now", lambda: "2026-12-02 11:00 UTC")
+    part = report.load_part(raw, "pool", report.pool_part, previous)
+    assert list(part["tasks"]) == ["100", "1000"]
+    assert part["tasks"]["100"]["ratios"] == {"auto_over_raw": 0.75}
+    assert part["tasks"]["100"]["measured"] == "2026-12-01 06:15 UTC"
+    # the count this run measured replaces the kept one whole
+    assert part["tasks"]["1000"]["measured"] == "2026-12-02 11:00 UTC"
+    assert part["tasks"]["1000"]["cases"]["parallel-auto"]["median"]["makespan_s"] == 20
+    text = "\n".join(sections({**results_of(raw), "pool": part})["pool"])
+    assert "100 tasks (0 of 3 runs per case, measured 2026-12-01 06:15 UTC)" in text
+    assert "1000 tasks (3 of 3 runs per case, measured 2026-12-02 11:00 UTC)" in text
