@@ -21,6 +21,7 @@ from ._errors import (
     SchedulerUnavailable,
     SharedDiskBudgetError,
     TaskCancelledError,
+    UnsafePathError,
 )
 
 __version__ = "0.1.0"
@@ -34,6 +35,7 @@ __all__ = [
     "SchedulerUnavailable",
     "SharedDiskBudgetError",
     "TaskCancelledError",
+    "UnsafePathError",
     "register_htcondor",
 ]
 

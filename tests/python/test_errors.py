@@ -31,7 +31,10 @@ def exception_classes(module) -> set:
 def test_every_exception_class_of_the_package_is_listed_here():
     assert exception_classes(_errors) == set(OLD_BASES) | {"JoblibHTCondorError"}
     exported = {name for name in joblib_htcondor.__all__ if name in exception_classes(_errors)}
-    assert exported == set(OLD_BASES) - {"UnsafePathError"} | {"JoblibHTCondorError"}
+    # every one is public: the README tells users to catch UnsafePathError by name
+    assert exported == set(OLD_BASES) | {"JoblibHTCondorError"}
+    for name in exported:
+        assert getattr(joblib_htcondor, name) is getattr(_errors, name)
 
 
 @pytest.mark.parametrize("name", sorted(OLD_BASES))
