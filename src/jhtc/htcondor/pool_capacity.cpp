@@ -10,9 +10,8 @@
 namespace jhtc {
 
 std::vector<MachineCapacity> htcondor_pool_capacity(const SchedulerAddress& where) {
-  JobTemplate address;  // condor_status takes -pool; its -name would select machines
-  if (!where.pool.empty()) address.options["pool"] = where.pool;
-  std::vector<std::string> argv = htcondor::tool_command("condor_status", address);
+  // condor_status takes -pool; its -name would select machines, not a schedd
+  std::vector<std::string> argv = htcondor::tool_command("condor_status", where.pool, "");
   argv.emplace_back("-af");
   for (std::string& attribute : htcondor::capacity_attributes())
     argv.push_back(std::move(attribute));
