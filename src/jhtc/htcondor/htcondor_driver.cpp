@@ -23,7 +23,6 @@
 #include <mutex>
 #include <set>
 #include <stdexcept>
-#include <thread>
 
 #include "htcondor/condor_tools.hpp"
 #include "htcondor/event_translation.hpp"
@@ -233,15 +232,7 @@ RetriedResult HTCondorDriver::run_tool(const std::string& tool, std::vector<std:
   if (!retry) policy.attempts = 1;
   // A timed-out condor_submit may have queued its jobs: repeating it could run them twice.
   policy.retry_timeouts = tool != "condor_submit";
-  const auto run = [this](const std::vector<std::string>& command) {
-    return util::run_command(command, {.timeout = o_.command_timeout});
-  };
-  const auto sleep = [](std::chrono::milliseconds wait) { std::this_thread::sleep_for(wait); };
-  try {
-    return run_with_retry(run, argv, policy, sleep);
-  } catch (const std::system_error& error) {
-    throw SchedulerError(tool + " could not be run: " + error.what());
-  }
+  return run_tool_with_retry(argv, o_.command_timeout, policy);
 }
 
 std::vector<ProcRange> HTCondorDriver::submit_chunk(const SubmitText& text, std::uint64_t seq) {
