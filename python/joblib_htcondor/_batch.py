@@ -333,8 +333,10 @@ class Batch:
         return options
 
     def _level_limit(self, shared: Path) -> _core.LevelLimit | None:
-        """throttle_scope="level": one cap per level of the run, counted by the schedd."""
-        if self.params.throttle_scope != "level":
+        """throttle_scope="level": one cap per level of the run, counted by the schedd.
+        The local scheduler has no schedd to count with; there the scope is, as before,
+        each batch's own throttle."""
+        if self.params.throttle_scope != "level" or self.params.scheduler != "htcondor":
             return None
         lock = shared / "batches" / f".{self.root_batch_id}-L{self.level}.lock"
         return _core.LevelLimit(self.level, self.throttle, str(lock))

@@ -58,6 +58,8 @@ def test_the_level_cap_is_a_level_limit_only_with_throttle_scope_level(tmp_path)
     limit = Batch._level_limit(batch_like(tmp_path, throttle_scope="level"), tmp_path)
     assert (limit.level, limit.cap) == (1, 7)
     assert limit.lock_path == str(tmp_path / "batches" / ".b1-L1.lock")
+    local = batch_like(tmp_path, throttle_scope="level", scheduler="local")
+    assert Batch._level_limit(local, tmp_path) is None  # no schedd to count with
 
 
 def template(tmp_path: Path) -> _core.JobTemplate:
