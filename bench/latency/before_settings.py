@@ -6,18 +6,16 @@ the pool's slots. For before/after timings of the pool tests with the same build
 from joblib_htcondor import _batch, _defaults
 
 _batch.GATHER_S["htcondor"] = {"quiet": 0.25, "most": 0.25}
-_template = _batch.Batch._job_template
+_options = _batch.Batch._driver_options
 
 
-def _polling_template(batch, shared):
-    template = _template(batch, shared)
-    options = dict(template.options)
-    options["event_log_inotify"] = "0"
-    template.options = options
-    return template
+def _polling_options(batch):
+    options = _options(batch)
+    options.event_log_inotify = False
+    return options
 
 
-_batch.Batch._job_template = _polling_template
+_batch.Batch._driver_options = _polling_options
 
 
 def _twice_the_slots(params, level):

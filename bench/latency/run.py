@@ -79,23 +79,21 @@ class Settings:
 
     def __enter__(self):
         self.saved_gather = dict(_batch.GATHER_S["htcondor"])
-        self.saved_template = _batch.Batch._job_template
+        self.saved_options = _batch.Batch._driver_options
         if self.gather is not None:
             _batch.GATHER_S["htcondor"] = self.gather
         if not self.inotify:
-            saved = self.saved_template
+            saved = self.saved_options
 
-            def polling_template(batch, shared):
-                template = saved(batch, shared)
-                options = dict(template.options)
-                options["event_log_inotify"] = "0"
-                template.options = options
-                return template
-            _batch.Batch._job_template = polling_template
+            def polling_options(batch):
+                options = saved(batch)
+                options.event_log_inotify = False
+                return options
+            _batch.Batch._driver_options = polling_options
 
     def __exit__(self, *exc):
         _batch.GATHER_S["htcondor"] = self.saved_gather
-        _batch.Batch._job_template = self.saved_template
+        _batch.Batch._driver_options = self.saved_options
 
 
 def ours(directory: Path, n: int, throttle, pre_dispatch: str, settings: Settings) -> float:

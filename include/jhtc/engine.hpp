@@ -72,6 +72,10 @@ struct EngineConfig {
   std::int64_t request_memory_mb = 0;  // the batch's request (the job template's)
   double memory_retry_factor = 2;      // > 1
   std::int64_t max_request_memory_mb = 0;
+  // A cap shared with the other batches of this level of the run (throttle_scope
+  // "level"), on top of `throttle`: jobs go out through driver.submit_within(), and
+  // those it does not take wait at the front of the queue until it has room.
+  std::optional<LevelLimit> level_limit;
 };
 
 // What a task adds to the shared directory.

@@ -18,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include "jhtc/driver_options.hpp"
+
 namespace jhtc {
 
 using TaskId = std::uint64_t;
@@ -48,13 +50,21 @@ struct JobTemplate {
   int gpus = 0;                                    // 0: no GPU asked for
   int priority = 0;                                // higher runs first (children above parents)
   std::map<std::string, std::string> environment;  // extra environment of the worker
-  // Local scheduler: fork each job from the process's fork server (true) or start a
-  // fresh interpreter per job (false). HTCondor ignores it.
-  bool fork_server = true;
-  // Scheduler-specific settings, by name. HTCondor: pool, schedd, universe,
-  // initial_dir, extra_directives (one directive per line), lineage. Local: none yet.
-  std::map<std::string, std::string> options;
   FileTransfer file_transfer;  // off (empty root) unless the backend asks for it
+  // What only one scheduler knows of (its pool, its fork server) is in its own
+  // options struct: driver_options.hpp.
+};
+
+// One cap on the jobs in the scheduler shared by every batch of one recursion level
+// of a run, whichever process or node runs the batch (throttle_scope="level"), as
+// Taskflow's semaphore caps a group of tasks. The scheduler itself counts what is in
+// use (HTCondor: the run's idle, running and held jobs whose JhtcLevel is `level`),
+// under an exclusive lock on the file `lock_path` so that two batches never both
+// see the same free room (empty: no lock, for a single batch).
+struct LevelLimit {
+  int level = 0;          // the batch's recursion level; jobs are counted by it
+  std::size_t cap = 1;    // most jobs of that level in the scheduler at once (>= 1)
+  std::string lock_path;  // on a file system every batch of the run sees
 };
 
 // One attempt of one task: what a job is, as the engine knows it.
@@ -162,9 +172,15 @@ class SchedulerDriver {
   // Removes every job of this batch and of the batches its jobs started.
   virtual void remove_all(std::string_view reason) = 0;
 
+  // Submits the first k of `jobs` in one transaction, k being the room `limit`
+  // leaves right now (0 when it is full: nothing is submitted). Returns k. Throws
+  // SchedulerError as submit() does (then none was submitted); the default, for a
+  // scheduler that cannot count other processes' jobs, throws std::invalid_argument.
+  virtual std::size_t submit_within(const LevelLimit& limit, std::span<const JobRequest> jobs);
+
   // remove_all() within a short bound, for a process told to stop (SIGINT,
   // SIGTERM): one attempt, no retries, a short timeout (HTCondor:
-  // options["abort_timeout_s"], default 10). Throws SchedulerError when that failed.
+  // HTCondorOptions::abort_timeout). Throws SchedulerError when that failed.
   virtual void remove_all_quickly(std::string_view reason) { remove_all(reason); }
 
   // Removes the job of this attempt only if the scheduler has not started it, in
@@ -217,9 +233,11 @@ std::vector<MachineCapacity> pool_capacity(const SchedulerAddress& where);
 // that same fork server (nested batches share it) instead of starting their own.
 void adopt_local_fork_server(int fd);
 
-// Creates the driver named `scheduler` ("local" or "htcondor").
-// Throws std::invalid_argument for an unknown name, SchedulerUnavailable when the
-// scheduler cannot be reached (for HTCondor: no condor_submit on PATH, no schedd).
-std::unique_ptr<SchedulerDriver> make_driver(std::string_view scheduler, JobTemplate job_template);
+// Creates the driver whose options `options` holds (HTCondorOptions: HTCondor;
+// LocalOptions: the local scheduler). Throws std::invalid_argument for a template
+// value or option out of range (naming it and what is accepted), SchedulerUnavailable
+// when the scheduler cannot be reached (for HTCondor: no condor_submit on PATH, no
+// schedd).
+std::unique_ptr<SchedulerDriver> make_driver(JobTemplate job_template, DriverOptions options);
 
 }  // namespace jhtc

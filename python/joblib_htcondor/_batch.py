@@ -25,6 +25,7 @@ import shutil
 import sys
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Callable
 
@@ -238,13 +239,14 @@ class Batch:
     def _start_engine(self, shared: Path) -> _core.Engine:
         p = self.params
         return _core.Engine(
-            p.scheduler, self._job_template(shared), self.throttle,
+            self._job_template(shared), self._driver_options(), self.throttle,
             count_running=not p.delete_task_file_on_load, max_retries=p.max_retries,
             journal=self.journal, gather_quiet_s=GATHER_S[p.scheduler]["quiet"],
             gather_most_s=GATHER_S[p.scheduler]["most"],
             disk_budget=self.disk_budget,
             memory_retry_factor=p.value_for_level("memory_retry_factor", self.level),
-            max_request_memory_mb=p.value_for_level("max_request_memory", self.level))
+            max_request_memory_mb=p.value_for_level("max_request_memory", self.level),
+            level_limit=self._level_limit(shared))
 
     def _runs_inline(self) -> bool:
         """A nested batch whose jobs wait too long runs them itself (see _inline_runner)."""
@@ -288,7 +290,6 @@ class Batch:
         template.disk_mb = p.value_for_level("request_disk", level) or 0
         template.gpus = p.value_for_level("request_gpus", level)
         template.priority = level  # children before their waiting parents
-        template.fork_server = p.fork_server
         template.environment = {
             "JOBLIB_HTCONDOR_SHARED_DIR": str(shared),
             "JOBLIB_HTCONDOR_BATCH": self.batch_id,
@@ -306,24 +307,39 @@ class Batch:
         if p.transfer == "htcondor":  # the data stays here; HTCondor moves each job's files
             template.file_transfer = self._file_transfer(shared)
             template.environment = {**template.environment, IN_TRANSFER_JOB_ENV: "htcondor"}
-        options = {"lineage": self.lineage, "poll_interval_ms": str(int(p.poll_interval * 1000)),
-                   "universe": p.universe}
-        for name in ("pool", "schedd", "initial_dir"):
-            if getattr(p, name):
-                options[name] = getattr(p, name)
-        if p.extra_directives:
-            options["extra_directives"] = "\n".join(f"{k} = {v}" for k, v in p.extra_directives)
-        options["level"] = str(level)
-        # an idle job no machine matches fails after this long ("0": it waits forever)
-        options["unmatched_after_s"] = ("0" if p.max_idle_unmatched == math.inf
-                                        else str(math.ceil(p.max_idle_unmatched)))
-        if p.log_dir_prefix:  # the event log is kept with the job logs the user keeps
-            options["event_log"] = str(self.logs_dir / "condor.log")
-        if p.throttle_scope == "level":  # one cap per level of the run, counted by the schedd
-            options["level_cap"] = str(self.throttle)
-            options["level_lock"] = str(shared / "batches" / f".{self.root_batch_id}-L{level}.lock")
-        template.options = options
         return template
+
+    def _driver_options(self) -> _core.HTCondorOptions | _core.LocalOptions:
+        """The scheduler's own options; their type picks the driver."""
+        p = self.params
+        if p.scheduler == "local":
+            options = _core.LocalOptions()
+            options.fork_server = p.fork_server
+            return options
+        options = _core.HTCondorOptions()
+        options.lineage = self.lineage
+        options.level = self.level
+        options.poll_interval = timedelta(seconds=p.poll_interval)
+        options.universe = p.universe
+        options.pool = p.pool or ""
+        options.schedd = p.schedd or ""
+        options.initial_dir = p.initial_dir or ""
+        options.extra_directives = list(p.extra_directives)
+        # an idle job no machine matches fails after this long (None: it waits forever)
+        options.unmatched_after = (None if p.max_idle_unmatched == math.inf
+                                   else timedelta(seconds=math.ceil(p.max_idle_unmatched)))
+        if p.log_dir_prefix:  # the event log is kept with the job logs the user keeps
+            options.event_log = str(self.logs_dir / "condor.log")
+        return options
+
+    def _level_limit(self, shared: Path) -> _core.LevelLimit | None:
+        """throttle_scope="level": one cap per level of the run, counted by the schedd.
+        The local scheduler has no schedd to count with; there the scope is, as before,
+        each batch's own throttle."""
+        if self.params.throttle_scope != "level" or self.params.scheduler != "htcondor":
+            return None
+        lock = shared / "batches" / f".{self.root_batch_id}-L{self.level}.lock"
+        return _core.LevelLimit(self.level, self.throttle, str(lock))
 
     def _file_transfer(self, shared: Path) -> _core.FileTransfer:
         """transfer="htcondor": shared_data_dir is the submit side's working directory

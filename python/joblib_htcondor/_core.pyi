@@ -3,6 +3,7 @@ C++ core of joblib_htcondor: engine, scheduler drivers, store, journal.
 """
 
 from collections.abc import Mapping, Sequence
+import datetime
 import enum
 
 
@@ -139,25 +140,188 @@ class JobTemplate:
     def environment(self, arg: Mapping[str, str], /) -> None: ...
 
     @property
-    def fork_server(self) -> bool:
-        """
-        Local scheduler: fork jobs from the process's fork server (else spawn each).
-        """
-
-    @fork_server.setter
-    def fork_server(self, arg: bool, /) -> None: ...
-
-    @property
-    def options(self) -> dict[str, str]: ...
-
-    @options.setter
-    def options(self, arg: Mapping[str, str], /) -> None: ...
-
-    @property
     def file_transfer(self) -> FileTransfer: ...
 
     @file_transfer.setter
     def file_transfer(self, arg: FileTransfer, /) -> None: ...
+
+class HTCondorOptions:
+    """The HTCondor driver's options (see driver_options.hpp)."""
+
+    def __init__(self) -> None: ...
+
+    @property
+    def pool(self) -> str:
+        """Collector for the tools' -pool; '': local."""
+
+    @pool.setter
+    def pool(self, arg: str, /) -> None: ...
+
+    @property
+    def schedd(self) -> str:
+        """Schedd for the tools' -name; '': local."""
+
+    @schedd.setter
+    def schedd(self, arg: str, /) -> None: ...
+
+    @property
+    def universe(self) -> str: ...
+
+    @universe.setter
+    def universe(self, arg: str, /) -> None: ...
+
+    @property
+    def initial_dir(self) -> str:
+        """The jobs' initialdir; '': none."""
+
+    @initial_dir.setter
+    def initial_dir(self, arg: str, /) -> None: ...
+
+    @property
+    def extra_directives(self) -> list[tuple[str, str]]:
+        """Extra submit commands as (key, value) pairs."""
+
+    @extra_directives.setter
+    def extra_directives(self, arg: Sequence[tuple[str, str]], /) -> None: ...
+
+    @property
+    def lineage(self) -> str:
+        """Batch ids root/.../this; '': batch_name."""
+
+    @lineage.setter
+    def lineage(self, arg: str, /) -> None: ...
+
+    @property
+    def level(self) -> int | None:
+        """Recursion level (JhtcLevel); None: not set."""
+
+    @level.setter
+    def level(self, arg: int | None, /) -> None: ...
+
+    @property
+    def event_log(self) -> str:
+        """'': <batch_dir>/condor.log."""
+
+    @event_log.setter
+    def event_log(self, arg: str, /) -> None: ...
+
+    @property
+    def event_log_inotify(self) -> bool: ...
+
+    @event_log_inotify.setter
+    def event_log_inotify(self, arg: bool, /) -> None: ...
+
+    @property
+    def poll_interval(self) -> datetime.timedelta: ...
+
+    @poll_interval.setter
+    def poll_interval(self, arg: datetime.timedelta, /) -> None: ...
+
+    @property
+    def reconcile_after(self) -> datetime.timedelta: ...
+
+    @reconcile_after.setter
+    def reconcile_after(self, arg: datetime.timedelta, /) -> None: ...
+
+    @property
+    def unmatched_after(self) -> datetime.timedelta | None:
+        """
+        An idle job no machine matches is reported after this long; None: never.
+        """
+
+    @unmatched_after.setter
+    def unmatched_after(self, arg: datetime.timedelta | None, /) -> None: ...
+
+    @property
+    def max_per_submission(self) -> int: ...
+
+    @max_per_submission.setter
+    def max_per_submission(self, arg: int, /) -> None: ...
+
+    @property
+    def probe_timeout(self) -> datetime.timedelta: ...
+
+    @probe_timeout.setter
+    def probe_timeout(self, arg: datetime.timedelta, /) -> None: ...
+
+    @property
+    def command_timeout(self) -> datetime.timedelta: ...
+
+    @command_timeout.setter
+    def command_timeout(self, arg: datetime.timedelta, /) -> None: ...
+
+    @property
+    def abort_timeout(self) -> datetime.timedelta: ...
+
+    @abort_timeout.setter
+    def abort_timeout(self, arg: datetime.timedelta, /) -> None: ...
+
+    @property
+    def retry_attempts(self) -> int: ...
+
+    @retry_attempts.setter
+    def retry_attempts(self, arg: int, /) -> None: ...
+
+    @property
+    def retry_first_wait(self) -> datetime.timedelta: ...
+
+    @retry_first_wait.setter
+    def retry_first_wait(self, arg: datetime.timedelta, /) -> None: ...
+
+    @property
+    def retry_max_wait(self) -> datetime.timedelta: ...
+
+    @retry_max_wait.setter
+    def retry_max_wait(self, arg: datetime.timedelta, /) -> None: ...
+
+class LocalOptions:
+    """The local scheduler's options (see driver_options.hpp)."""
+
+    def __init__(self) -> None: ...
+
+    @property
+    def cores(self) -> int | None:
+        """Cores the jobs share; None: this process's."""
+
+    @cores.setter
+    def cores(self, arg: int | None, /) -> None: ...
+
+    @property
+    def kill_grace(self) -> datetime.timedelta:
+        """SIGTERM to SIGKILL on removal."""
+
+    @kill_grace.setter
+    def kill_grace(self, arg: datetime.timedelta, /) -> None: ...
+
+    @property
+    def fork_server(self) -> bool:
+        """Fork jobs from the process's fork server (else spawn each)."""
+
+    @fork_server.setter
+    def fork_server(self, arg: bool, /) -> None: ...
+
+class LevelLimit:
+    """One cap shared by every batch of a recursion level of a run."""
+
+    def __init__(self, level: int, cap: int, lock_path: str) -> None: ...
+
+    @property
+    def level(self) -> int: ...
+
+    @level.setter
+    def level(self, arg: int, /) -> None: ...
+
+    @property
+    def cap(self) -> int: ...
+
+    @cap.setter
+    def cap(self, arg: int, /) -> None: ...
+
+    @property
+    def lock_path(self) -> str: ...
+
+    @lock_path.setter
+    def lock_path(self, arg: str, /) -> None: ...
 
 class OutcomeKind(enum.Enum):
     done = 0
@@ -200,7 +364,10 @@ class TaskOutcome:
 class Engine:
     """One joblib batch's dispatch engine (see engine.hpp)."""
 
-    def __init__(self, scheduler: str, job_template: JobTemplate, throttle: int, count_running: bool = True, max_retries: int = 2, gather_quiet_s: float = 0.02, gather_most_s: float = 0.25, journal: JournalWriter | None = None, disk_budget: int = 0, memory_retry_factor: float = 2.0, max_request_memory_mb: int = 0) -> None: ...
+    def __init__(self, job_template: JobTemplate, options: HTCondorOptions | LocalOptions, throttle: int, count_running: bool = True, max_retries: int = 2, gather_quiet_s: float = 0.02, gather_most_s: float = 0.25, journal: JournalWriter | None = None, disk_budget: int = 0, memory_retry_factor: float = 2.0, max_request_memory_mb: int = 0, level_limit: LevelLimit | None = None) -> None:
+        """
+        The options' type picks the scheduler: HTCondorOptions or LocalOptions.
+        """
 
     def submit(self, task_file: str, result_file: str, calls: int = 1) -> int: ...
 
@@ -225,7 +392,7 @@ class Engine:
 
     def abort_now(self, reason: str) -> None:
         """
-        cancel_all within the driver's short bound (one condor_rm, abort_timeout_s).
+        cancel_all within the driver's short bound (one condor_rm, abort_timeout).
         """
 
     def cancel_all(self, reason: str) -> None: ...

@@ -13,7 +13,7 @@ descendants queued, nor its task files on the shared disk. The handler:
    SIGTERM, as its parent expects).
 
 The removal is bounded: each batch makes one ``condor_rm`` with a short timeout
-(the driver's ``abort_timeout_s``, 10 s), no lock that another thread or process
+(``HTCondorOptions.abort_timeout``, 10 s), no lock that another thread or process
 may hold is waited for (the store is released later by ``close``, or collected
 by the next run), and the handler waits at most ``ABORT_BOUND_S`` for all of it
 (it runs in a helper thread). A second SIGINT or SIGTERM meanwhile exits at

@@ -1,11 +1,14 @@
-// Engine, JobTemplate and TaskOutcome. Every call that may block releases the GIL.
+// Engine, JobTemplate, the driver options, LevelLimit and TaskOutcome. Every call that may block
+// releases the GIL.
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/chrono.h>
 #include <nanobind/stl/map.h>
 #include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/unique_ptr.h>
+#include <nanobind/stl/variant.h>
 #include <nanobind/stl/vector.h>
 
 #include <stdexcept>
@@ -49,10 +52,52 @@ void bind_job_template(nb::module_& m) {
       .def_rw("gpus", &jhtc::JobTemplate::gpus)
       .def_rw("priority", &jhtc::JobTemplate::priority)
       .def_rw("environment", &jhtc::JobTemplate::environment)
-      .def_rw("fork_server", &jhtc::JobTemplate::fork_server,
-              "Local scheduler: fork jobs from the process's fork server (else spawn each).")
-      .def_rw("options", &jhtc::JobTemplate::options)
       .def_rw("file_transfer", &jhtc::JobTemplate::file_transfer);
+}
+
+// Durations are datetime.timedelta or float seconds (nanobind's chrono caster); the
+// driver refuses a value out of range when the Engine makes it, naming the field.
+void bind_driver_options(nb::module_& m) {
+  using jhtc::HTCondorOptions;
+  nb::class_<HTCondorOptions>(m, "HTCondorOptions",
+                              "The HTCondor driver's options (see driver_options.hpp).")
+      .def(nb::init<>())
+      .def_rw("pool", &HTCondorOptions::pool, "Collector for the tools' -pool; '': local.")
+      .def_rw("schedd", &HTCondorOptions::schedd, "Schedd for the tools' -name; '': local.")
+      .def_rw("universe", &HTCondorOptions::universe)
+      .def_rw("initial_dir", &HTCondorOptions::initial_dir, "The jobs' initialdir; '': none.")
+      .def_rw("extra_directives", &HTCondorOptions::extra_directives,
+              "Extra submit commands as (key, value) pairs.")
+      .def_rw("lineage", &HTCondorOptions::lineage, "Batch ids root/.../this; '': batch_name.")
+      .def_rw("level", &HTCondorOptions::level, "Recursion level (JhtcLevel); None: not set.")
+      .def_rw("event_log", &HTCondorOptions::event_log, "'': <batch_dir>/condor.log.")
+      .def_rw("event_log_inotify", &HTCondorOptions::event_log_inotify)
+      .def_rw("poll_interval", &HTCondorOptions::poll_interval)
+      .def_rw("reconcile_after", &HTCondorOptions::reconcile_after)
+      .def_rw("unmatched_after", &HTCondorOptions::unmatched_after,
+              "An idle job no machine matches is reported after this long; None: never.")
+      .def_rw("max_per_submission", &HTCondorOptions::max_per_submission)
+      .def_rw("probe_timeout", &HTCondorOptions::probe_timeout)
+      .def_rw("command_timeout", &HTCondorOptions::command_timeout)
+      .def_rw("abort_timeout", &HTCondorOptions::abort_timeout)
+      .def_rw("retry_attempts", &HTCondorOptions::retry_attempts)
+      .def_rw("retry_first_wait", &HTCondorOptions::retry_first_wait)
+      .def_rw("retry_max_wait", &HTCondorOptions::retry_max_wait);
+  using jhtc::LocalOptions;
+  nb::class_<LocalOptions>(m, "LocalOptions",
+                           "The local scheduler's options (see driver_options.hpp).")
+      .def(nb::init<>())
+      .def_rw("cores", &LocalOptions::cores, "Cores the jobs share; None: this process's.")
+      .def_rw("kill_grace", &LocalOptions::kill_grace, "SIGTERM to SIGKILL on removal.")
+      .def_rw("fork_server", &LocalOptions::fork_server,
+              "Fork jobs from the process's fork server (else spawn each).");
+  using jhtc::LevelLimit;
+  nb::class_<LevelLimit>(m, "LevelLimit",
+                         "One cap shared by every batch of a recursion level of a run.")
+      .def(nb::init<int, std::size_t, std::string>(), "level"_a, "cap"_a, "lock_path"_a)
+      .def_rw("level", &LevelLimit::level)
+      .def_rw("cap", &LevelLimit::cap)
+      .def_rw("lock_path", &LevelLimit::lock_path);
 }
 
 nb::dict usage_as_dict(const jhtc::JobUsage& u) {
@@ -144,15 +189,16 @@ void bind_engine(nb::module_& m) {
         "In a job forked by the local scheduler's fork server: the local drivers of this "
         "process fork their jobs through the control channel `fd` the job inherited.");
   bind_job_template(m);
+  bind_driver_options(m);
   bind_outcome(m);
   nb::class_<jhtc::Engine>(m, "Engine", "One joblib batch's dispatch engine (see engine.hpp).")
       .def(
           "__init__",
-          [](jhtc::Engine* self, const std::string& scheduler, jhtc::JobTemplate job_template,
+          [](jhtc::Engine* self, jhtc::JobTemplate job_template, jhtc::DriverOptions options,
              std::size_t throttle, bool count_running, int max_retries, double gather_quiet_s,
              double gather_most_s, const std::shared_ptr<jhtc::JournalWriter>& journal,
              std::uint64_t disk_budget, double memory_retry_factor,
-             std::int64_t max_request_memory_mb) {
+             std::int64_t max_request_memory_mb, std::optional<jhtc::LevelLimit> level_limit) {
             jhtc::EngineConfig config;
             config.throttle = throttle;
             config.count_running = count_running;
@@ -163,15 +209,17 @@ void bind_engine(nb::module_& m) {
             config.request_memory_mb = job_template.memory_mb;
             config.memory_retry_factor = memory_retry_factor;
             config.max_request_memory_mb = max_request_memory_mb;
+            config.level_limit = std::move(level_limit);
             nb::gil_scoped_release release;
-            auto driver = jhtc::make_driver(scheduler, std::move(job_template));
+            auto driver = jhtc::make_driver(std::move(job_template), std::move(options));
             auto observer = journal ? jhtc::make_journal_observer(journal) : nullptr;
             new (self) jhtc::Engine(config, std::move(driver), std::move(observer));
           },
-          "scheduler"_a, "job_template"_a, "throttle"_a, "count_running"_a = true,
+          "job_template"_a, "options"_a, "throttle"_a, "count_running"_a = true,
           "max_retries"_a = 2, "gather_quiet_s"_a = 0.02, "gather_most_s"_a = 0.25,
           "journal"_a.none() = nb::none(), "disk_budget"_a = 0, "memory_retry_factor"_a = 2.0,
-          "max_request_memory_mb"_a = 0)
+          "max_request_memory_mb"_a = 0, "level_limit"_a.none() = nb::none(),
+          "The options' type picks the scheduler: HTCondorOptions or LocalOptions.")
       .def("submit", &jhtc::Engine::submit, "task_file"_a, "result_file"_a, "calls"_a = 1,
            nb::call_guard<nb::gil_scoped_release>())
       .def(
@@ -212,7 +260,7 @@ void bind_engine(nb::module_& m) {
            "Removes the task's job only if it has not started; True when removed.")
       .def("abort_now", &jhtc::Engine::abort_now, "reason"_a,
            nb::call_guard<nb::gil_scoped_release>(),
-           "cancel_all within the driver's short bound (one condor_rm, abort_timeout_s).")
+           "cancel_all within the driver's short bound (one condor_rm, abort_timeout).")
       .def("cancel_all", &jhtc::Engine::cancel_all, "reason"_a,
            nb::call_guard<nb::gil_scoped_release>())
       .def("shutdown", &jhtc::Engine::shutdown, nb::call_guard<nb::gil_scoped_release>())

@@ -8,7 +8,6 @@
 
 #include "engine/burst_gather.hpp"
 #include "engine/engine_state.hpp"
-#include "engine/shared_capacity.hpp"
 #include "jhtc/errors.hpp"
 
 namespace jhtc {
@@ -22,6 +21,10 @@ Engine::Engine(EngineConfig config, std::unique_ptr<SchedulerDriver> driver,
     throw std::invalid_argument("request_memory_mb and max_request_memory_mb must be >= 0");
   if (config.max_request_memory_mb > 0 && !(config.memory_retry_factor > 1))
     throw std::invalid_argument("memory_retry_factor must be a number > 1");
+  if (config.level_limit && config.level_limit->cap == 0)
+    throw std::invalid_argument("level_limit.cap must be at least 1");
+  if (config.level_limit && config.level_limit->level < 0)
+    throw std::invalid_argument("level_limit.level must be >= 0");
   if (!driver) throw std::invalid_argument("Engine needs a scheduler driver");
   state_->config = config;
   state_->disk = DiskBudget(config.disk_budget);
@@ -306,8 +309,8 @@ void Engine::State::dispatch_until_stopped() {
     std::string failure;
     std::size_t taken = jobs.size();
     try {
-      if (auto* shared = dynamic_cast<SharedCapacity*>(driver.get()))
-        taken = shared->submit_up_to(jobs);
+      if (config.level_limit)
+        taken = driver->submit_within(*config.level_limit, jobs);
       else
         driver->submit(jobs);
     } catch (const std::exception& error) {
@@ -369,7 +372,7 @@ void Engine::State::gather_burst(std::unique_lock<std::mutex>& lock) {
   }
 }
 
-// Jobs a shared cap (throttle_scope="level") did not take go back to the front of the queue.
+// Jobs the level limit (throttle_scope="level") did not take go back to the front of the queue.
 void Engine::State::requeue_untaken(std::span<const JobRequest> untaken) {
   for (auto job = untaken.rbegin(); job != untaken.rend(); ++job) {
     auto it = tasks.find(job->task);

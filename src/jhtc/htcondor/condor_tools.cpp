@@ -49,15 +49,16 @@ std::optional<int> optional_int(std::string_view word) {
 
 }  // namespace
 
-std::vector<std::string> tool_command(const std::string& tool, const JobTemplate& t) {
+std::vector<std::string> tool_command(const std::string& tool, const std::string& pool,
+                                      const std::string& schedd) {
   std::vector<std::string> argv{tool};
-  if (auto it = t.options.find("pool"); it != t.options.end() && !it->second.empty()) {
-    check_tool_option("pool", it->second);
-    argv.insert(argv.end(), {"-pool", it->second});
+  if (!pool.empty()) {
+    check_tool_option("pool", pool);
+    argv.insert(argv.end(), {"-pool", pool});
   }
-  if (auto it = t.options.find("schedd"); it != t.options.end() && !it->second.empty()) {
-    check_tool_option("schedd", it->second);
-    argv.insert(argv.end(), {"-name", it->second});
+  if (!schedd.empty()) {
+    check_tool_option("schedd", schedd);
+    argv.insert(argv.end(), {"-name", schedd});
   }
   return argv;
 }

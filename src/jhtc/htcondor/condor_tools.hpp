@@ -14,10 +14,12 @@
 
 namespace jhtc::htcondor {
 
-// {tool, -pool P, -name S} from options["pool"] / options["schedd"], as every
-// HTCondor tool takes them. Throws std::invalid_argument for a pool or schedd
-// name that is empty, starts with '-', or holds whitespace or control characters.
-std::vector<std::string> tool_command(const std::string& tool, const JobTemplate& t);
+// {tool, -pool P, -name S}, as every HTCondor tool takes them; an empty pool or
+// schedd is left out (the local configuration's). Throws std::invalid_argument for
+// a pool or schedd name that starts with '-' or holds whitespace or control
+// characters.
+std::vector<std::string> tool_command(const std::string& tool, const std::string& pool,
+                                      const std::string& schedd);
 
 // One `CLUSTER.FIRST - CLUSTER.LAST` line of `condor_submit -terse`.
 struct ProcRange {

@@ -8,24 +8,16 @@ namespace jhtc::htcondor {
 namespace {
 
 TEST(CondorTools, ToolCommandAddsPoolAndSchedd) {
-  JobTemplate t;
-  EXPECT_EQ(tool_command("condor_q", t), std::vector<std::string>{"condor_q"});
-  t.options["pool"] = "cm.example.org:9618";
-  t.options["schedd"] = "submit1.example.org";
-  EXPECT_EQ(tool_command("condor_rm", t),
+  EXPECT_EQ(tool_command("condor_q", "", ""), std::vector<std::string>{"condor_q"});
+  EXPECT_EQ(tool_command("condor_rm", "cm.example.org:9618", "submit1.example.org"),
             (std::vector<std::string>{"condor_rm", "-pool", "cm.example.org:9618", "-name",
                                       "submit1.example.org"}));
 }
 
 TEST(CondorTools, ToolCommandRefusesNamesThatCouldBeOptions) {
-  for (const char* bad : {"-constraint", "a b", "a\nb"}) {
-    JobTemplate t;
-    t.options["schedd"] = bad;
-    EXPECT_THROW(tool_command("condor_q", t), std::invalid_argument) << bad;
-  }
-  JobTemplate t;
-  t.options["pool"] = "--help";
-  EXPECT_THROW(tool_command("condor_q", t), std::invalid_argument);
+  for (const char* bad : {"-constraint", "a b", "a\nb"})
+    EXPECT_THROW(tool_command("condor_q", "", bad), std::invalid_argument) << bad;
+  EXPECT_THROW(tool_command("condor_q", "--help", ""), std::invalid_argument);
 }
 
 TEST(CondorTools, ParsesTerseSubmitOutput) {

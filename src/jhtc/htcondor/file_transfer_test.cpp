@@ -32,9 +32,11 @@ bool has_line(const std::string& text, const std::string& line) {
   return ("\n" + text).find("\n" + line + "\n") != std::string::npos;
 }
 
-std::string refusal_for(const JobTemplate& t, const JobRequest& job) {
+std::string refusal_for(const JobTemplate& t, const JobRequest& job,
+                        const HTCondorOptions& options = {}) {
   try {
-    build_submit_description(t, std::vector<JobRequest>{job}, "/work/run/batches/b3/items");
+    build_submit_description(t, options, std::vector<JobRequest>{job},
+                             "/work/run/batches/b3/items");
   } catch (const std::invalid_argument& error) {
     return error.what();
   }
@@ -46,7 +48,7 @@ TEST(FileTransfer, TransfersTheTaskTheKeyAndEachBlobOnceAndBringsTheResultBack) 
   const auto jobs = std::vector<JobRequest>{
       job_with_inputs({blob, "/work/run/store/sha256/cd/cd34", blob, blob})};
   const SubmitText text =
-      build_submit_description(transfer_template(), jobs, "/work/run/batches/b3/items");
+      build_submit_description(transfer_template(), {}, jobs, "/work/run/batches/b3/items");
   EXPECT_TRUE(has_line(text.description, "should_transfer_files = YES"));
   EXPECT_FALSE(has_line(text.description, "should_transfer_files = NO"));
   EXPECT_TRUE(has_line(text.description, "when_to_transfer_output = ON_EXIT"));
@@ -68,7 +70,7 @@ TEST(FileTransfer, WithoutItTheJobsReadTheSharedFilesystem) {
   JobTemplate t = transfer_template();
   t.file_transfer = {};
   const SubmitText text = build_submit_description(
-      t, std::vector<JobRequest>{job_with_inputs({"/work/run/store/sha256/ab/ab12"})}, "");
+      t, {}, std::vector<JobRequest>{job_with_inputs({"/work/run/store/sha256/ab/ab12"})}, "");
   EXPECT_TRUE(has_line(text.description, "should_transfer_files = NO"));
   EXPECT_EQ(text.description.find("transfer_input_files"), std::string::npos);
   EXPECT_TRUE(has_line(text.description, "7,1,/work/run/batches/b3/tasks/7.task"));
@@ -93,12 +95,10 @@ TEST(FileTransfer, RefusesAPathThatWouldSplitATransferList) {
 }
 
 TEST(FileTransfer, RefusesInitialDirAndTransferKeysInExtraDirectives) {
-  JobTemplate t = transfer_template();
-  t.options["initial_dir"] = "/elsewhere";
-  EXPECT_TRUE(refusal_for(t, job_with_inputs({})).starts_with("initial_dir: "));
-  t = transfer_template();
-  t.options["extra_directives"] = "Transfer_Input_Files = /etc/passwd";
-  EXPECT_NE(refusal_for(t, job_with_inputs({}))
+  EXPECT_TRUE(refusal_for(transfer_template(), job_with_inputs({}), {.initial_dir = "/elsewhere"})
+                  .starts_with("initial_dir: "));
+  EXPECT_NE(refusal_for(transfer_template(), job_with_inputs({}),
+                        {.extra_directives = {{"Transfer_Input_Files", "/etc/passwd"}}})
                 .find("\"Transfer_Input_Files\" is set by the "
                       "driver's file transfer"),
             std::string::npos);

@@ -23,9 +23,7 @@
 #include <mutex>
 #include <set>
 #include <stdexcept>
-#include <thread>
 
-#include "engine/shared_capacity.hpp"
 #include "htcondor/condor_tools.hpp"
 #include "htcondor/event_translation.hpp"
 #include "htcondor/hold_hints.hpp"
@@ -60,18 +58,30 @@ struct JobState {
   JobUsage usage;  // what the log said so far (image-size updates: the peak memory)
 };
 
-std::int64_t option_number(const JobTemplate& t, const std::string& name, std::int64_t fallback) {
-  const auto it = t.options.find(name);
-  if (it == t.options.end() || it->second.empty()) return fallback;
-  std::size_t used = 0;
-  std::int64_t value = -1;
-  try {
-    value = std::stoll(it->second, &used);
-  } catch (const std::exception&) {
-  }
-  if (used != it->second.size() || value <= 0)
-    throw std::invalid_argument(name + ": \"" + it->second + "\" is not a positive integer");
-  return value;
+template <typename Duration>
+void check_positive(const char* field, Duration value, const char* unit) {
+  if (value.count() <= 0)
+    throw std::invalid_argument(std::string(field) + ": " + std::to_string(value.count()) + " " +
+                                unit + " is not positive; accepted: a duration > 0");
+}
+
+// The fields HTCondorOptions bounds, checked before HTCondor is looked for; the field is named.
+void check_options(const HTCondorOptions& o) {
+  check_positive("poll_interval", o.poll_interval, "ms");
+  check_positive("reconcile_after", o.reconcile_after, "s");
+  if (o.unmatched_after) check_positive("unmatched_after", *o.unmatched_after, "s");
+  check_positive("probe_timeout", o.probe_timeout, "s");
+  check_positive("command_timeout", o.command_timeout, "s");
+  check_positive("abort_timeout", o.abort_timeout, "s");
+  check_positive("retry_first_wait", o.retry_first_wait, "ms");
+  check_positive("retry_max_wait", o.retry_max_wait, "ms");
+  if (o.max_per_submission == 0)
+    throw std::invalid_argument("max_per_submission: 0 jobs per condor_submit; accepted: >= 1");
+  if (o.retry_attempts < 1)
+    throw std::invalid_argument("retry_attempts: " + std::to_string(o.retry_attempts) +
+                                " calls; accepted: >= 1");
+  check_level(o.level);  // the rest of the submit description's values: at its trial build
+  checked_extra_directives(o.extra_directives);
 }
 
 std::string one_line(std::string_view text) {
@@ -102,16 +112,16 @@ bool only_jobs_gone(const util::CommandResult& r) {
   return any;
 }
 
-class HTCondorDriver final : public SchedulerDriver, public SharedCapacity {
+class HTCondorDriver final : public SchedulerDriver {
  public:
-  explicit HTCondorDriver(JobTemplate job_template);
+  HTCondorDriver(JobTemplate job_template, HTCondorOptions options);
   ~HTCondorDriver() override {
     if (log_fd_ >= 0) ::close(log_fd_);
   }
 
   std::string_view name() const override { return "htcondor"; }
   void submit(std::span<const JobRequest> jobs) override;
-  std::size_t submit_up_to(std::span<const JobRequest> jobs) override;
+  std::size_t submit_within(const LevelLimit& limit, std::span<const JobRequest> jobs) override;
   std::vector<DriverEvent> wait_events(std::chrono::milliseconds timeout) override;
   void remove(std::span<const JobKey> keys, std::string_view reason) override;
   void remove_all(std::string_view reason) override;
@@ -122,7 +132,7 @@ class HTCondorDriver final : public SchedulerDriver, public SharedCapacity {
 
  private:
   RemovalCall removal_call() const {
-    return {tool_command("condor_rm", t_), command_timeout_, retry_};
+    return {tool_command("condor_rm", o_.pool, o_.schedd), o_.command_timeout, retry_};
   }
   // Runs a condor_* tool; a transient failure is retried as retry_ says (once only
   // with retry = false). Throws SchedulerError when the tool cannot be started.
@@ -135,23 +145,15 @@ class HTCondorDriver final : public SchedulerDriver, public SharedCapacity {
   void reconcile_if_silent();                           // expects tail_mutex_
   void report_unmatched();                              // expects tail_mutex_
   void forget_finished();                               // expects mutex_
-  std::size_t count_level_jobs() const;
-  LevelLock take_level_lock() const;
+  std::size_t count_level_jobs(int level) const;
+  LevelLock take_level_lock(const std::string& path) const;
 
   JobTemplate t_;
+  HTCondorOptions o_;
   std::string lineage_;
   std::string log_path_;
-  std::chrono::milliseconds poll_interval_;
-  std::chrono::seconds reconcile_after_;
-  std::chrono::seconds command_timeout_;
-  std::chrono::seconds abort_timeout_;
   RetryPolicy retry_;
-  std::chrono::seconds unmatched_after_;  // 0: never report unmatched jobs
   Clock::time_point last_unmatched_check_ = Clock::now();
-  std::size_t max_per_submission_;
-  std::size_t level_cap_ = 0;  // throttle_scope="level": the run's cap for this level; 0: none
-  int level_ = 0;
-  std::string level_lock_;
 
   std::mutex tail_mutex_;
   int log_fd_ = -1;
@@ -172,22 +174,12 @@ class HTCondorDriver final : public SchedulerDriver, public SharedCapacity {
   std::vector<JobKey> finished_;  // jobs ended by an event of pending_
 };
 
-HTCondorDriver::HTCondorDriver(JobTemplate job_template)
-    : t_(std::move(job_template)),
-      poll_interval_(option_number(t_, "poll_interval_ms", 250)),
-      reconcile_after_(option_number(t_, "reconcile_after_s", 300)),
-      command_timeout_(option_number(t_, "command_timeout_s", 600)),
-      abort_timeout_(option_number(t_, "abort_timeout_s", 10)),
-      unmatched_after_(t_.options.count("unmatched_after_s") &&
-                               t_.options.at("unmatched_after_s") == "0"
-                           ? 0
-                           : option_number(t_, "unmatched_after_s", 600)),
-      max_per_submission_(static_cast<std::size_t>(option_number(t_, "max_per_submission", 5000))) {
-  retry_.attempts = static_cast<int>(option_number(t_, "retry_attempts", retry_.attempts));
-  retry_.first_wait = std::chrono::milliseconds(
-      option_number(t_, "retry_first_wait_ms", retry_.first_wait.count()));
-  retry_.max_wait =
-      std::chrono::milliseconds(option_number(t_, "retry_max_wait_ms", retry_.max_wait.count()));
+HTCondorDriver::HTCondorDriver(JobTemplate job_template, HTCondorOptions options)
+    : t_(std::move(job_template)), o_(std::move(options)) {
+  check_options(o_);
+  retry_.attempts = o_.retry_attempts;
+  retry_.first_wait = o_.retry_first_wait;
+  retry_.max_wait = o_.retry_max_wait;
   if (!util::find_on_path("condor_submit"))
     throw SchedulerUnavailable("HTCondor is not available: condor_submit is not on PATH" +
                                std::string(kLocalHint));
@@ -198,31 +190,22 @@ HTCondorDriver::HTCondorDriver(JobTemplate job_template)
   }
   t_.batch_dir = std::filesystem::absolute(t_.batch_dir).lexically_normal().string();
   t_.log_dir = std::filesystem::absolute(t_.log_dir).lexically_normal().string();
-  lineage_ = t_.options.count("lineage") ? t_.options.at("lineage") : t_.batch_name;
+  lineage_ = o_.lineage.empty() ? t_.batch_name : o_.lineage;
   check_lineage(lineage_);
   JobRequest probe_job{0, 0, "/probe"};
   if (t_.file_transfer.enabled()) {  // a transferred file must lie below the root
     probe_job.task_file = t_.file_transfer.root + "/probe/probe.task";
     probe_job.result_file = t_.file_transfer.root + "/probe/probe.result";
   }
-  build_submit_description(t_, std::span(&probe_job, 1),
+  build_submit_description(t_, o_, std::span(&probe_job, 1),
                            "");  // refuses bad values now, not at submit
-  if (t_.options.count("level_cap")) {
-    level_cap_ = static_cast<std::size_t>(option_number(t_, "level_cap", 1));
-    if (!t_.options.count("level"))
-      throw std::invalid_argument(
-          "level_cap: needs the option \"level\" (the batch's recursion level)");
-    level_ = std::stoi(t_.options.at("level"));  // digits only: checked just above
-    level_lock_ = t_.options.count("level_lock") ? t_.options.at("level_lock") : "";
-  }
-  tool_command("condor_q", t_);
+  tool_command("condor_q", o_.pool, o_.schedd);
 
-  const auto timeout = std::chrono::seconds(option_number(t_, "probe_timeout_s", 30));
   util::CommandResult probe;
   try {
-    std::vector<std::string> argv = tool_command("condor_q", t_);
+    std::vector<std::string> argv = tool_command("condor_q", o_.pool, o_.schedd);
     argv.emplace_back("-totals");
-    probe = util::run_command(argv, {.timeout = timeout});
+    probe = util::run_command(argv, {.timeout = o_.probe_timeout});
   } catch (const std::system_error& error) {
     throw SchedulerUnavailable(std::string("HTCondor is not available: ") + error.what() +
                                std::string(kLocalHint));
@@ -233,34 +216,23 @@ HTCondorDriver::HTCondorDriver(JobTemplate job_template)
                                std::string(kLocalHint));
   std::filesystem::create_directories(t_.batch_dir);
   std::filesystem::create_directories(t_.log_dir);
-  log_path_ =
-      t_.options.count("event_log") ? t_.options.at("event_log") : t_.batch_dir + "/condor.log";
-  const bool inotify =
-      !(t_.options.count("event_log_inotify") && t_.options.at("event_log_inotify") == "0");
+  log_path_ = o_.event_log.empty() ? t_.batch_dir + "/condor.log" : o_.event_log;
   log_watch_ = std::make_unique<FileWatch>(
-      log_path_, FileWatchOptions{.poll_interval = poll_interval_,
-                                  .safety_poll = std::max(poll_interval_, kSafetyPoll),
-                                  .use_inotify = inotify});
+      log_path_, FileWatchOptions{.poll_interval = o_.poll_interval,
+                                  .safety_poll = std::max(o_.poll_interval, kSafetyPoll),
+                                  .use_inotify = o_.event_log_inotify});
 }
 
 RetriedResult HTCondorDriver::run_tool(const std::string& tool, std::vector<std::string> args,
                                        bool retry) const {
-  std::vector<std::string> argv = tool_command(tool, t_);
+  std::vector<std::string> argv = tool_command(tool, o_.pool, o_.schedd);
   argv.insert(argv.end(), std::make_move_iterator(args.begin()),
               std::make_move_iterator(args.end()));
   RetryPolicy policy = retry_;
   if (!retry) policy.attempts = 1;
   // A timed-out condor_submit may have queued its jobs: repeating it could run them twice.
   policy.retry_timeouts = tool != "condor_submit";
-  const auto run = [this](const std::vector<std::string>& command) {
-    return util::run_command(command, {.timeout = command_timeout_});
-  };
-  const auto sleep = [](std::chrono::milliseconds wait) { std::this_thread::sleep_for(wait); };
-  try {
-    return run_with_retry(run, argv, policy, sleep);
-  } catch (const std::system_error& error) {
-    throw SchedulerError(tool + " could not be run: " + error.what());
-  }
+  return run_tool_with_retry(argv, o_.command_timeout, policy);
 }
 
 std::vector<ProcRange> HTCondorDriver::submit_chunk(const SubmitText& text, std::uint64_t seq) {
@@ -280,8 +252,9 @@ void HTCondorDriver::submit(std::span<const JobRequest> jobs) {
   if (jobs.empty()) return;
   std::uint64_t first_seq = 0;
   std::vector<std::span<const JobRequest>> chunks;
-  for (std::size_t at = 0; at < jobs.size(); at += max_per_submission_)
-    chunks.push_back(jobs.subspan(at, std::min(max_per_submission_, jobs.size() - at)));
+  const std::size_t most = o_.max_per_submission;
+  for (std::size_t at = 0; at < jobs.size(); at += most)
+    chunks.push_back(jobs.subspan(at, std::min(most, jobs.size() - at)));
   {
     std::lock_guard lock(mutex_);
     first_seq = submit_seq_ + 1;
@@ -295,7 +268,7 @@ void HTCondorDriver::submit(std::span<const JobRequest> jobs) {
   try {
     for (std::size_t i = 0; i < chunks.size(); ++i)
       texts.push_back(build_submit_description(
-          t_, chunks[i], t_.batch_dir + "/submit-" + std::to_string(first_seq + i) + ".items"));
+          t_, o_, chunks[i], t_.batch_dir + "/submit-" + std::to_string(first_seq + i) + ".items"));
     for (std::size_t i = 0; i < chunks.size(); ++i) {
       std::vector<ProcRange> got = submit_chunk(texts[i], first_seq + i);
       int count = 0;
@@ -340,33 +313,37 @@ void HTCondorDriver::submit(std::span<const JobRequest> jobs) {
 
 // Shared by every parent of the run, on whichever node: see level_lock.hpp for why
 // not a plain flock.
-LevelLock HTCondorDriver::take_level_lock() const {
+LevelLock HTCondorDriver::take_level_lock(const std::string& path) const {
   try {
-    return LevelLock(level_lock_, command_timeout_);
+    return LevelLock(path, o_.command_timeout);
   } catch (const std::system_error& e) {
     throw SchedulerError(e.what());
   }
 }
 
-std::size_t HTCondorDriver::count_level_jobs() const {
+std::size_t HTCondorDriver::count_level_jobs(int level) const {
   const std::string root = lineage_.substr(0, lineage_.find('/'));
   const RetriedResult r =
-      run_tool("condor_q", {"-constraint", level_constraint(root, level_), "-af", "ProcId"});
+      run_tool("condor_q", {"-constraint", level_constraint(root, level), "-af", "ProcId"});
   if (!r.result.succeeded())
     throw SchedulerError(failure_text("condor_q (level count)", r, retry_));
   return count_jobs(r.result.out);
 }
 
-std::size_t HTCondorDriver::submit_up_to(std::span<const JobRequest> jobs) {
-  if (level_cap_ == 0 || jobs.empty()) {
-    submit(jobs);
-    return jobs.size();
-  }
+std::size_t HTCondorDriver::submit_within(const LevelLimit& limit,
+                                          std::span<const JobRequest> jobs) {
+  // The limit counts jobs by their JhtcLevel: this batch's jobs must carry that level.
+  if (o_.level != limit.level)
+    throw std::invalid_argument("level_limit.level: " + std::to_string(limit.level) +
+                                " is not the batch's level (HTCondorOptions::level " +
+                                (o_.level ? std::to_string(*o_.level) : "unset") +
+                                "); accepted: the same level");
+  if (jobs.empty()) return 0;
   // The schedd's count is the truth shared by every parent of the run; the lock
   // keeps two parents from both seeing the same free room.
-  const LevelLock lock = take_level_lock();
-  const std::size_t in_use = count_level_jobs();
-  const std::size_t room = in_use >= level_cap_ ? 0 : level_cap_ - in_use;
+  const LevelLock lock = take_level_lock(limit.lock_path);
+  const std::size_t in_use = count_level_jobs(limit.level);
+  const std::size_t room = in_use >= limit.cap ? 0 : limit.cap - in_use;
   const std::size_t take = std::min(room, jobs.size());
   if (take > 0) submit(jobs.first(take));
   return take;
@@ -449,7 +426,7 @@ void HTCondorDriver::reconcile_if_silent() {
   std::vector<std::string> clusters;
   {
     std::lock_guard lock(mutex_);
-    if (Clock::now() - last_news_ < reconcile_after_) return;
+    if (Clock::now() - last_news_ < o_.reconcile_after) return;
     last_news_ = Clock::now();
     std::set<std::int64_t> open;
     for (const auto& [ref, job] : jobs_)
@@ -482,12 +459,13 @@ void HTCondorDriver::reconcile_if_silent() {
   }
 }
 
-// Jobs idle since unmatched_after_ that the negotiator found no machine for: the
+// Jobs idle since unmatched_after that the negotiator found no machine for: the
 // schedd's LastRejMatchReason, then condor_q -better-analyze's words for why.
 void HTCondorDriver::report_unmatched() {
-  if (unmatched_after_.count() == 0) return;
+  if (!o_.unmatched_after) return;
+  const std::chrono::seconds unmatched_after = *o_.unmatched_after;
   const auto now = Clock::now();
-  const auto every = std::min<Clock::duration>(unmatched_after_, std::chrono::seconds(30));
+  const auto every = std::min<Clock::duration>(unmatched_after, std::chrono::seconds(30));
   std::vector<std::string> ids;
   {
     std::lock_guard lock(mutex_);
@@ -495,7 +473,7 @@ void HTCondorDriver::report_unmatched() {
     last_unmatched_check_ = now;
     for (const auto& [ref, job] : jobs_)
       if (!job.done && !job.ran && !job.held && !job.unmatched &&
-          now - job.submitted_at >= unmatched_after_)
+          now - job.submitted_at >= unmatched_after)
         ids.push_back(std::to_string(ref.first) + "." + std::to_string(ref.second));
   }
   if (ids.empty()) return;
@@ -524,8 +502,7 @@ void HTCondorDriver::report_unmatched() {
     DriverEvent event =
         make_driver_event(DriverEventKind::unmatched, it->second.key,
                           std::to_string(ref.first) + "." + std::to_string(ref.second));
-    event.reason = "matched no machine of the pool for " +
-                   std::to_string(unmatched_after_.count()) +
+    event.reason = "matched no machine of the pool for " + std::to_string(unmatched_after.count()) +
                    " s (condor_q -better-analyze: " + (why.empty() ? "no reason given" : why) +
                    "); it would wait forever (raise max_idle_unmatched if the pool may grow)";
     apply(event, it->second);
@@ -596,7 +573,7 @@ void HTCondorDriver::remove_all(std::string_view reason) {
 
 void HTCondorDriver::remove_all_quickly(std::string_view reason) {
   RemovalCall call = removal_call();
-  call.timeout = abort_timeout_;
+  call.timeout = o_.abort_timeout;
   call.retry.attempts = 1;
   remove_lineage_jobs(call, lineage_, reason);
 }
@@ -623,8 +600,9 @@ void HTCondorDriver::wake() {
 
 }  // namespace
 
-std::unique_ptr<SchedulerDriver> make_htcondor_driver(JobTemplate job_template) {
-  return std::make_unique<HTCondorDriver>(std::move(job_template));
+std::unique_ptr<SchedulerDriver> make_htcondor_driver(JobTemplate job_template,
+                                                      HTCondorOptions options) {
+  return std::make_unique<HTCondorDriver>(std::move(job_template), std::move(options));
 }
 
 std::size_t tracked_htcondor_jobs(const SchedulerDriver& driver) {
@@ -635,11 +613,9 @@ std::size_t tracked_htcondor_jobs(const SchedulerDriver& driver) {
 
 bool remove_htcondor_lineage(const SchedulerAddress& where, std::string_view lineage,
                              std::string_view reason) {
-  JobTemplate address;
-  if (!where.pool.empty()) address.options["pool"] = where.pool;
-  if (!where.schedd.empty()) address.options["schedd"] = where.schedd;
-  return remove_lineage_jobs({tool_command("condor_rm", address), where.timeout, RetryPolicy{}},
-                             lineage, reason);
+  return remove_lineage_jobs(
+      {tool_command("condor_rm", where.pool, where.schedd), where.timeout, RetryPolicy{}}, lineage,
+      reason);
 }
 
 }  // namespace jhtc

@@ -45,7 +45,7 @@ class Pool : public ::testing::Test {
     t_.worker_args = {"-c", "case \"$1\" in *fail*) exit 3;; *sleep*) sleep 300;; esac; exit 0",
                       "worker"};
     t_.memory_mb = 16;
-    t_.options["poll_interval_ms"] = "100";
+    o_.poll_interval = std::chrono::milliseconds(100);
   }
   void TearDown() override {
     if (driver_) driver_->remove_all("test teardown");
@@ -79,11 +79,12 @@ class Pool : public ::testing::Test {
 
   fs::path root_;
   JobTemplate t_;
+  HTCondorOptions o_;
   std::unique_ptr<SchedulerDriver> driver_;
 };
 
 TEST_F(Pool, TwentyJobsInOneTransactionReportEveryOutcome) {
-  driver_ = make_htcondor_driver(t_);
+  driver_ = make_htcondor_driver(t_, o_);
   driver_->submit(make_jobs(20, {{18, "fail"}, {19, "sleep"}, {20, "sleep"}}));
 
   std::vector<DriverEvent> events;
@@ -144,7 +145,7 @@ TEST_F(Pool, ArgumentsAndEnvironmentArriveExactlyAsGiven) {
   t_.worker_args = {"-c", "printf '%s|%s|%s|%s' \"$A\" \"$0\" \"$1\" \"$CONDOR_CONFIG\"",
                     "it's \"x\"  y"};
   t_.environment = {{"A", "spacey 'q' \"v\" $HOME;\ttab"}};
-  driver_ = make_htcondor_driver(t_);
+  driver_ = make_htcondor_driver(t_, o_);
   const auto jobs = make_jobs(1);
   driver_->submit(jobs);
   std::vector<DriverEvent> events;
@@ -163,17 +164,17 @@ TEST_F(Pool, PoolAndScheddOptionsReachTheNamedSchedd) {
   const auto schedd =
       util::run_command({"condor_status", "-schedd", "-af", "Name"}, {.timeout = 30s});
   ASSERT_TRUE(collector.succeeded() && schedd.succeeded()) << collector.err << schedd.err;
-  t_.options["pool"] = collector.out.substr(0, collector.out.find('\n'));
-  t_.options["schedd"] = schedd.out.substr(0, schedd.out.find('\n'));
-  driver_ = make_htcondor_driver(t_);
+  o_.pool = collector.out.substr(0, collector.out.find('\n'));
+  o_.schedd = schedd.out.substr(0, schedd.out.find('\n'));
+  driver_ = make_htcondor_driver(t_, o_);
   driver_->submit(make_jobs(2));
   std::vector<DriverEvent> events;
   collect(events, 120s, [&] { return count(events, DriverEventKind::exited) == 2; });
   EXPECT_EQ(count(events, DriverEventKind::exited), 2);
 
-  t_.options["schedd"] = "no-such-schedd@nowhere";
+  o_.schedd = "no-such-schedd@nowhere";
   try {
-    make_htcondor_driver(t_);
+    make_htcondor_driver(t_, o_);
     FAIL() << "no exception";
   } catch (const SchedulerUnavailable& error) {
     EXPECT_NE(std::string(error.what()).find("scheduler=\"local\""), std::string::npos)
@@ -185,14 +186,15 @@ TEST_F(Pool, RemoveAllReachesDescendantLineagesOnly) {
   JobTemplate child = t_;
   child.batch_name = t_.batch_name + "-child";
   child.batch_dir = (root_ / "child").string();
-  child.options["lineage"] = t_.batch_name + "/" + child.batch_name;
+  HTCondorOptions child_options = o_;
+  child_options.lineage = t_.batch_name + "/" + child.batch_name;
   JobTemplate stranger = t_;
   stranger.batch_name = t_.batch_name + "x";  // a lineage that only shares a prefix
   stranger.batch_dir = (root_ / "stranger").string();
 
-  driver_ = make_htcondor_driver(t_);
-  auto child_driver = make_htcondor_driver(child);
-  auto stranger_driver = make_htcondor_driver(stranger);
+  driver_ = make_htcondor_driver(t_, o_);
+  auto child_driver = make_htcondor_driver(child, child_options);
+  auto stranger_driver = make_htcondor_driver(stranger, o_);
   driver_->submit(make_jobs(1, {{1, "sleep"}}));
   child_driver->submit(make_jobs(1, {{1, "sleep"}}));
   stranger_driver->submit(make_jobs(1, {{1, "sleep"}}));
@@ -220,9 +222,10 @@ TEST_F(Pool, RemoveIfIdleRemovesAnIdleJobAndLeavesARunningOne) {
   JobTemplate never = t_;  // a job no slot matches stays idle
   never.batch_name = t_.batch_name + "-idle";
   never.batch_dir = (root_ / "idle").string();
-  never.options["extra_directives"] = "requirements = False";
-  auto idle_driver = make_htcondor_driver(never);
-  driver_ = make_htcondor_driver(t_);
+  HTCondorOptions never_options = o_;
+  never_options.extra_directives = {{"requirements", "False"}};
+  auto idle_driver = make_htcondor_driver(never, never_options);
+  driver_ = make_htcondor_driver(t_, o_);
   idle_driver->submit(make_jobs(1, {{1, "sleep"}}));
   driver_->submit(make_jobs(1, {{1, "sleep"}}));
   std::vector<DriverEvent> events;
@@ -240,7 +243,7 @@ TEST_F(Pool, RemoveIfIdleRemovesAnIdleJobAndLeavesARunningOne) {
 }
 
 TEST_F(Pool, RemoveLineageWithAHostileValueRemovesNothing) {
-  driver_ = make_htcondor_driver(t_);
+  driver_ = make_htcondor_driver(t_, o_);
   driver_->submit(make_jobs(1, {{1, "sleep"}}));
   const SchedulerAddress here{"htcondor", "", "", 30s};
   EXPECT_THROW(remove_lineage(here, "x\" || true || \"", "hostile"), std::invalid_argument);
@@ -255,7 +258,7 @@ TEST_F(Pool, RemoveLineageWithAHostileValueRemovesNothing) {
 
 TEST_F(Pool, TwoThousandJobsGoInOneCallAndAreAllTracked) {
   t_.worker_args = {"-c", "sleep 300", "worker"};  // so that removal, not completion, ends them
-  driver_ = make_htcondor_driver(t_);
+  driver_ = make_htcondor_driver(t_, o_);
   const auto jobs = make_jobs(2000);
   const auto start = Clock::now();
   driver_->submit(jobs);
@@ -278,8 +281,8 @@ TEST_F(Pool, TwoThousandJobsGoInOneCallAndAreAllTracked) {
 // its 120 s timeout was woken by inotify when the schedd wrote the log (a wait that
 // timed out reads the log too, so only how it ended tells the two apart).
 TEST_F(Pool, EventLogOnALocalDiskIsFollowedWithInotify) {
-  t_.options["poll_interval_ms"] = "600000";
-  driver_ = make_htcondor_driver(t_);
+  o_.poll_interval = std::chrono::minutes(10);
+  driver_ = make_htcondor_driver(t_, o_);
   driver_->submit(make_jobs(2));
   std::vector<DriverEvent> events;
   for (int call = 0; call < 20 && count(events, DriverEventKind::exited) < 2; ++call) {
@@ -292,9 +295,9 @@ TEST_F(Pool, EventLogOnALocalDiskIsFollowedWithInotify) {
 
 // inotify turned off, as where it is not to be had: the poll alone reads the log.
 TEST_F(Pool, EventLogIsPolledWhenInotifyIsOff) {
-  t_.options["event_log_inotify"] = "0";
-  t_.options["poll_interval_ms"] = "100";
-  driver_ = make_htcondor_driver(t_);
+  o_.event_log_inotify = false;
+  o_.poll_interval = std::chrono::milliseconds(100);
+  driver_ = make_htcondor_driver(t_, o_);
   driver_->submit(make_jobs(2));
   std::vector<DriverEvent> events;
   const auto deadline = Clock::now() + 240s;

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <thread>
 
@@ -69,7 +70,7 @@ if [ -e "$FAKE/rm_unreachable" ]; then echo; echo "ERROR: Failed to connect to l
     t_.log_dir = (root_ / "batch/logs").string();
     t_.python = "sh";
     t_.worker_args = {"-c", "exit 0", "worker"};
-    t_.options["poll_interval_ms"] = "20";
+    o_.poll_interval = 20ms;
   }
   void TearDown() override {
     setenv("PATH", old_path_.c_str(), 1);
@@ -93,12 +94,13 @@ if [ -e "$FAKE/rm_unreachable" ]; then echo; echo "ERROR: Failed to connect to l
   fs::path root_;
   std::string old_path_;
   JobTemplate t_;
+  HTCondorOptions o_;
 };
 
 TEST_F(FakeCondor, WithoutCondorSubmitOnPathTheDriverIsUnavailable) {
   setenv("PATH", "/nonexistent", 1);
   try {
-    make_htcondor_driver(t_);
+    make_htcondor_driver(t_, o_);
     FAIL() << "no exception";
   } catch (const SchedulerUnavailable& error) {
     EXPECT_NE(std::string(error.what()).find("condor_submit is not on PATH"), std::string::npos);
@@ -109,7 +111,7 @@ TEST_F(FakeCondor, WithoutCondorSubmitOnPathTheDriverIsUnavailable) {
 TEST_F(FakeCondor, ASilentScheddMakesTheDriverUnavailable) {
   write_file(root_ / "schedd_down", "");
   try {
-    make_htcondor_driver(t_);
+    make_htcondor_driver(t_, o_);
     FAIL() << "no exception";
   } catch (const SchedulerUnavailable& error) {
     EXPECT_NE(std::string(error.what()).find("Failed to connect to the schedd"), std::string::npos);
@@ -117,21 +119,37 @@ TEST_F(FakeCondor, ASilentScheddMakesTheDriverUnavailable) {
   }
 }
 
-TEST_F(FakeCondor, BadOptionsAreRefusedAtConstruction) {
-  t_.options["max_per_submission"] = "many";
-  EXPECT_THROW(make_htcondor_driver(t_), std::invalid_argument);
-  t_.options.erase("max_per_submission");
-  t_.options["extra_directives"] = "queue = 5";
-  EXPECT_THROW(make_htcondor_driver(t_), std::invalid_argument);
-  t_.options.erase("extra_directives");
+TEST_F(FakeCondor, BadOptionsAreRefusedAtConstructionNamingTheField) {
+  const auto refusal = [this](const std::function<void(HTCondorOptions&)>& spoil) {
+    HTCondorOptions options = o_;
+    spoil(options);
+    try {
+      make_htcondor_driver(t_, options);
+    } catch (const std::invalid_argument& error) {
+      return std::string(error.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_TRUE(refusal([](auto& o) { o.max_per_submission = 0; }).starts_with("max_per_submission"));
+  EXPECT_TRUE(refusal([](auto& o) { o.poll_interval = 0ms; }).starts_with("poll_interval: 0 ms"));
+  EXPECT_TRUE(refusal([](auto& o) { o.unmatched_after = -1s; }).starts_with("unmatched_after"));
+  EXPECT_TRUE(refusal([](auto& o) { o.command_timeout = 0s; }).starts_with("command_timeout"));
+  EXPECT_TRUE(refusal([](auto& o) { o.retry_attempts = 0; }).starts_with("retry_attempts"));
+  EXPECT_TRUE(refusal([](auto& o) { o.level = 1000; }).starts_with("level"));
+  EXPECT_TRUE(refusal([](auto& o) {
+                o.extra_directives = {{"queue", "5"}};
+              }).starts_with("extra_directives"));
+  setenv("PATH", "/nonexistent", 1);  // checked before HTCondor is looked for
+  EXPECT_TRUE(refusal([](auto& o) { o.abort_timeout = 0s; }).starts_with("abort_timeout"));
+  setenv("PATH", ((root_ / "bin").string() + ":" + old_path_).c_str(), 1);
   t_.python = "jhtc-no-such-python";
-  EXPECT_THROW(make_htcondor_driver(t_), std::invalid_argument);
+  EXPECT_TRUE(refusal([](auto&) {}).starts_with("python"));
 }
 
 TEST_F(FakeCondor, SplitsLargeSubmissionsAndMapsProcsToTasks) {
-  t_.options["max_per_submission"] = "3";
-  t_.options["schedd"] = "submit.example";
-  auto driver = make_htcondor_driver(t_);
+  o_.max_per_submission = 3;
+  o_.schedd = "submit.example";
+  auto driver = make_htcondor_driver(t_, o_);
   driver->submit(jobs(7));
   const std::string args = read_file(root_ / "submit.args");
   EXPECT_EQ(std::count(args.begin(), args.end(), '\n'), 3) << args;  // 3 + 3 + 1
@@ -148,9 +166,9 @@ TEST_F(FakeCondor, SplitsLargeSubmissionsAndMapsProcsToTasks) {
 }
 
 TEST_F(FakeCondor, AFailedSubmissionRaisesTheSchedulersErrorAndRollsBack) {
-  t_.options["max_per_submission"] = "2";
+  o_.max_per_submission = 2;
   write_file(root_ / "fail_at_11", "");
-  auto driver = make_htcondor_driver(t_);
+  auto driver = make_htcondor_driver(t_, o_);
   try {
     driver->submit(jobs(4));
     FAIL() << "no exception";
@@ -163,7 +181,7 @@ TEST_F(FakeCondor, AFailedSubmissionRaisesTheSchedulersErrorAndRollsBack) {
 }
 
 TEST_F(FakeCondor, TailsTheLogAcrossPartialWritesAndIgnoresOtherJobs) {
-  auto driver = make_htcondor_driver(t_);
+  auto driver = make_htcondor_driver(t_, o_);
   driver->submit(jobs(2));
   const std::string terminated = event(5, "10.001", "\t(1) Normal termination (return value 3)\n");
   append_log(event(0, "99.000") + terminated.substr(0, 30));
@@ -177,7 +195,7 @@ TEST_F(FakeCondor, TailsTheLogAcrossPartialWritesAndIgnoresOtherJobs) {
 }
 
 TEST_F(FakeCondor, HeldAndRemovedCarryTheirReasons) {
-  auto driver = make_htcondor_driver(t_);
+  auto driver = make_htcondor_driver(t_, o_);
   driver->submit(jobs(1));
   append_log(event(12, "10.000", "\tvia condor_hold (by user htc)\n\tCode 1 Subcode 0\n") +
              event(9, "10.000", "\tcancelled (by user htc)\n") +
@@ -192,7 +210,7 @@ TEST_F(FakeCondor, HeldAndRemovedCarryTheirReasons) {
 }
 
 TEST_F(FakeCondor, RemoveIsOneCondorRmOfTheOutstandingJobs) {
-  auto driver = make_htcondor_driver(t_);
+  auto driver = make_htcondor_driver(t_, o_);
   driver->submit(jobs(3));
   append_log(event(5, "10.001", "\t(1) Normal termination (return value 0)\n"));
   driver->wait_events(2s);
@@ -202,7 +220,7 @@ TEST_F(FakeCondor, RemoveIsOneCondorRmOfTheOutstandingJobs) {
 }
 
 TEST_F(FakeCondor, RemovingJobsThatAreGoneIsNotAnErrorButOtherFailuresAre) {
-  auto driver = make_htcondor_driver(t_);
+  auto driver = make_htcondor_driver(t_, o_);
   driver->submit(jobs(1));
   const std::vector<JobKey> keys{{1, 0}};
   write_file(root_ / "rm_gone", "");
@@ -219,9 +237,9 @@ TEST_F(FakeCondor, RemovingJobsThatAreGoneIsNotAnErrorButOtherFailuresAre) {
 }
 
 TEST_F(FakeCondor, UnreachableScheddIsRetriedWithinTheBoundThenQuoted) {
-  t_.options["retry_attempts"] = "3";
-  t_.options["retry_first_wait_ms"] = "10";
-  auto driver = make_htcondor_driver(t_);
+  o_.retry_attempts = 3;
+  o_.retry_first_wait = 10ms;
+  auto driver = make_htcondor_driver(t_, o_);
   write_file(root_ / "rm_unreachable", "");
   try {
     driver->remove_all("cancelled");
@@ -245,16 +263,41 @@ TEST_F(FakeCondor, UnreachableScheddIsRetriedWithinTheBoundThenQuoted) {
 }
 
 TEST_F(FakeCondor, RemoveAllSelectsTheLineageAndItsDescendants) {
-  t_.options["lineage"] = "root-b1/child-b7";
-  auto driver = make_htcondor_driver(t_);
+  o_.lineage = "root-b1/child-b7";
+  auto driver = make_htcondor_driver(t_, o_);
   driver->remove_all("cancelled");
   EXPECT_EQ(read_file(root_ / "rm.args"),
             "[-reason][cancelled][-constraint][JhtcLineage =?= \"root-b1/child-b7\" || "
             "substr(JhtcLineage, 0, 17) =?= \"root-b1/child-b7/\"]\n");
 }
 
+TEST_F(FakeCondor, ALevelLimitSubmitsOnlyTheRoomTheScheddsCountLeaves) {
+  o_.level = 1;
+  auto driver = make_htcondor_driver(t_, o_);
+  write_file(root_ / "q.out", "0\n1\n2\n");  // three jobs of the level in the schedd
+  const LevelLimit limit{.level = 1, .cap = 5, .lock_path = (root_ / "L1.lock").string()};
+  EXPECT_EQ(driver->submit_within(limit, jobs(4)), 2u);
+  const std::string args = read_file(root_ / "submit.args");
+  EXPECT_EQ(std::count(args.begin(), args.end(), '\n'), 1) << args;
+  write_file(root_ / "q.out", "0\n1\n2\n3\n4\n");  // full
+  EXPECT_EQ(driver->submit_within(limit, jobs(4)), 0u);
+  EXPECT_EQ(read_file(root_ / "submit.args"), args) << "submitted past a full limit";
+}
+
+TEST_F(FakeCondor, ALevelLimitOfAnotherLevelIsRefusedNamingIt) {
+  o_.level = 1;
+  auto driver = make_htcondor_driver(t_, o_);
+  try {
+    driver->submit_within({.level = 2, .cap = 5}, jobs(1));
+    FAIL() << "counted level 2 for jobs of level 1";
+  } catch (const std::invalid_argument& error) {
+    EXPECT_TRUE(std::string(error.what()).starts_with("level_limit.level: 2")) << error.what();
+  }
+  EXPECT_FALSE(fs::exists(root_ / "submit.args"));
+}
+
 TEST_F(FakeCondor, WakeInterruptsAWait) {
-  auto driver = make_htcondor_driver(t_);
+  auto driver = make_htcondor_driver(t_, o_);
   const auto start = std::chrono::steady_clock::now();
   std::thread waker([&] {
     std::this_thread::sleep_for(100ms);
@@ -266,8 +309,8 @@ TEST_F(FakeCondor, WakeInterruptsAWait) {
 }
 
 TEST_F(FakeCondor, ReconcilesWithTheQueueAfterASilence) {
-  t_.options["reconcile_after_s"] = "1";
-  auto driver = make_htcondor_driver(t_);
+  o_.reconcile_after = 1s;
+  auto driver = make_htcondor_driver(t_, o_);
   driver->submit(jobs(2));
   write_file(root_ / "q.out", "10.0 2 undefined false undefined undefined undefined undefined\n");
   write_file(root_ / "history.out", "10.1 4 7 false undefined undefined undefined undefined\n");
@@ -281,7 +324,7 @@ TEST_F(FakeCondor, ReconcilesWithTheQueueAfterASilence) {
 }
 
 TEST_F(FakeCondor, FinishedJobsLeaveTheTablesOnceReported) {
-  auto driver = make_htcondor_driver(t_);
+  auto driver = make_htcondor_driver(t_, o_);
   driver->submit(jobs(3));
   EXPECT_EQ(tracked_htcondor_jobs(*driver), 6u);  // by job and by task attempt
   append_log(event(1, "10.000") +

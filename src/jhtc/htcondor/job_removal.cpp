@@ -1,8 +1,5 @@
 #include "htcondor/job_removal.hpp"
 
-#include <system_error>
-#include <thread>
-
 #include "htcondor/condor_tools.hpp"
 #include "jhtc/errors.hpp"
 
@@ -21,16 +18,7 @@ bool remove_by_constraint(const RemovalCall& call, const std::string& constraint
                           std::string_view reason) {
   std::vector<std::string> argv = call.condor_rm;
   argv.insert(argv.end(), {"-reason", one_line(reason), "-constraint", constraint});
-  const auto run = [&call](const std::vector<std::string>& command) {
-    return util::run_command(command, {.timeout = call.timeout});
-  };
-  const auto sleep = [](std::chrono::milliseconds wait) { std::this_thread::sleep_for(wait); };
-  RetriedResult retried;
-  try {
-    retried = run_with_retry(run, argv, call.retry, sleep);
-  } catch (const std::system_error& error) {
-    throw SchedulerError("condor_rm could not be run: " + std::string(error.what()));
-  }
+  const RetriedResult retried = run_tool_with_retry(argv, call.timeout, call.retry);
   const util::CommandResult& r = retried.result;
   if (r.succeeded()) return r.out.find("marked for removal") != std::string::npos;
   // condor_rm exits 1 when nothing matches: then there is nothing to remove.

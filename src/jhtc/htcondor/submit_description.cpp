@@ -91,12 +91,6 @@ std::string single_quoted(std::string_view value) {
   return out + "'";
 }
 
-std::string option(const JobTemplate& t, const std::string& name,
-                   const std::string& fallback = "") {
-  const auto it = t.options.find(name);
-  return it == t.options.end() ? fallback : it->second;
-}
-
 // Keys the driver writes itself; overriding one would break submission or tracking
 // silently: the worker's environment and import path (environment, getenv), the
 // stderr a failure reports (output, error), the event log the driver tails (log,
@@ -187,20 +181,20 @@ std::string quote_environment(const std::map<std::string, std::string>& environm
   return out;
 }
 
-std::vector<std::pair<std::string, std::string>> parse_extra_directives(std::string_view text) {
+void check_level(std::optional<int> level) {
+  if (level && (*level < 0 || *level > 999))
+    refuse("level", std::to_string(*level) + " is not a recursion level",
+           "an integer from 0 to 999, or none");
+}
+
+std::vector<std::pair<std::string, std::string>> checked_extra_directives(
+    const std::vector<std::pair<std::string, std::string>>& directives) {
   constexpr std::string_view accepted =
-      "one `key = value` per line; key a submit command, +Attribute or MY.Attribute";
+      "(key, value) pairs; key a submit command, +Attribute or MY.Attribute";
   std::vector<std::pair<std::string, std::string>> out;
-  while (!text.empty()) {
-    const std::size_t end = text.find('\n');
-    const std::string line = trimmed(text.substr(0, end));
-    text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
-    if (line.empty() || line.front() == '#') continue;
-    const std::size_t eq = line.find('=');
-    if (eq == std::string::npos)
-      refuse("extra_directives", "\"" + line + "\" is not key = value", accepted);
-    const std::string key = trimmed(std::string_view(line).substr(0, eq));
-    const std::string value = trimmed(std::string_view(line).substr(eq + 1));
+  for (const auto& [raw_key, raw_value] : directives) {
+    const std::string key = trimmed(raw_key);
+    const std::string value = trimmed(raw_value);
     if (!is_sane_key(key))
       refuse("extra_directives", "\"" + key + "\" is not a valid key", accepted);
     if (is_reserved_key(key))
@@ -221,11 +215,12 @@ std::vector<std::pair<std::string, std::string>> parse_extra_directives(std::str
   return out;
 }
 
-SubmitText build_submit_description(const JobTemplate& t, std::span<const JobRequest> jobs,
+SubmitText build_submit_description(const JobTemplate& t, const HTCondorOptions& options,
+                                    std::span<const JobRequest> jobs,
                                     const std::string& item_file) {
   if (jobs.empty()) throw std::invalid_argument("jobs: is empty; accepted: at least one job");
-  const std::string universe = option(t, "universe", "vanilla");
-  const std::string lineage = option(t, "lineage", t.batch_name);
+  const std::string& universe = options.universe;
+  const std::string& lineage = options.lineage.empty() ? t.batch_name : options.lineage;
   check_name("batch_name", t.batch_name);
   check_name("lineage", lineage);
   if (!std::all_of(universe.begin(), universe.end(),
@@ -258,7 +253,8 @@ SubmitText build_submit_description(const JobTemplate& t, std::span<const JobReq
   d += "arguments = \"" + args + (args.empty() ? "" : " ") + "'$(task_file)' $(attempt)\"\n";
   d += "transfer_executable = false\n";
   if (!t.file_transfer.enabled()) d += "should_transfer_files = NO\n";
-  const std::string event_log = option(t, "event_log", t.batch_dir + "/condor.log");
+  const std::string event_log =
+      options.event_log.empty() ? t.batch_dir + "/condor.log" : options.event_log;
   check_verbatim("event_log", event_log);
   d += "log = " + event_log + "\n";
   d += "output = " + t.log_dir + "/$(task_id).$(attempt).out\n";
@@ -273,23 +269,18 @@ SubmitText build_submit_description(const JobTemplate& t, std::span<const JobReq
   d += "priority = " + std::to_string(t.priority) + "\n";
   d += "batch_name = " + t.batch_name + "\n";
   d += "+JhtcLineage = \"" + lineage + "\"\n+JhtcTask = $(task_id)\n+JhtcAttempt = $(attempt)\n";
-  if (const std::string level = option(t, "level"); !level.empty()) {
-    if (level.size() > 3 || !std::all_of(level.begin(), level.end(), [](char c) {
-          return std::isdigit(static_cast<unsigned char>(c));
-        }))
-      refuse("level", "\"" + level + "\" is not a recursion level",
-             "a non-negative integer below 1000");
-    d += "+JhtcLevel = " + level + "\n";  // throttle_scope="level" counts jobs by it
-  }
+  check_level(options.level);
+  // throttle_scope="level" counts jobs by it
+  if (options.level) d += "+JhtcLevel = " + std::to_string(*options.level) + "\n";
   d += "getenv = CONDOR_CONFIG, PATH\n";
   if (!t.environment.empty()) d += "environment = \"" + quote_environment(t.environment) + "\"\n";
-  if (const std::string dir = option(t, "initial_dir"); !dir.empty()) {
-    check_verbatim("initial_dir", dir);
-    d += "initialdir = " + dir + "\n";
+  if (!options.initial_dir.empty()) {
+    check_verbatim("initial_dir", options.initial_dir);
+    d += "initialdir = " + options.initial_dir + "\n";
   }
-  const auto extra = parse_extra_directives(option(t, "extra_directives"));
+  const auto extra = checked_extra_directives(options.extra_directives);
   if (t.file_transfer.enabled())
-    d += file_transfer_directives(t.file_transfer, option(t, "initial_dir"), extra);
+    d += file_transfer_directives(t.file_transfer, options.initial_dir, extra);
   for (const auto& [key, value] : extra) d.append(key).append(" = ").append(value).append("\n");
 
   SubmitText text;

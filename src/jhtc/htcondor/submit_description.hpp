@@ -11,6 +11,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -31,12 +32,12 @@ struct SubmitText {
 // column, so a retry may ask for more than its batch. With a non-empty `item_file` the
 // description reads its items from that path (write `items` there); with an
 // empty one the items are inline (`from ( ... )`) and `items` is empty.
-// Options read from template.options: universe (default vanilla), lineage
-// (default: batch_name), initial_dir, extra_directives.
+// From `options`: universe, lineage (empty: batch_name), level, event_log (empty:
+// <batch_dir>/condor.log), initial_dir, extra_directives.
 // Throws std::invalid_argument for any value that is refused (see above) and
 // when `jobs` is empty.
-SubmitText build_submit_description(const JobTemplate& t, std::span<const JobRequest> jobs,
-                                    const std::string& item_file);
+SubmitText build_submit_description(const JobTemplate& t, const HTCondorOptions& options,
+                                    std::span<const JobRequest> jobs, const std::string& item_file);
 
 // New-syntax `arguments` body (without the outer double quotes): each argument
 // in single quotes, ' doubled, " doubled. Throws for newline, CR, NUL, macros.
@@ -46,11 +47,15 @@ std::string quote_arguments(const std::vector<std::string>& args);
 // 'NAME=value' with the same escaping. Names must be [A-Za-z_][A-Za-z0-9_]*.
 std::string quote_environment(const std::map<std::string, std::string>& environment);
 
-// `key = value` lines of extra_directives; blank lines and # comments skipped.
-// Refuses a line that is not `key = value`, a key that is not a submit command
-// or +Attribute / MY.Attribute name, a key the driver owns (queue, log,
-// executable, arguments, ...), and a value with an unbalanced double quote or a
-// trailing backslash (line continuation).
-std::vector<std::pair<std::string, std::string>> parse_extra_directives(std::string_view text);
+// Throws std::invalid_argument naming `level` unless it is none or 0..999.
+void check_level(std::optional<int> level);
+
+// extra_directives as `key = value` lines may hold them: keys and values without
+// their surrounding blanks. Refuses a key that is not a submit command or
+// +Attribute / MY.Attribute name, a key the driver owns (queue, log, executable,
+// arguments, ...), an empty value, and a value with a control character, an
+// unbalanced double quote or a trailing backslash (line continuation).
+std::vector<std::pair<std::string, std::string>> checked_extra_directives(
+    const std::vector<std::pair<std::string, std::string>>& directives);
 
 }  // namespace jhtc::htcondor

@@ -19,12 +19,24 @@ JobTemplate sample_template() {
   t.memory_mb = 512;
   t.disk_mb = 0;
   t.priority = 5;
-  t.options["lineage"] = "jhtc-run1-L0-b1/jhtc-run1-L1-b3";
   return t;
+}
+
+HTCondorOptions sample_options() {
+  HTCondorOptions o;
+  o.lineage = "jhtc-run1-L0-b1/jhtc-run1-L1-b3";
+  return o;
 }
 
 std::vector<JobRequest> sample_jobs() {
   return {{7, 0, "/shared/run1/b3/tasks/7.task"}, {8, 2, "/shared/run1/b3/tasks/8.task"}};
+}
+
+// The description of sample_jobs() with the sample options.
+SubmitText build(const JobTemplate& t, const std::string& item_file = "",
+                 const HTCondorOptions& o = sample_options()) {
+  const auto jobs = sample_jobs();
+  return build_submit_description(t, o, jobs, item_file);
 }
 
 bool has_line(const std::string& text, const std::string& line) {
@@ -42,14 +54,17 @@ std::string refusal(F build) {
   return "";
 }
 
-std::string refusal_for(const JobTemplate& t, std::vector<JobRequest> jobs = sample_jobs()) {
-  return refusal([&] { build_submit_description(t, jobs, "/shared/run1/b3/items.txt"); });
+std::string refusal_for(const JobTemplate& t, std::vector<JobRequest> jobs = sample_jobs(),
+                        const HTCondorOptions& o = sample_options()) {
+  return refusal([&] { build_submit_description(t, o, jobs, "/shared/run1/b3/items.txt"); });
+}
+
+std::string refusal_with(const HTCondorOptions& o) {
+  return refusal_for(sample_template(), sample_jobs(), o);
 }
 
 TEST(SubmitDescription, QueuesEveryJobOfTheBatchFromTheItemFile) {
-  const auto jobs = sample_jobs();
-  const SubmitText text =
-      build_submit_description(sample_template(), jobs, "/shared/run1/b3/items.txt");
+  const SubmitText text = build(sample_template(), "/shared/run1/b3/items.txt");
   EXPECT_TRUE(
       has_line(text.description,
                "queue task_id,attempt,job_memory_mb,task_file from /shared/run1/b3/items.txt"));
@@ -60,8 +75,7 @@ TEST(SubmitDescription, QueuesEveryJobOfTheBatchFromTheItemFile) {
 }
 
 TEST(SubmitDescription, InlineItemsWhenNoItemFileIsGiven) {
-  const auto jobs = sample_jobs();
-  const SubmitText text = build_submit_description(sample_template(), jobs, "");
+  const SubmitText text = build(sample_template());
   EXPECT_TRUE(text.items.empty());
   EXPECT_NE(text.description.find("queue task_id,attempt,job_memory_mb,task_file from (\n"
                                   "7,0,512,/shared/run1/b3/tasks/7.task\n"
@@ -70,11 +84,10 @@ TEST(SubmitDescription, InlineItemsWhenNoItemFileIsGiven) {
 }
 
 TEST(SubmitDescription, WritesTheJobDescription) {
-  JobTemplate t = sample_template();
-  t.options["initial_dir"] = "/shared/run1";
-  t.options["universe"] = "vanilla";
-  const auto jobs = sample_jobs();
-  const std::string d = build_submit_description(t, jobs, "/x/items").description;
+  HTCondorOptions o = sample_options();
+  o.initial_dir = "/shared/run1";
+  o.universe = "vanilla";
+  const std::string d = build(sample_template(), "/x/items", o).description;
   for (const char* line :
        {"universe = vanilla", "executable = /usr/bin/python3",
         "arguments = \"'-m' 'joblib_htcondor.worker' '$(task_file)' $(attempt)\"",
@@ -95,7 +108,8 @@ TEST(SubmitDescription, WritesTheJobDescription) {
 TEST(SubmitDescription, EachJobCarriesItsOwnMemoryRequest) {
   std::vector<JobRequest> jobs = sample_jobs();
   jobs[1].memory_mb = 2048;  // a retry after a memory hold asks for more than its batch
-  const SubmitText text = build_submit_description(sample_template(), jobs, "/x/items");
+  const SubmitText text =
+      build_submit_description(sample_template(), sample_options(), jobs, "/x/items");
   EXPECT_EQ(text.items,
             "7,0,512,/shared/run1/b3/tasks/7.task\n8,2,2048,/shared/run1/b3/tasks/8.task\n");
   JobTemplate no_memory = sample_template();
@@ -103,7 +117,7 @@ TEST(SubmitDescription, EachJobCarriesItsOwnMemoryRequest) {
   EXPECT_NE(refusal_for(no_memory, jobs).find("memory_mb: a job asks for memory"),
             std::string::npos);
   jobs[1].memory_mb = 0;
-  const SubmitText plain = build_submit_description(no_memory, jobs, "/x/items");
+  const SubmitText plain = build_submit_description(no_memory, sample_options(), jobs, "/x/items");
   EXPECT_TRUE(has_line(plain.description, "queue task_id,attempt,task_file from /x/items"));
   EXPECT_EQ(plain.description.find("request_memory"), std::string::npos);
 }
@@ -111,18 +125,15 @@ TEST(SubmitDescription, EachJobCarriesItsOwnMemoryRequest) {
 TEST(SubmitDescription, AsksForGpusOnlyWhenTheLevelDoes) {
   JobTemplate t = sample_template();
   t.gpus = 2;
-  EXPECT_TRUE(
-      has_line(build_submit_description(t, sample_jobs(), "").description, "request_gpus = 2"));
+  EXPECT_TRUE(has_line(build(t).description, "request_gpus = 2"));
   t.gpus = -1;
   EXPECT_NE(refusal_for(t).find("request_gpus: is negative"), std::string::npos);
 }
 
 TEST(SubmitDescription, LineageDefaultsToTheBatchNameAndDiskIsInKiB) {
   JobTemplate t = sample_template();
-  t.options.erase("lineage");
   t.disk_mb = 3;
-  const auto jobs = sample_jobs();
-  const std::string d = build_submit_description(t, jobs, "").description;
+  const std::string d = build(t, "", HTCondorOptions{}).description;
   EXPECT_TRUE(has_line(d, "+JhtcLineage = \"jhtc-run1-L0-b3\""));
   EXPECT_TRUE(has_line(d, "request_disk = 3072"));
 }
@@ -138,80 +149,74 @@ TEST(SubmitDescription, QuotesTheEnvironmentInTheNewSyntax) {
 }
 
 TEST(SubmitDescription, AppendsExtraDirectivesOnePerLine) {
-  JobTemplate t = sample_template();
-  t.options["extra_directives"] =
-      "# a comment\n\nrequirements = (OpSys == \"LINUX\")\n+ProjectName = \"ml\"\n  max_retries=3  "
-      "\n";
-  const auto jobs = sample_jobs();
-  const std::string d = build_submit_description(t, jobs, "").description;
+  HTCondorOptions o = sample_options();
+  o.extra_directives = {{"requirements", "(OpSys == \"LINUX\")"},
+                        {"+ProjectName", "\"ml\""},
+                        {"  max_retries", "3  "}};
+  const std::string d = build(sample_template(), "", o).description;
   EXPECT_TRUE(has_line(d, "requirements = (OpSys == \"LINUX\")"));
   EXPECT_TRUE(has_line(d, "+ProjectName = \"ml\""));
   EXPECT_TRUE(has_line(d, "max_retries = 3"));
   EXPECT_LT(d.find("max_retries"), d.find("\nqueue"));
 }
 
-TEST(SubmitDescription, RefusesExtraDirectivesThatAreNotKeyValue) {
-  EXPECT_NE(
-      refusal([] { parse_extra_directives("include : /etc/passwd"); }).find("is not key = value"),
-      std::string::npos);
-  EXPECT_NE(refusal([] { parse_extra_directives("bad key = 1"); }).find("not a valid key"),
-            std::string::npos);
-  EXPECT_NE(refusal([] { parse_extra_directives("= 1"); }).find("not a valid key"),
-            std::string::npos);
-  EXPECT_NE(refusal([] { parse_extra_directives("request_gpus ="); }).find("has no value"),
-            std::string::npos);
-  EXPECT_NE(refusal([] { parse_extra_directives("+A = \"x"); }).find("unbalanced double quote"),
-            std::string::npos);
-  EXPECT_NE(refusal([] { parse_extra_directives("requirements = x \\"); }).find("backslash"),
-            std::string::npos);
-  EXPECT_NE(refusal([] {
-              parse_extra_directives(std::string("+A = a\0b", 8));
-            }).find("control character"),
-            std::string::npos);
-  EXPECT_NE(refusal([] { parse_extra_directives("+A = a\rqueue"); }).find("control character"),
-            std::string::npos);
+TEST(SubmitDescription, RefusesExtraDirectivesThatAreNotASubmitCommand) {
+  const auto check = [](std::string key, std::string value) {
+    return refusal([&] { checked_extra_directives({{key, value}}); });
+  };
+  EXPECT_NE(check("bad key", "1").find("not a valid key"), std::string::npos);
+  EXPECT_NE(check("include :", "/etc/passwd").find("not a valid key"), std::string::npos);
+  EXPECT_NE(check("", "1").find("not a valid key"), std::string::npos);
+  EXPECT_NE(check("request_gpus", " ").find("has no value"), std::string::npos);
+  EXPECT_NE(check("+A", "\"x").find("unbalanced double quote"), std::string::npos);
+  EXPECT_NE(check("requirements", "x \\").find("backslash"), std::string::npos);
+  EXPECT_NE(check("+A", std::string("a\0b", 3)).find("control character"), std::string::npos);
+  EXPECT_NE(check("+A", "a\rqueue").find("control character"), std::string::npos);
+  EXPECT_NE(check("+A", "a\nqueue 5").find("control character"), std::string::npos);
 }
 
 TEST(SubmitDescription, RefusesExtraDirectivesOverridingWhatTheDriverOwns) {
-  for (const char* line : {"queue = 5", "Queue=1", "log = /tmp/other.log", "executable = /bin/rm",
-                           "arguments = -rf /", "args = x", "log_xml = true", "batch_name = x",
-                           "+JobBatchName = \"x\"", "MY.JhtcLineage = \"x\"", "+JhtcTask = 1"}) {
-    const std::string message = refusal([&] { parse_extra_directives(line); });
-    EXPECT_NE(message.find("set by the driver"), std::string::npos) << line;
-    EXPECT_NE(message.find("extra_directives"), std::string::npos) << line;
+  for (const char* key : {"queue", "Queue", "log", "executable", "arguments", "args", "log_xml",
+                          "batch_name", "+JobBatchName", "MY.JhtcLineage", "+JhtcTask"}) {
+    const std::string message = refusal([&] { checked_extra_directives({{key, "1"}}); });
+    EXPECT_NE(message.find("set by the driver"), std::string::npos) << key;
+    EXPECT_NE(message.find("extra_directives"), std::string::npos) << key;
   }
 }
 
 TEST(SubmitDescription, RefusesValuesThatCouldInjectCommands) {
-  const std::vector<std::pair<std::string, std::function<void(JobTemplate&)>>> cases = {
-      {"batch_dir", [](JobTemplate& t) { t.batch_dir = "/a\nqueue 1000"; }},
-      {"log_dir", [](JobTemplate& t) { t.log_dir = "/a\"b"; }},
-      {"log_dir", [](JobTemplate& t) { t.log_dir = "/a/$(ENV(HOME))"; }},
-      {"batch_dir", [](JobTemplate& t) { t.batch_dir = "/a\\"; }},
-      {"batch_dir", [](JobTemplate& t) { t.batch_dir = std::string("/a\0b", 4); }},
-      {"python", [](JobTemplate& t) { t.python = "python3"; }},
-      {"python", [](JobTemplate& t) { t.python = "/usr/bin/python3 "; }},
-      {"batch_name", [](JobTemplate& t) { t.batch_name = "x\" || true || \""; }},
-      {"lineage", [](JobTemplate& t) { t.options["lineage"] = "a b"; }},
-      {"universe", [](JobTemplate& t) { t.options["universe"] = "vanilla\nqueue"; }},
-      {"initial_dir", [](JobTemplate& t) { t.options["initial_dir"] = "/x'y"; }},
-      {"worker_args", [](JobTemplate& t) { t.worker_args = {"a\nqueue"}; }},
-      {"worker_args", [](JobTemplate& t) { t.worker_args = {"$(Cluster)"}; }},
-      {"environment",
-       [](JobTemplate& t) {
+  using Spoil = std::function<void(JobTemplate&, HTCondorOptions&)>;
+  const auto in_template = [](std::function<void(JobTemplate&)> spoil) -> Spoil {
+    return [spoil](JobTemplate& t, HTCondorOptions&) { spoil(t); };
+  };
+  const std::vector<std::pair<std::string, Spoil>> cases = {
+      {"batch_dir", in_template([](JobTemplate& t) { t.batch_dir = "/a\nqueue 1000"; })},
+      {"log_dir", in_template([](JobTemplate& t) { t.log_dir = "/a\"b"; })},
+      {"log_dir", in_template([](JobTemplate& t) { t.log_dir = "/a/$(ENV(HOME))"; })},
+      {"batch_dir", in_template([](JobTemplate& t) { t.batch_dir = "/a\\"; })},
+      {"batch_dir", in_template([](JobTemplate& t) { t.batch_dir = std::string("/a\0b", 4); })},
+      {"python", in_template([](JobTemplate& t) { t.python = "python3"; })},
+      {"python", in_template([](JobTemplate& t) { t.python = "/usr/bin/python3 "; })},
+      {"batch_name", in_template([](JobTemplate& t) { t.batch_name = "x\" || true || \""; })},
+      {"lineage", [](JobTemplate&, HTCondorOptions& o) { o.lineage = "a b"; }},
+      {"universe", [](JobTemplate&, HTCondorOptions& o) { o.universe = "vanilla\nqueue"; }},
+      {"initial_dir", [](JobTemplate&, HTCondorOptions& o) { o.initial_dir = "/x'y"; }},
+      {"worker_args", in_template([](JobTemplate& t) { t.worker_args = {"a\nqueue"}; })},
+      {"worker_args", in_template([](JobTemplate& t) { t.worker_args = {"$(Cluster)"}; })},
+      {"environment", in_template([](JobTemplate& t) {
          t.environment = {{"A B", "1"}};
-       }},
-      {"environment",
-       [](JobTemplate& t) {
+       })},
+      {"environment", in_template([](JobTemplate& t) {
          t.environment = {{"A", "1\n2"}};
-       }},
-      {"cpus", [](JobTemplate& t) { t.cpus = -1; }},
-      {"memory_mb", [](JobTemplate& t) { t.memory_mb = -5; }},
+       })},
+      {"cpus", in_template([](JobTemplate& t) { t.cpus = -1; })},
+      {"memory_mb", in_template([](JobTemplate& t) { t.memory_mb = -5; })},
   };
   for (const auto& [parameter, spoil] : cases) {
     JobTemplate t = sample_template();
-    spoil(t);
-    const std::string message = refusal_for(t);
+    HTCondorOptions o = sample_options();
+    spoil(t, o);
+    const std::string message = refusal_for(t, sample_jobs(), o);
     EXPECT_NE(message.find(parameter), std::string::npos) << parameter << ": [" << message << "]";
     EXPECT_NE(message.find("accepted"), std::string::npos) << message;
   }
@@ -226,35 +231,36 @@ TEST(SubmitDescription, RefusesBadJobsAndItemFiles) {
   EXPECT_NE(refusal_for(sample_template(), {{1, -1, "/a"}}).find("attempt"), std::string::npos);
   const auto jobs = sample_jobs();
   EXPECT_NE(refusal([&] {
-              build_submit_description(sample_template(), jobs, "/bin/make-items |");
+              build_submit_description(sample_template(), sample_options(), jobs,
+                                       "/bin/make-items |");
             }).find("item_file"),
             std::string::npos);
 }
 
 TEST(SubmitDescription, LevelAndEventLogOptionsAreWritten) {
-  JobTemplate t = sample_template();
-  t.options["level"] = "1";
-  t.options["event_log"] = "/kept/logs/b3/condor.log";
-  const std::string d =
-      build_submit_description(t, sample_jobs(), "/shared/run1/b3/items.txt").description;
+  HTCondorOptions o = sample_options();
+  o.level = 1;
+  o.event_log = "/kept/logs/b3/condor.log";
+  const std::string d = build(sample_template(), "/shared/run1/b3/items.txt", o).description;
   EXPECT_TRUE(has_line(d, "+JhtcLevel = 1")) << d;
   EXPECT_TRUE(has_line(d, "log = /kept/logs/b3/condor.log")) << d;
-  EXPECT_TRUE(has_line(build_submit_description(sample_template(), sample_jobs(), "").description,
-                       "log = /shared/run1/b3/condor.log"));
+  const std::string plain = build(sample_template()).description;
+  EXPECT_TRUE(has_line(plain, "log = /shared/run1/b3/condor.log"));
+  EXPECT_EQ(plain.find("JhtcLevel"), std::string::npos);  // no level: no attribute
 }
 
 TEST(SubmitDescription, RefusesABadLevelOrEventLog) {
-  for (const char* bad : {"-1", "1 || true", "x", "1000"}) {
-    JobTemplate t = sample_template();
-    t.options["level"] = bad;
-    EXPECT_NE(refusal_for(t).find("level: "), std::string::npos) << bad;
+  for (int bad : {-1, 1000}) {
+    HTCondorOptions o = sample_options();
+    o.level = bad;
+    EXPECT_NE(refusal_with(o).find("level: "), std::string::npos) << bad;
   }
-  JobTemplate t = sample_template();
-  t.options["event_log"] = "/x\nqueue";
-  EXPECT_NE(refusal_for(t).find("event_log: "), std::string::npos);
-  JobTemplate u = sample_template();
-  u.options["extra_directives"] = "+JhtcLevel = 0";
-  EXPECT_NE(refusal_for(u).find("cannot be overridden"), std::string::npos);
+  HTCondorOptions o = sample_options();
+  o.event_log = "/x\nqueue";
+  EXPECT_NE(refusal_with(o).find("event_log: "), std::string::npos);
+  HTCondorOptions u = sample_options();
+  u.extra_directives = {{"+JhtcLevel", "0"}};
+  EXPECT_NE(refusal_with(u).find("cannot be overridden"), std::string::npos);
 }
 
 }  // namespace
@@ -267,16 +273,16 @@ TEST(SubmitDescription, DirectivesThatWouldBreakTheJobSilentlyAreRefusedByName) 
   for (const char* key :
        {"environment", "Environment", "ENV", "getenv", "GetEnv", "output", "error", "log",
         "+UserLog", "MY.UserLog", "my.userlog", "+JhtcLineage", "MY.JhtcLineage", "+jhtclineage"}) {
-    JobTemplate t = sample_template();
-    t.options["extra_directives"] = std::string(key) + " = \"x\"";
-    const std::string refusal = refusal_for(t);
+    HTCondorOptions o = sample_options();
+    o.extra_directives = {{key, "\"x\""}};
+    const std::string refusal = refusal_with(o);
     EXPECT_NE(refusal.find("extra_directives: \"" + std::string(key) + "\" is set by the driver"),
               std::string::npos)
         << key << ": " << refusal;
   }
-  JobTemplate fine = sample_template();
-  fine.options["extra_directives"] = "+ProjectName = \"jhtc\"\nrequirements = True";
-  EXPECT_TRUE(refusal_for(fine).empty());
+  HTCondorOptions fine = sample_options();
+  fine.extra_directives = {{"+ProjectName", "\"jhtc\""}, {"requirements", "True"}};
+  EXPECT_TRUE(refusal_with(fine).empty());
 }
 
 }  // namespace

@@ -4,6 +4,10 @@
 #include <array>
 #include <cctype>
 #include <string_view>
+#include <system_error>
+#include <thread>
+
+#include "jhtc/errors.hpp"
 
 namespace jhtc::htcondor {
 namespace {
@@ -60,6 +64,20 @@ RetriedResult run_with_retry(const ToolRunner& run, const std::vector<std::strin
     if (retried.attempts >= attempts || !looks_transient(retried.result, policy.retry_timeouts))
       return retried;
     sleep(wait_before(retried.attempts, policy));
+  }
+}
+
+RetriedResult run_tool_with_retry(const std::vector<std::string>& argv,
+                                  std::chrono::seconds timeout, const RetryPolicy& policy) {
+  const auto run = [timeout](const std::vector<std::string>& command) {
+    return util::run_command(command, {.timeout = timeout});
+  };
+  const auto sleep = [](std::chrono::milliseconds wait) { std::this_thread::sleep_for(wait); };
+  try {
+    return run_with_retry(run, argv, policy, sleep);
+  } catch (const std::system_error& error) {
+    throw SchedulerError((argv.empty() ? std::string("a tool") : argv.front()) +
+                         " could not be run: " + error.what());
   }
 }
 

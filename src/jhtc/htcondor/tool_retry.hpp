@@ -4,8 +4,9 @@
 // whole call is bounded (docs/failures.md names the defaults' bound). Anything
 // else (permission denied, a bad constraint, no job matched) is returned at once.
 //
-// Pure policy: the runner and the sleep are passed in, so the bound is unit-tested
-// without a scheduler or a clock. Thread-safe (no shared state).
+// The policy is pure: the runner and the sleep are passed in, so the bound is
+// unit-tested without a scheduler or a clock; run_tool_with_retry() passes the real
+// ones. Thread-safe (no shared state).
 #pragma once
 
 #include <chrono>
@@ -46,6 +47,13 @@ struct RetriedResult {
 // Exceptions of `run` (the tool cannot be started) propagate at once.
 RetriedResult run_with_retry(const ToolRunner& run, const std::vector<std::string>& argv,
                              const RetryPolicy& policy, const Sleeper& sleep);
+
+// run_with_retry() for real: each call is util::run_command(argv) bounded by
+// `timeout`, the waits are sleeps of this thread. The one place a condor_* tool is
+// run (the driver, job removal, pool capacity). Throws SchedulerError ("condor_rm
+// could not be run: ...", argv[0] first) when the tool cannot be started.
+RetriedResult run_tool_with_retry(const std::vector<std::string>& argv,
+                                  std::chrono::seconds timeout, const RetryPolicy& policy);
 
 // "condor_rm exited with 1 (5 attempts over 15 s): ERROR: Failed to connect ..." for a
 // SchedulerError: the tool's own words, on one line.

@@ -1,7 +1,10 @@
-// The retry policy for condor_* calls, against a fake runner and a recorded sleep.
+// The retry policy for condor_* calls, against a fake runner and a recorded sleep;
+// run_tool_with_retry against real processes (sh standing in for a condor_* tool).
 #include "htcondor/tool_retry.hpp"
 
 #include <gtest/gtest.h>
+
+#include "jhtc/errors.hpp"
 
 namespace jhtc::htcondor {
 namespace {
@@ -105,6 +108,35 @@ TEST(ToolRetry, FailureTextQuotesTheToolAndTheBound) {
   EXPECT_EQ(failure_text("condor_rm", got, policy),
             "condor_rm exited with 1 (3 attempts, 3 s of waiting between them): "
             "ERROR: Failed to connect to local queue manager");
+}
+
+TEST(ToolRetry, AToolThatCannotBeStartedIsASchedulerErrorNamingIt) {
+  try {
+    run_tool_with_retry({"/nonexistent/condor_q", "-totals"}, std::chrono::seconds(5), {});
+    FAIL() << "a missing tool was run";
+  } catch (const SchedulerError& error) {
+    EXPECT_TRUE(std::string(error.what()).starts_with("/nonexistent/condor_q could not be run: "))
+        << error.what();
+  }
+}
+
+TEST(ToolRetry, ARealToolIsRunOnceWhenItSucceeds) {
+  const RetriedResult r =
+      run_tool_with_retry({"sh", "-c", "echo answered"}, std::chrono::seconds(5), {});
+  EXPECT_TRUE(r.result.succeeded());
+  EXPECT_EQ(r.result.out, "answered\n");
+  EXPECT_EQ(r.attempts, 1);
+}
+
+TEST(ToolRetry, ARealToolThatCannotReachItsDaemonIsRetriedToTheBound) {
+  const RetryPolicy policy{.attempts = 3,
+                           .first_wait = std::chrono::milliseconds(1),
+                           .max_wait = std::chrono::milliseconds(2)};
+  const RetriedResult r = run_tool_with_retry(
+      {"sh", "-c", "echo 'Failed to connect to local queue manager' >&2; exit 1"},
+      std::chrono::seconds(5), policy);
+  EXPECT_FALSE(r.result.succeeded());
+  EXPECT_EQ(r.attempts, 3);
 }
 
 }  // namespace

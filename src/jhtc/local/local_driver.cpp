@@ -42,7 +42,7 @@ struct RunningJob {
 
 class LocalDriver final : public SchedulerDriver {
  public:
-  explicit LocalDriver(JobTemplate job_template);
+  LocalDriver(JobTemplate job_template, const LocalOptions& options);
   ~LocalDriver() override;
 
   std::string_view name() const override { return "local"; }
@@ -99,12 +99,14 @@ DriverEvent event_for(DriverEventKind kind, const JobRequest& job, std::string j
   return make_driver_event(kind, {job.task, job.attempt}, std::move(job_id));
 }
 
-LocalDriver::LocalDriver(JobTemplate job_template) : template_(std::move(job_template)) {
-  unsigned cores = available_cores();
-  if (auto it = template_.options.find("cores"); it != template_.options.end())
-    cores = static_cast<unsigned>(std::stoul(it->second));
-  if (auto it = template_.options.find("kill_grace_ms"); it != template_.options.end())
-    kill_grace_ = std::chrono::milliseconds(std::stol(it->second));
+LocalDriver::LocalDriver(JobTemplate job_template, const LocalOptions& options)
+    : template_(std::move(job_template)), kill_grace_(options.kill_grace) {
+  if (options.cores && *options.cores == 0)
+    throw std::invalid_argument("cores: 0; accepted: at least 1, or unset for this process's");
+  if (kill_grace_.count() < 0)
+    throw std::invalid_argument("kill_grace: " + std::to_string(kill_grace_.count()) +
+                                " ms; accepted: a duration >= 0");
+  const unsigned cores = options.cores.value_or(available_cores());
   if (template_.cpus <= 0)
     throw std::invalid_argument("request_cpus must be positive, got " +
                                 std::to_string(template_.cpus));
@@ -115,7 +117,7 @@ LocalDriver::LocalDriver(JobTemplate job_template) : template_(std::move(job_tem
   max_running_ = std::max(1u, static_cast<unsigned>(std::floor(cores / template_.cpus)));
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0) throw SchedulerError("eventfd failed");
-  if (template_.fork_server) start_fork_server();
+  if (options.fork_server) start_fork_server();
 }
 
 LocalDriver::~LocalDriver() {
@@ -447,8 +449,9 @@ MachineCapacity local_machine_capacity() {
 
 void adopt_local_fork_server(int fd) { local::adopt_fork_server_channel(fd); }
 
-std::unique_ptr<SchedulerDriver> make_local_driver(JobTemplate job_template) {
-  return std::make_unique<LocalDriver>(std::move(job_template));
+std::unique_ptr<SchedulerDriver> make_local_driver(JobTemplate job_template,
+                                                   const LocalOptions& options) {
+  return std::make_unique<LocalDriver>(std::move(job_template), options);
 }
 
 }  // namespace jhtc

@@ -68,9 +68,9 @@ class LocalDriverTest : public ::testing::TestWithParam<bool> {
     }
     t.environment = std::move(env);
     t.environment["JHTC_TEST_VAR"] = "from-template";
-    t.options = {{"cores", std::to_string(cores)}, {"kill_grace_ms", "300"}};
-    t.fork_server = forking();
-    driver_ = make_local_driver(t);
+    driver_ = make_local_driver(
+        t,
+        {.cores = cores, .kill_grace = std::chrono::milliseconds(300), .fork_server = forking()});
     return *driver_;
   }
   void submit(std::vector<JobRequest> jobs) { driver_->submit(jobs); }
@@ -188,13 +188,26 @@ TEST_P(LocalDriverTest, RefusesMoreCpusThanCores) {
   EXPECT_THROW(start("true", 2, 3), std::invalid_argument);
 }
 
+TEST_P(LocalDriverTest, OptionsOutOfRangeAreRefusedNamingTheField) {
+  const auto refusal = [&](const LocalOptions& options) {
+    try {
+      make_local_driver(JobTemplate{}, options);
+    } catch (const std::invalid_argument& error) {
+      return std::string(error.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_TRUE(refusal({.cores = 0u, .fork_server = forking()}).starts_with("cores: 0"));
+  EXPECT_TRUE(
+      refusal({.cores = 1u, .kill_grace = std::chrono::milliseconds(-1), .fork_server = forking()})
+          .starts_with("kill_grace: -1 ms"));
+}
+
 TEST_P(LocalDriverTest, MissingInterpreterFailsTheJobNotTheDriver) {
   JobTemplate t;
   t.log_dir = dir_.string();
   t.python = "/nonexistent/python";
-  t.options = {{"cores", "1"}};
-  t.fork_server = forking();
-  driver_ = make_local_driver(t);
+  driver_ = make_local_driver(t, {.cores = 1, .fork_server = forking()});
   submit({{0, 0, "t"}});
   auto events = collect([](auto& e) { return count(e, DriverEventKind::exited) == 1; });
   ASSERT_EQ(count(events, DriverEventKind::exited), 1u);
