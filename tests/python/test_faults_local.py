@@ -51,6 +51,30 @@ def test_batches_of_a_dead_owner_and_their_orphaned_children_are_dead(tmp_path):
     assert dead == ["child-of-dead", "child-of-gone", "dead", "reused-pid"]
 
 
+def test_killed_resume_run_waits_its_grace_for_a_rerun_then_is_dead(tmp_path):
+    """resume_grace: the next run's start leaves a killed resume=True run (and the
+    batches below it) alone while its heartbeat is younger than its grace; the
+    cleanup command (keep_resumable=False) does not wait."""
+    make_batch(tmp_path, "killed", "killed", pid=dead_pid(), resume_grace_s=600)
+    make_batch(tmp_path, "child", "killed/child")  # a nested batch in a live job
+    make_batch(tmp_path, "no-resume", "no-resume", pid=dead_pid())
+    assert [d.name for d, _ in find_dead_batches(tmp_path)] == ["no-resume"]
+    assert sorted(d.name for d, _ in find_dead_batches(tmp_path, keep_resumable=False)) == [
+        "child", "killed", "no-resume"]
+    old = time.time() - 601
+    os.utime(tmp_path / "batches" / "killed" / "owner.json", (old, old))
+    assert sorted(d.name for d, _ in find_dead_batches(tmp_path)) == [
+        "child", "killed", "no-resume"]
+
+
+def test_resume_grace_outside_its_range_is_refused_naming_the_parameter():
+    for bad in (-1, "600", True, float("nan")):
+        with pytest.raises(ValueError, match="resume_grace must be a number of seconds >= 0"):
+            parse_params({"resume_grace": bad})
+    assert parse_params({"resume_grace": 0}).resume_grace == 0.0
+    assert parse_params({}).resume_grace == 1800.0
+
+
 def test_batch_dir_without_owner_is_dead_only_when_old(tmp_path):
     old, new = tmp_path / "batches" / "old", tmp_path / "batches" / "new"
     old.mkdir(parents=True), new.mkdir()
