@@ -640,9 +640,11 @@ void HTCondorDriver::remove_adopted_lineages(const RemovalCall& call, std::strin
 std::vector<ExistingJob> HTCondorDriver::find_jobs(std::string_view lineage) {
   const std::string constraint = exact_lineage_constraint(lineage);
   std::map<TaskId, ExistingJob> latest;
-  // The history first: a job that leaves the queue between the two questions is
-  // then still seen (in the history, or in the queue if it had not left yet).
-  for (bool from_queue : {false, true}) {
+  // The queue first: a job that leaves it between the two questions is then seen
+  // in the queue's answer, one that left before in the history's (the schedd writes
+  // the history as a job leaves). Asked the other way round, a job that ends in
+  // between is in neither answer and its task would run again.
+  for (bool from_queue : {true, false}) {
     std::vector<std::string> args{"-constraint", constraint, "-af:j"};
     for (std::string& a : existing_job_attributes()) args.push_back(std::move(a));
     const RetriedResult r = run_tool(from_queue ? "condor_q" : "condor_history", args);
