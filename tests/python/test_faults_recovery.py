@@ -10,6 +10,8 @@ proves what ran again.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -96,18 +98,35 @@ def owner_pid(batch_dir) -> int:
         return 0
 
 
+def slow_job_lookup(base) -> dict:
+    """The environment of a rerun whose condor_q answers the adoption's question
+    (the one asking for JhtcTask) 3 s late, as under load: the adopted jobs, let go
+    meanwhile, end while the rerun looks for them."""
+    wrappers = base / "bin"
+    wrappers.mkdir()
+    real = shutil.which("condor_q")
+    (wrappers / "condor_q").write_text(
+        f'#!/bin/sh\ncase "$*" in *JhtcTask*) sleep 3;; esac\nexec {real} "$@"\n')
+    (wrappers / "condor_q").chmod(0o755)
+    return dict(os.environ, PATH=f"{wrappers}{os.pathsep}{os.environ['PATH']}")
+
+
 @pytest.mark.htcondor
 @pytest.mark.timeout(300)
-def test_rerun_with_resume_adopts_the_running_jobs_of_a_killed_run(testbed_shared_dir):
+@pytest.mark.parametrize("lookup", ["prompt", "slow"])
+def test_rerun_with_resume_adopts_the_running_jobs_of_a_killed_run(testbed_shared_dir, lookup):
+    """"slow": the jobs end between the rerun's two questions to the scheduler (queue,
+    history); asked in the other order they were in neither answer and were run again."""
     base, shared = testbed_shared_dir, testbed_shared_dir / "data"
     orphans = {job["id"]: job["task"] for job in crash_mid_run(base, shared, resume=True)}
     assert sorted(orphans.values()) == ["2", "3"], orphans
     killed = shared / "batches" / batch_dirs(shared)[0]
     first = (base / "counter").read_text().split()
+    env = slow_job_lookup(base) if lookup == "slow" else None
     started = time.monotonic()
     script = write_driver(base / "driver.py", shared, "gated", resume=True)
     rerun = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True)
+                             stderr=subprocess.STDOUT, text=True, env=env)
     try:
         # The rerun makes itself the owner of the killed batch before it adopts the jobs.
         wait_until(lambda: owner_pid(killed) == rerun.pid, 60,
@@ -124,6 +143,9 @@ def test_rerun_with_resume_adopts_the_running_jobs_of_a_killed_run(testbed_share
     sequential = Parallel(n_jobs=1)(delayed(gated_square)(i, str(base / "seq"), "/nonexistent")
                                     for i in range(4))
     assert f"RESULT {sequential}" in output, output
+    by_task = ", ".join(job for job, _ in sorted(orphans.items(), key=lambda item: int(item[1])))
+    adopted = f"adopted 2 job(s) of the killed run {killed.name} ({by_task})"  # its INFO log
+    assert adopted in output, output
     # Every job the two runs ever had: the first run's four. The orphans completed
     # (JobStatus 4) in the jobs the killed run started; the rerun submitted none.
     history = job_history(shared, 4)
@@ -132,9 +154,9 @@ def test_rerun_with_resume_adopts_the_running_jobs_of_a_killed_run(testbed_share
         job: (task, 4) for job, task in orphans.items()}, history
     runs = (base / "counter").read_text().split()
     second = runs[len(first):]
-    print(f"[figure] resume adopts: jobs {sorted(orphans)} taken over {adopted_after:.1f} s "
-          f"after the rerun started; first run ran {sorted(first)}, rerun ran "
-          f"{sorted(second)}; rerun done in {elapsed:.1f} s")
+    print(f"[figure] resume adopts ({lookup} lookup): jobs {sorted(orphans)} taken over "
+          f"{adopted_after:.1f} s after the rerun started; first run ran {sorted(first)}, "
+          f"rerun ran {sorted(second)}; rerun done in {elapsed:.1f} s")
     assert second == [], runs  # 0 and 1 from the results cache, 2 and 3 adopted
     assert jobs_of(shared) == []
     assert batch_dirs(shared) == []

@@ -163,8 +163,10 @@ def nested_sleepers(i: int, seconds: float, marks: str) -> list:
 
 
 DRIVER = '''
-import faulthandler, signal, sys, time
+import faulthandler, logging, signal, sys, time
 faulthandler.register(signal.SIGUSR1, all_threads=True)  # stacks_then_kill() shows a hang
+if {resume!r}:  # the adoption's log line names the jobs it took over
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
 sys.path.insert(0, {tests!r})
 from joblib import Parallel, delayed, parallel_config
 import test_faults_support as s
