@@ -339,8 +339,9 @@ echo "$@" >> "$FAKE/find.args"
   EXPECT_EQ(found[0].job_id, "20.1");
   EXPECT_EQ(found[0].task, 4u);
   EXPECT_TRUE(found[0].in_queue);  // as the queue said; its end comes from the event log
-  const std::string asked = "-constraint JhtcLineage =?= \"run-b1\" -af:j JhtcTask JhtcAttempt "
-                            "JobStatus\n";
+  const std::string asked =
+      "-constraint JhtcLineage =?= \"run-b1\" -af:j JhtcTask JhtcAttempt "
+      "JobStatus\n";
   EXPECT_EQ(read_file(root_ / "find.args"), asked + asked);
 }
 
