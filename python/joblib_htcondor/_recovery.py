@@ -203,6 +203,27 @@ def find_dead_batches(shared: Path, stale_after_s: float = 3600,
     return dead
 
 
+#: How often, and how long apart, removing a batch directory is tried again when
+#: something wrote into it meanwhile (see remove_batch_dir).
+REMOVE_DIR_ATTEMPTS = 10
+REMOVE_DIR_PAUSE_S = 0.1
+
+
+def remove_batch_dir(batch_dir: Path) -> bool:
+    """Deletes a batch directory whose jobs were just removed. The schedd appends
+    their abort events to the event log in it after ``condor_rm`` has returned: a
+    write landing between rmtree's unlink of ``condor.log`` and its ``rmdir`` creates
+    the file again, and the directory stayed, holding only that log. Tried again
+    until it is gone; once it is, a late event cannot create it. True when gone."""
+    for attempt in range(REMOVE_DIR_ATTEMPTS):
+        shutil.rmtree(batch_dir, ignore_errors=True)
+        if not os.path.lexists(batch_dir):
+            return True
+        time.sleep(REMOVE_DIR_PAUSE_S * (attempt + 1))
+    logger.warning("could not remove %s: something keeps writing into it", batch_dir)
+    return False
+
+
 def remove_lineage_jobs(record: dict, reason: str) -> bool:
     """The jobs of a dead batch's lineage (and below), by the C++ driver, which
     validates and quotes the lineage: a planted record cannot widen the removal.
@@ -238,7 +259,7 @@ def recover(shared: Path, stale_after_s: float = 3600, dry_run: bool = False,
         if record and record.get("scheduler") == "htcondor":
             if remove_lineage_jobs(record, "its submitting process is dead"):
                 summary["job_sets_removed"] += 1
-        shutil.rmtree(batch_dir, ignore_errors=True)
+        remove_batch_dir(batch_dir)
         summary["batches_removed"] += 1
     if not dry_run:
         try:

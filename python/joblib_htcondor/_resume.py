@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import time
 from pathlib import Path
 
@@ -211,4 +210,4 @@ class Adoption:
                                    earlier.dir.name, error)
                     _recovery.mark_abandoned(earlier.dir)
                     continue
-            shutil.rmtree(earlier.dir, ignore_errors=True)
+            _recovery.remove_batch_dir(earlier.dir)

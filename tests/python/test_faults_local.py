@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from joblib import Parallel, delayed, parallel_config
-from joblib_htcondor import IntegrityError, register_htcondor
+from joblib_htcondor import IntegrityError, _recovery, register_htcondor
 from joblib_htcondor._params import parse_params
 from joblib_htcondor._recovery import find_dead_batches, recover, write_owner
 from joblib_htcondor._result_cache import ResultCache
@@ -88,6 +88,38 @@ def test_recover_removes_dead_batch_dirs_and_keeps_live_ones(tmp_path):
     summary = recover(tmp_path)
     assert summary["batches_removed"] == 1 and summary["batches"] == ["dead"]
     assert sorted(p.name for p in (tmp_path / "batches").iterdir()) == ["live"]
+
+
+def test_a_batch_dir_written_into_while_it_is_removed_is_removed_again(tmp_path, monkeypatch):
+    # The schedd appends a removed job's abort event to condor.log after condor_rm
+    # returned; landing in the middle of rmtree it left the directory behind.
+    batch = tmp_path / "batches" / "20261202-000000-L0-1-abcdef"
+    batch.mkdir(parents=True)
+    (batch / "condor.log").write_text("000 (1.0.0) submitted\n...\n")
+    real_rmtree = _recovery.shutil.rmtree
+    late_writes = []
+
+    def rmtree_with_a_late_event(path, *args, **kwargs):
+        real_rmtree(path, *args, **kwargs)
+        if len(late_writes) < 2:  # the first two calls lose the race
+            Path(path).mkdir(exist_ok=True)
+            (Path(path) / "condor.log").write_text("009 (1.0.0) Job was aborted\n...\n")
+            late_writes.append(path)
+
+    monkeypatch.setattr(_recovery.shutil, "rmtree", rmtree_with_a_late_event)
+    monkeypatch.setattr(_recovery, "REMOVE_DIR_PAUSE_S", 0.0)
+    assert _recovery.remove_batch_dir(batch)
+    assert not batch.exists()
+    assert len(late_writes) == 2
+
+
+def test_a_batch_dir_that_keeps_coming_back_is_reported_not_hidden(tmp_path, monkeypatch, caplog):
+    batch = tmp_path / "b"
+    batch.mkdir()
+    monkeypatch.setattr(_recovery.shutil, "rmtree", lambda path, **kwargs: None)
+    monkeypatch.setattr(_recovery, "REMOVE_DIR_PAUSE_S", 0.0)
+    assert not _recovery.remove_batch_dir(batch)
+    assert "could not remove" in caplog.text and str(batch) in caplog.text
 
 
 def test_cleanup_command_dry_run_lists_and_keeps(tmp_path):
