@@ -148,8 +148,10 @@ class ContentStore {
   // Removes the references of dead batches (same host: owner process gone;
   // other hosts: heartbeat older than `stale_after`; no owner file at all:
   // directory older than `stale_after`), then unreferenced blobs and stray
-  // temporary files.
-  GarbageReport collect_garbage(std::chrono::seconds stale_after);
+  // temporary files. The batches in `keep` stay whatever their owner's state (a
+  // killed run waiting to be resumed, or one a rerun adopted).
+  GarbageReport collect_garbage(std::chrono::seconds stale_after,
+                                const std::unordered_set<std::string>& keep = {});
 
  private:
   class RefWriter;

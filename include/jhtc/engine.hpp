@@ -40,7 +40,9 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "jhtc/scheduler_driver.hpp"
@@ -110,6 +112,23 @@ struct RetryNote {
   std::int64_t request_memory_mb = 0;  // > 0: the retry asks for this much memory
 };
 
+// A task of an earlier batch (a killed run's) that this engine may take over:
+// what the caller would have submitted, under the earlier batch's task number.
+struct AdoptionTask {
+  TaskId earlier_task = 0;  // its number in the earlier batch (the scheduler's JhtcTask)
+  std::string task_file;    // the earlier batch's files, which its job reads and writes
+  std::string result_file;
+  int calls = 1;
+};
+
+// A task taken over: this engine's id for it, and the job it follows.
+struct AdoptedTask {
+  TaskId earlier_task = 0;
+  TaskId task = 0;
+  int attempt = 0;
+  std::string job_id;
+};
+
 struct EngineStats {
   std::size_t queued = 0, submitted = 0, running = 0, done = 0, failed = 0, cancelled = 0;
   std::size_t retries = 0;
@@ -153,6 +172,20 @@ class Engine {
   // staged(). Without a budget every task is admitted at once.
   TaskId submit_deferred(std::string task_file, std::string result_file, DiskCost estimate,
                          int calls = 1);
+
+  // resume=True: takes over the jobs that the earlier batch `lineage` (a run that
+  // died without cancelling) left, for the tasks named. Each task whose job the
+  // scheduler still knows (queued, running, held, or ended since) becomes a task
+  // of this engine that follows that job from the start of `event_log`; its
+  // outcome arrives as any other. The rest are not adopted (not in the result):
+  // the caller submits them. An adopted task is not retried here (a new job would
+  // need the earlier batch's identity): one that fails ends failed, and the
+  // caller may submit it again. Adopted tasks hold throttle slots, even beyond
+  // the throttle. cancel_all() removes the earlier lineage's jobs too. Throws
+  // SchedulerError when the scheduler did not answer (nothing adopted),
+  // std::invalid_argument for a malformed lineage, std::logic_error after shutdown.
+  std::vector<AdoptedTask> adopt(std::string_view lineage, std::string_view event_log,
+                                 std::span<const AdoptionTask> tasks);
 
   // Deferred tasks admitted since the last call: each is handed out once.
   std::vector<TaskId> take_admitted();

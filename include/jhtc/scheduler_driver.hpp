@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -152,6 +153,21 @@ inline DriverEvent make_driver_event(DriverEventKind kind, JobKey key, std::stri
   return event;
 }
 
+// A job an earlier process submitted for a batch (resume=True: a rerun takes the
+// jobs of a killed run over instead of submitting them again).
+struct ExistingJob {
+  TaskId task = 0;        // the task in the earlier batch's numbering (its JhtcTask)
+  int attempt = 0;        // the latest attempt of that task the scheduler knows
+  std::string job_id;     // the scheduler's id ("123.4")
+  bool in_queue = false;  // idle, running or held; false: it left the queue already
+};
+
+// A job found by find_jobs(), to be tracked as this attempt of this driver's task.
+struct TrackedJob {
+  std::string job_id;
+  JobKey key;
+};
+
 class SchedulerDriver {
  public:
   virtual ~SchedulerDriver() = default;
@@ -189,6 +205,24 @@ class SchedulerDriver {
   // SchedulerError when the scheduler failed to answer. A driver that cannot tell
   // leaves the job alone (false).
   virtual bool remove_if_idle(JobKey /*job*/) { return false; }
+
+  // The latest attempt's job of every task of the batch `lineage` (that lineage
+  // only, not those below it), still in the queue or already gone from it. Throws
+  // std::invalid_argument for a malformed lineage, SchedulerError when the
+  // scheduler did not answer. A scheduler whose jobs die with the process that
+  // started them (local) finds none.
+  virtual std::vector<ExistingJob> find_jobs(std::string_view /*lineage*/) { return {}; }
+
+  // Tracks jobs that find_jobs(lineage) returned as attempts of this driver's
+  // tasks: their events, read from the start of `event_log` (the earlier batch's
+  // log), come out of wait_events() like those of jobs submitted here, and
+  // remove_all() removes the jobs of `lineage` and below as well. Throws
+  // std::invalid_argument for a malformed lineage or a job id that is not one,
+  // std::logic_error when the driver cannot adopt (it found no jobs to give).
+  virtual void track_jobs(std::string_view /*lineage*/, std::string_view /*event_log*/,
+                          std::span<const TrackedJob> /*jobs*/) {
+    throw std::logic_error("this scheduler driver cannot adopt jobs");
+  }
 
   // Makes a blocked wait_events() return early.
   virtual void wake() = 0;

@@ -9,6 +9,7 @@ Layout under ``shared_data_dir``::
     batches/<batch_id>/logs/<n>.<attempt>.{out,err}
     batches/<batch_id>/condor.log         HTCondor's event log (htcondor only)
     batches/<batch_id>/owner.json         who runs the batch (see _recovery)
+    batches/<batch_id>/resume.keys        task -> content key, with resume=True (see _resume)
     results/<hash>.result                 finished tasks' results, with resume=True
     store/                                content-addressed data (see _serialization)
 
@@ -29,7 +30,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Callable
 
-from . import _core, _recovery, _signals
+from . import _core, _recovery, _resume, _signals
 from ._defaults import resolve_throttle
 from ._errors import (
     JobFailedError,
@@ -190,7 +191,8 @@ class Batch:
         budget_mb = params.value_for_level("max_shared_disk", level)
         self.disk_budget = budget_mb * 2**20 if budget_mb else 0  # bytes; 0: no limit
         self.root_batch_id = self.lineage.split("/")[0]
-        _recovery.write_owner(self.dir, self.lineage, params)
+        event_log = (self.logs_dir if params.log_dir_prefix else self.dir) / "condor.log"
+        _recovery.write_owner(self.dir, self.lineage, params, str(event_log))
         if level == 0:
             self._collect_leftovers(shared)
         # The store's owner record before the journal: the monitor judges a journaled
@@ -226,6 +228,17 @@ class Batch:
             make_private_dir(shared / "results", "shared_data_dir")
             self.cache = ResultCache(shared)
         self._cache_keys: dict = {}
+        self._calls_of: dict = {}  # adopted task id -> the calls, if its job fails
+        self.adoption = None
+        # A root batch on HTCondor notes its tasks' keys: a rerun may adopt its jobs.
+        self._notes_keys = self.cache is not None and level == 0 and \
+            params.scheduler == "htcondor"
+        if self._notes_keys:
+            try:
+                self.adoption = _resume.Adoption(self, shared, self.cache)
+            except (OSError, ValueError, _core.UnsafePathError) as error:
+                logger.warning("batch %s: not resuming the jobs of killed runs: %s",
+                               self.batch_id, error)
         self._inline = InlineRunner(self) if self._runs_inline() else None
         self._collector = threading.Thread(
             target=self._collect, name=f"joblib_htcondor-{self.batch_id}", daemon=True)
@@ -362,6 +375,29 @@ class Batch:
                 future = TaskFuture(-1 - index, callback)
                 threading.Thread(target=future._complete, args=(value,), daemon=True).start()
                 return future
+            adopted = self._claim_adopted(key, func, callback)
+            if adopted is not None:  # resume: its job of the killed run still runs
+                return adopted
+        return self._submit_new(index, func, callback, key)
+
+    def _claim_adopted(self, key: str, func, callback: Callable | None) -> TaskFuture | None:
+        if self.adoption is None:
+            return None
+        with self._lock:  # the collector stashes under it: no outcome slips between
+            task_id = self.adoption.claim(key)
+            if task_id is None:
+                return None
+            future = TaskFuture(task_id, callback)
+            self._futures[task_id] = future
+            self._cache_keys[task_id] = key
+            self._calls_of[task_id] = func
+            early = self.adoption.take_stashed(task_id)
+        if early is not None:  # ended before joblib handed the task over
+            threading.Thread(target=self.complete, args=(early,), daemon=True).start()
+        return future
+
+    def _submit_new(self, index: int, func, callback: Callable | None, key: str | None,
+                    future: TaskFuture | None = None) -> TaskFuture:
         task_path = str(self.tasks_dir / f"{index}.task")
         # Pickled now, written when the disk budget admits it (at once without one).
         # The calls without joblib's BatchedCalls: a worker then imports joblib only
@@ -373,13 +409,17 @@ class Batch:
             task_id = self.engine.submit_deferred(task_path, result_path_for(task_path),
                                                   prepared.estimate_files, prepared.estimate_blobs,
                                                   calls=max(1, len(calls)))
-            future = TaskFuture(task_id, callback)
+            if future is None:
+                future = TaskFuture(task_id, callback)
+            future.task_id = task_id
             self._futures[task_id] = future
             self._task_paths[task_id] = task_path
             self._disk_paths[task_id] = task_path
             self._unwritten[task_id] = prepared
             if key is not None:
                 self._cache_keys[task_id] = key
+                if self._notes_keys:  # before its job can exist
+                    _resume.record_key(self.dir, task_id, task_path, key)
             if self._inline is not None:
                 self._inline.track(task_id, func)
         self._write_admitted(raise_for=task_id)
@@ -454,6 +494,8 @@ class Batch:
             if time.monotonic() - self._heartbeat_at >= _recovery.HEARTBEAT_S:
                 self._heartbeat_at = time.monotonic()
                 _recovery.heartbeat(self.dir)
+                if self.adoption is not None:
+                    self.adoption.heartbeat()
             outcome = self.engine.next_outcome(0.5)
             if outcome is None:
                 with self._lock:
@@ -475,10 +517,26 @@ class Batch:
             task_path = self._task_paths.pop(outcome.task, None)
             self._unwritten.pop(outcome.task, None)
             key = self._cache_keys.pop(outcome.task, None)
+            calls = self._calls_of.pop(outcome.task, None)
+            if future is None and self.adoption is not None and self.adoption.stash(outcome):
+                return  # an adopted job ended before joblib handed its task over
         if future is None:
             return  # cancelled, or run by the parent itself
+        source = self.adoption.source(outcome.task) if self.adoption is not None else None
+        if source is not None and calls is not None and outcome.kind in (
+                _core.OutcomeKind.failed, _core.OutcomeKind.cancelled) and not self.cancelled:
+            logger.info("batch %s: the adopted job %s failed (%s); submitting its task again",
+                        self.batch_id, outcome.job_id, outcome.reason)
+            with self._lock:
+                index = self._next_index
+                self._next_index += 1
+            try:
+                self._submit_new(index, calls, None, key, future)
+            except BaseException as error:  # noqa: BLE001 - the future must complete
+                future._complete(error=error)
+            return
         try:
-            value, error = self._load_outcome(outcome, task_path)
+            value, error = self._load_outcome(outcome, task_path, source)
         except BaseException as load_error:  # a bad result file fails the task, loudly
             value, error = None, load_error
         finally:
@@ -516,7 +574,7 @@ class Batch:
             self._cache_keys.pop(task_id, None)
         return future
 
-    def _load_outcome(self, outcome, task_path: str):
+    def _load_outcome(self, outcome, task_path: str, source=None):
         if outcome.kind == _core.OutcomeKind.cancelled:
             return None, TaskCancelledError(f"task {outcome.task} cancelled: {outcome.reason}")
         if outcome.kind == _core.OutcomeKind.refused:
@@ -526,10 +584,13 @@ class Batch:
         if outcome.kind == _core.OutcomeKind.failed:
             return None, JobFailedError(outcome.reason, outcome.job_id, outcome.attempts,
                                         self._stderr_tail(outcome))
+        codec = self.codec
+        if source is not None:  # adopted: the killed run's files, with its identity
+            codec, task_path = source
         result_path = result_path_for(task_path)
         # Signed by the attempt whose job ended: an older attempt's result is refused.
-        status, payload, traceback_text = self.codec.load(result_path, delete=True,
-                                                          attempt=outcome.attempts - 1)
+        status, payload, traceback_text = codec.load(result_path, delete=True,
+                                                     attempt=outcome.attempts - 1)
         if status == "ok":  # then the third field is the worker's run time (seconds)
             self.run_time.seconds = traceback_text if isinstance(traceback_text, float) else None
             return payload, None
@@ -615,6 +676,8 @@ class Batch:
         removal_failed = next((e for e in errors if isinstance(e, SchedulerError)), None)
         removal_failed = removal_failed or self._removal_failed
         step(self._collector.join, 10)
+        if self.adoption is not None:
+            step(self.adoption.close, "the rerun that adopted this batch ended")
         step(self._finish_journal, "failed" if removal_failed else state)
         step(self.codec.release)
         if removal_failed is not None:

@@ -361,6 +361,38 @@ class TaskOutcome:
     def usage(self) -> dict:
         """What the last job used: the figures the scheduler reported, by name."""
 
+class AdoptionTask:
+    """A task of an earlier batch that Engine.adopt may take over."""
+
+    def __init__(self, earlier_task: int, task_file: str, result_file: str, calls: int = 1) -> None: ...
+
+    @property
+    def earlier_task(self) -> int: ...
+
+    @property
+    def task_file(self) -> str: ...
+
+    @property
+    def result_file(self) -> str: ...
+
+    @property
+    def calls(self) -> int: ...
+
+class AdoptedTask:
+    """A task Engine.adopt took over, and its job."""
+
+    @property
+    def earlier_task(self) -> int: ...
+
+    @property
+    def task(self) -> int: ...
+
+    @property
+    def attempt(self) -> int: ...
+
+    @property
+    def job_id(self) -> str: ...
+
 class Engine:
     """One joblib batch's dispatch engine (see engine.hpp)."""
 
@@ -373,6 +405,11 @@ class Engine:
 
     def submit_deferred(self, task_file: str, result_file: str, files: int, blobs: int, calls: int = 1) -> int:
         """Queues a task whose files are written once the disk budget admits it."""
+
+    def adopt(self, lineage: str, event_log: str, tasks: Sequence[AdoptionTask]) -> list[AdoptedTask]:
+        """
+        resume=True: takes over the jobs of a killed run's batch (see engine.hpp); returns the AdoptedTasks. SchedulerError when the scheduler did not answer.
+        """
 
     def take_admitted(self) -> list[int]: ...
 
@@ -458,7 +495,10 @@ class ContentStore:
 
     def release(self, arg: str, /) -> int: ...
 
-    def collect_garbage(self, stale_after_s: float) -> dict: ...
+    def collect_garbage(self, stale_after_s: float, keep: Sequence[str] = []) -> dict:
+        """
+        Removes dead batches' references (except those in keep), then unreferenced blobs.
+        """
 
 def buffer_address(arg: object, /) -> int: ...
 

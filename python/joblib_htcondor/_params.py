@@ -189,6 +189,15 @@ def _inline_after(value: Any, name: str) -> float:
     return float(value)
 
 
+def _resume_grace(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ValueError(
+            f"{name} must be a number of seconds >= 0 (how long the jobs of a killed run with "
+            f"resume=True wait for a rerun to adopt them before the next run removes them; "
+            f"math.inf: until the cleanup command), not {value!r}")
+    return float(value)
+
+
 @dataclass(frozen=True)
 class BackendParams:
     """The validated parameters of one backend. Picklable: nested backends carry it."""
@@ -217,6 +226,7 @@ class BackendParams:
     context_func: Callable | None = None
     max_retries: int = 2
     resume: bool = False
+    resume_grace: float = 1800.0  # seconds a killed resume=True run waits to be adopted
     run_inline_after: float = 120.0  # seconds; math.inf: never
     max_shared_disk: tuple = ()  # MB per level; (): no limit
     request_gpus: tuple = (0,)
@@ -258,6 +268,7 @@ _CHECKS: dict = {
     "context_func": (_callable_or_none, "context_func"),
     "max_retries": (_non_negative_int, "max_retries"),
     "resume": (_bool, "resume"),
+    "resume_grace": (_resume_grace, "resume_grace"),
     "run_inline_after": (_inline_after, "run_inline_after"),
     "max_shared_disk": (
         lambda v, n: () if v is None else _per_level(v, n, parse_size_mb), "max_shared_disk"),

@@ -5,7 +5,8 @@ touched every ``HEARTBEAT_S`` while the batch lives (its mtime is the heartbeat)
 
     batches/<batch_id>/owner.json   {"host", "pid", "start_ticks", "boot_id",
                                      "pid_namespace", "lineage", "scheduler",
-                                     "pool", "schedd"[, "abandoned"]}
+                                     "pool", "schedd", "event_log"[, "resume_grace_s"]
+                                     [, "abandoned"]}
 
 Liveness follows the C++ rule shared with the store's owner records
 (``_core.owner_is_alive``, include/jhtc/owner_identity.hpp): on the same host,
@@ -20,6 +21,12 @@ the batch and every batch its jobs started), deletes their directories, then
 collects the store. It runs at the start of every root batch and from
 ``python -m joblib_htcondor.cleanup``. A batch directory without an owner file
 goes by age (``stale_after_s``).
+
+A root batch run with ``resume=True`` waits to be resumed: while its heartbeat is
+younger than its ``resume_grace_s`` (the run's ``resume_grace``) the next run's
+start leaves it, its jobs and the batches below it alone, so that a rerun can
+adopt the jobs (see _resume). The cleanup command removes it at once unless told
+``--keep-resumable``.
 """
 
 from __future__ import annotations
@@ -42,12 +49,14 @@ CONDOR_TIMEOUT_S = 60
 HEARTBEAT_S = 60.0
 
 
-def write_owner(batch_dir: Path, lineage: str, params) -> None:
+def write_owner(batch_dir: Path, lineage: str, params, event_log: str = "") -> None:
     from . import _core
 
     record = dict(_core.owner_identity())
     record.update({"lineage": lineage, "scheduler": params.scheduler, "pool": params.pool,
-                   "schedd": params.schedd})
+                   "schedd": params.schedd, "event_log": event_log})
+    if params.resume and params.scheduler == "htcondor":  # local jobs die with their caller
+        record["resume_grace_s"] = params.resume_grace
     temp = batch_dir / f".{OWNER_FILE}.tmp"
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
     with open(os.open(temp, flags, 0o600), "w") as stream:
@@ -112,6 +121,18 @@ def owner_is_dead(record: dict, heartbeat_age_s: float = -1.0,
         return heartbeat_age_s < 0 or heartbeat_age_s > stale_after_s
 
 
+def waits_for_resume(name: str, record: dict, heartbeat_age_s: float) -> bool:
+    """A root batch of a ``resume=True`` run, not abandoned, whose heartbeat is
+    younger than the run's ``resume_grace``: a rerun may still adopt its jobs."""
+    grace = record.get("resume_grace_s")
+    if record.get("abandoned") or record.get("lineage") != name or grace is None:
+        return False
+    try:
+        return 0 <= heartbeat_age_s < float(grace)
+    except (TypeError, ValueError):
+        return False
+
+
 def _trusted_records(batches: Path) -> dict:
     """Owner records of the batch directories this user owns; others are left
     alone (never removed, their lineage never used) and named in a warning."""
@@ -141,8 +162,11 @@ def descendant_batch_dirs(batches: Path, lineage: str) -> list:
             if record is not None and str(record.get("lineage", "")).startswith(below)]
 
 
-def find_dead_batches(shared: Path, stale_after_s: float = 3600) -> list:
-    """``(batch_dir, owner record or None)`` of every dead batch under ``shared``."""
+def find_dead_batches(shared: Path, stale_after_s: float = 3600,
+                      keep_resumable: bool = True) -> list:
+    """``(batch_dir, owner record or None)`` of every dead batch under ``shared``;
+    with ``keep_resumable``, those waiting for a rerun (``waits_for_resume``) and
+    the batches below them are not dead."""
     from . import _core
 
     batches = Path(shared) / "batches"
@@ -157,7 +181,9 @@ def find_dead_batches(shared: Path, stale_after_s: float = 3600) -> list:
             age = now - (batches / name / OWNER_FILE).stat().st_mtime
         except OSError:
             age = -1.0
-        return owner_is_dead(record, age, stale_after_s)
+        if not owner_is_dead(record, age, stale_after_s):
+            return False
+        return not (keep_resumable and waits_for_resume(name, record, age))
 
     dead = []
     for name, record in records.items():
@@ -177,6 +203,27 @@ def find_dead_batches(shared: Path, stale_after_s: float = 3600) -> list:
     return dead
 
 
+#: How often, and how long apart, removing a batch directory is tried again when
+#: something wrote into it meanwhile (see remove_batch_dir).
+REMOVE_DIR_ATTEMPTS = 10
+REMOVE_DIR_PAUSE_S = 0.1
+
+
+def remove_batch_dir(batch_dir: Path) -> bool:
+    """Deletes a batch directory whose jobs were just removed. The schedd appends
+    their abort events to the event log in it after ``condor_rm`` has returned: a
+    write landing between rmtree's unlink of ``condor.log`` and its ``rmdir`` creates
+    the file again, and the directory stayed, holding only that log. Tried again
+    until it is gone; once it is, a late event cannot create it. True when gone."""
+    for attempt in range(REMOVE_DIR_ATTEMPTS):
+        shutil.rmtree(batch_dir, ignore_errors=True)
+        if not os.path.lexists(batch_dir):
+            return True
+        time.sleep(REMOVE_DIR_PAUSE_S * (attempt + 1))
+    logger.warning("could not remove %s: something keeps writing into it", batch_dir)
+    return False
+
+
 def remove_lineage_jobs(record: dict, reason: str) -> bool:
     """The jobs of a dead batch's lineage (and below), by the C++ driver, which
     validates and quotes the lineage: a planted record cannot widen the removal.
@@ -194,21 +241,29 @@ def remove_lineage_jobs(record: dict, reason: str) -> bool:
         return False
 
 
-def recover(shared: Path, stale_after_s: float = 3600, dry_run: bool = False) -> dict:
-    """Removes the jobs and directories of dead batches, then collects the store."""
+def recover(shared: Path, stale_after_s: float = 3600, dry_run: bool = False,
+            keep_resumable: bool = True) -> dict:
+    """Removes the jobs and directories of dead batches, then collects the store
+    (keeping the data of every batch not removed: a run waiting to be resumed
+    still needs its blobs)."""
     summary = {"batches_removed": 0, "job_sets_removed": 0, "batches": []}
-    for batch_dir, record in find_dead_batches(shared, stale_after_s):
+    dead = find_dead_batches(shared, stale_after_s, keep_resumable)
+    batches = Path(shared) / "batches"
+    dead_names = {batch_dir.name for batch_dir, _ in dead}
+    kept = [p.name for p in batches.iterdir() if p.name not in dead_names] \
+        if batches.is_dir() else []
+    for batch_dir, record in dead:
         summary["batches"].append(batch_dir.name)
         if dry_run:
             continue
         if record and record.get("scheduler") == "htcondor":
             if remove_lineage_jobs(record, "its submitting process is dead"):
                 summary["job_sets_removed"] += 1
-        shutil.rmtree(batch_dir, ignore_errors=True)
+        remove_batch_dir(batch_dir)
         summary["batches_removed"] += 1
     if not dry_run:
         try:
-            store = collect_garbage(shared, stale_after_s)
+            store = collect_garbage(shared, stale_after_s, keep=kept)
         except OSError as error:
             logger.warning("could not collect the store in %s: %s", shared, error)
             store = {}

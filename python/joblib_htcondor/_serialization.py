@@ -475,12 +475,13 @@ class TaskCodec:
                 pass  # released meanwhile, or the shared dir is briefly unreachable
 
 
-def collect_garbage(shared_dir: PathLike, stale_after_s: float = 3600) -> dict:
+def collect_garbage(shared_dir: PathLike, stale_after_s: float = 3600, keep=()) -> dict:
     """Removes what dead runs left in ``<shared_dir>/store``: references of batches
     whose owner is gone (same host: the process died; other hosts: no heartbeat
     for ``stale_after_s``), then blobs nobody references and stray temporary files.
+    The batches named in ``keep`` stay (a run waiting to be resumed, or adopted).
     Returns counts: batches_removed, blobs_removed, temp_files_removed, bytes_freed."""
     if not os.path.isdir(store_dir(shared_dir)):
         return {"batches_removed": 0, "blobs_removed": 0, "temp_files_removed": 0,
                 "bytes_freed": 0}
-    return _core.ContentStore(store_dir(shared_dir)).collect_garbage(stale_after_s)
+    return _core.ContentStore(store_dir(shared_dir)).collect_garbage(stale_after_s, list(keep))

@@ -6,6 +6,10 @@ deletes those batches' directories and collects the store's unreferenced data.
 Batches of live runs are left alone. The same happens at the start of every run;
 this command is for a directory no run will use again, or for a cron job.
 
+A killed run with ``resume=True`` waits ``resume_grace`` seconds (default 1800)
+for a rerun to adopt its jobs, and the start of other runs leaves it alone
+meanwhile; this command removes it at once, unless given ``--keep-resumable``.
+
 A directory or owner file under ``DIR`` that another user owns, or that others
 may write, is never trusted: the command refuses to run (exit status 1) and says
 which path, its owner and mode; nothing is removed.
@@ -33,6 +37,9 @@ def main(argv=None) -> int:
     parser.add_argument("--stale-after", type=float, default=3600, metavar="S",
                         help="age after which data without a live owner on another host "
                              "counts as dead (default 3600 s)")
+    parser.add_argument("--keep-resumable", action="store_true",
+                        help="leave killed resume=True runs within their resume_grace "
+                             "alone, as the start of a run does (default: remove them)")
     parser.add_argument("--dry-run", action="store_true",
                         help="only list the dead batches")
     args = parser.parse_args(argv)
@@ -41,7 +48,8 @@ def main(argv=None) -> int:
         parser.error(f"--path {str(path)!r} is not a directory")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        summary = recover(path, stale_after_s=args.stale_after, dry_run=args.dry_run)
+        summary = recover(path, stale_after_s=args.stale_after, dry_run=args.dry_run,
+                          keep_resumable=args.keep_resumable)
     except UnsafePathError as error:
         print(f"joblib_htcondor.cleanup: refused, nothing removed: {error}", file=sys.stderr)
         return 1

@@ -151,6 +151,28 @@ nb::dict stats_as_dict(const jhtc::EngineStats& s) {
   return d;
 }
 
+void bind_adoption(nb::module_& m) {
+  nb::class_<jhtc::AdoptionTask>(m, "AdoptionTask",
+                                 "A task of an earlier batch that Engine.adopt may take over.")
+      .def(
+          "__init__",
+          [](jhtc::AdoptionTask* self, jhtc::TaskId earlier_task, std::string task_file,
+             std::string result_file, int calls) {
+            new (self) jhtc::AdoptionTask{earlier_task, std::move(task_file),
+                                          std::move(result_file), calls};
+          },
+          "earlier_task"_a, "task_file"_a, "result_file"_a, "calls"_a = 1)
+      .def_ro("earlier_task", &jhtc::AdoptionTask::earlier_task)
+      .def_ro("task_file", &jhtc::AdoptionTask::task_file)
+      .def_ro("result_file", &jhtc::AdoptionTask::result_file)
+      .def_ro("calls", &jhtc::AdoptionTask::calls);
+  nb::class_<jhtc::AdoptedTask>(m, "AdoptedTask", "A task Engine.adopt took over, and its job.")
+      .def_ro("earlier_task", &jhtc::AdoptedTask::earlier_task)
+      .def_ro("task", &jhtc::AdoptedTask::task)
+      .def_ro("attempt", &jhtc::AdoptedTask::attempt)
+      .def_ro("job_id", &jhtc::AdoptedTask::job_id);
+}
+
 }  // namespace
 
 void bind_engine(nb::module_& m) {
@@ -191,6 +213,7 @@ void bind_engine(nb::module_& m) {
   bind_job_template(m);
   bind_driver_options(m);
   bind_outcome(m);
+  bind_adoption(m);
   nb::class_<jhtc::Engine>(m, "Engine", "One joblib batch's dispatch engine (see engine.hpp).")
       .def(
           "__init__",
@@ -232,6 +255,15 @@ void bind_engine(nb::module_& m) {
           "task_file"_a, "result_file"_a, "files"_a, "blobs"_a, "calls"_a = 1,
           nb::call_guard<nb::gil_scoped_release>(),
           "Queues a task whose files are written once the disk budget admits it.")
+      .def(
+          "adopt",
+          [](jhtc::Engine& engine, const std::string& lineage, const std::string& event_log,
+             const std::vector<jhtc::AdoptionTask>& tasks) {
+            return engine.adopt(lineage, event_log, tasks);
+          },
+          "lineage"_a, "event_log"_a, "tasks"_a, nb::call_guard<nb::gil_scoped_release>(),
+          "resume=True: takes over the jobs of a killed run's batch (see engine.hpp); returns "
+          "the AdoptedTasks. SchedulerError when the scheduler did not answer.")
       .def("take_admitted", &jhtc::Engine::take_admitted, nb::call_guard<nb::gil_scoped_release>())
       .def(
           "staged",

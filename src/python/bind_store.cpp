@@ -113,11 +113,12 @@ void bind_content_store(nb::module_& m) {
       .def("release", &jhtc::ContentStore::release, nb::call_guard<nb::gil_scoped_release>())
       .def(
           "collect_garbage",
-          [](jhtc::ContentStore& s, double stale_after_s) {
+          [](jhtc::ContentStore& s, double stale_after_s, std::vector<std::string> keep) {
             jhtc::GarbageReport r;
             {
               nb::gil_scoped_release release;
-              r = s.collect_garbage(std::chrono::seconds(static_cast<long long>(stale_after_s)));
+              r = s.collect_garbage(std::chrono::seconds(static_cast<long long>(stale_after_s)),
+                                    {keep.begin(), keep.end()});
             }
             nb::dict out;
             out["batches_removed"] = r.batches_removed;
@@ -126,7 +127,8 @@ void bind_content_store(nb::module_& m) {
             out["bytes_freed"] = r.bytes_freed;
             return out;
           },
-          "stale_after_s"_a);
+          "stale_after_s"_a, "keep"_a = std::vector<std::string>{},
+          "Removes dead batches' references (except those in keep), then unreferenced blobs.");
 
   // Where a buffer's bytes live: the identity cache keys on it.
   m.def("buffer_address", [](nb::handle data) {

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from joblib import Parallel, delayed, parallel_config
-from joblib_htcondor import IntegrityError, register_htcondor
+from joblib_htcondor import IntegrityError, _recovery, register_htcondor
 from joblib_htcondor._params import parse_params
 from joblib_htcondor._recovery import find_dead_batches, recover, write_owner
 from joblib_htcondor._result_cache import ResultCache
@@ -51,6 +51,30 @@ def test_batches_of_a_dead_owner_and_their_orphaned_children_are_dead(tmp_path):
     assert dead == ["child-of-dead", "child-of-gone", "dead", "reused-pid"]
 
 
+def test_killed_resume_run_waits_its_grace_for_a_rerun_then_is_dead(tmp_path):
+    """resume_grace: the next run's start leaves a killed resume=True run (and the
+    batches below it) alone while its heartbeat is younger than its grace; the
+    cleanup command (keep_resumable=False) does not wait."""
+    make_batch(tmp_path, "killed", "killed", pid=dead_pid(), resume_grace_s=600)
+    make_batch(tmp_path, "child", "killed/child")  # a nested batch in a live job
+    make_batch(tmp_path, "no-resume", "no-resume", pid=dead_pid())
+    assert [d.name for d, _ in find_dead_batches(tmp_path)] == ["no-resume"]
+    assert sorted(d.name for d, _ in find_dead_batches(tmp_path, keep_resumable=False)) == [
+        "child", "killed", "no-resume"]
+    old = time.time() - 601
+    os.utime(tmp_path / "batches" / "killed" / "owner.json", (old, old))
+    assert sorted(d.name for d, _ in find_dead_batches(tmp_path)) == [
+        "child", "killed", "no-resume"]
+
+
+def test_resume_grace_outside_its_range_is_refused_naming_the_parameter():
+    for bad in (-1, "600", True, float("nan")):
+        with pytest.raises(ValueError, match="resume_grace must be a number of seconds >= 0"):
+            parse_params({"resume_grace": bad})
+    assert parse_params({"resume_grace": 0}).resume_grace == 0.0
+    assert parse_params({}).resume_grace == 1800.0
+
+
 def test_batch_dir_without_owner_is_dead_only_when_old(tmp_path):
     old, new = tmp_path / "batches" / "old", tmp_path / "batches" / "new"
     old.mkdir(parents=True), new.mkdir()
@@ -64,6 +88,38 @@ def test_recover_removes_dead_batch_dirs_and_keeps_live_ones(tmp_path):
     summary = recover(tmp_path)
     assert summary["batches_removed"] == 1 and summary["batches"] == ["dead"]
     assert sorted(p.name for p in (tmp_path / "batches").iterdir()) == ["live"]
+
+
+def test_a_batch_dir_written_into_while_it_is_removed_is_removed_again(tmp_path, monkeypatch):
+    # The schedd appends a removed job's abort event to condor.log after condor_rm
+    # returned; landing in the middle of rmtree it left the directory behind.
+    batch = tmp_path / "batches" / "20261202-000000-L0-1-abcdef"
+    batch.mkdir(parents=True)
+    (batch / "condor.log").write_text("000 (1.0.0) submitted\n...\n")
+    real_rmtree = _recovery.shutil.rmtree
+    late_writes = []
+
+    def rmtree_with_a_late_event(path, *args, **kwargs):
+        real_rmtree(path, *args, **kwargs)
+        if len(late_writes) < 2:  # the first two calls lose the race
+            Path(path).mkdir(exist_ok=True)
+            (Path(path) / "condor.log").write_text("009 (1.0.0) Job was aborted\n...\n")
+            late_writes.append(path)
+
+    monkeypatch.setattr(_recovery.shutil, "rmtree", rmtree_with_a_late_event)
+    monkeypatch.setattr(_recovery, "REMOVE_DIR_PAUSE_S", 0.0)
+    assert _recovery.remove_batch_dir(batch)
+    assert not batch.exists()
+    assert len(late_writes) == 2
+
+
+def test_a_batch_dir_that_keeps_coming_back_is_reported_not_hidden(tmp_path, monkeypatch, caplog):
+    batch = tmp_path / "b"
+    batch.mkdir()
+    monkeypatch.setattr(_recovery.shutil, "rmtree", lambda path, **kwargs: None)
+    monkeypatch.setattr(_recovery, "REMOVE_DIR_PAUSE_S", 0.0)
+    assert not _recovery.remove_batch_dir(batch)
+    assert "could not remove" in caplog.text and str(batch) in caplog.text
 
 
 def test_cleanup_command_dry_run_lists_and_keeps(tmp_path):

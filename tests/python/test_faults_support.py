@@ -163,13 +163,16 @@ def nested_sleepers(i: int, seconds: float, marks: str) -> list:
 
 
 DRIVER = '''
-import faulthandler, signal, sys, time
+import faulthandler, logging, signal, sys, time
 faulthandler.register(signal.SIGUSR1, all_threads=True)  # stacks_then_kill() shows a hang
+if {resume!r}:  # the adoption's log line names the jobs it took over
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
 sys.path.insert(0, {tests!r})
 from joblib import Parallel, delayed, parallel_config
 import test_faults_support as s
 with parallel_config(backend="htcondor", scheduler="htcondor", shared_data_dir={shared!r},
-                     poll_interval=0.2, max_recursion_level=1, resume={resume!r}):
+                     poll_interval=0.2, max_recursion_level=1, resume={resume!r},
+                     resume_grace={resume_grace!r}):
     if {kind!r} == "nested":
         out = Parallel(n_jobs=2, batch_size=1)(delayed(s.nested_sleepers)(i, 120, {marks!r})
                                                for i in range(1))
@@ -195,12 +198,14 @@ def stacks_then_kill(process) -> str:
     return process.communicate()[0] or ""
 
 
-def write_driver(path: Path, shared: Path, kind: str, resume: bool = False) -> Path:
+def write_driver(path: Path, shared: Path, kind: str, resume: bool = False,
+                 resume_grace: float = 1800) -> Path:
     """A script that runs one Parallel call; ``kind`` "nested" or "gated"."""
     base = path.parent
     path.write_text(DRIVER.format(
         tests=str(Path(__file__).resolve().parent), shared=str(shared), kind=kind,
-        resume=resume, marks=str(base / "marks"), counter=str(base / "counter"),
+        resume=resume, resume_grace=resume_grace, marks=str(base / "marks"),
+        counter=str(base / "counter"),
         gate=str(base / "gate")))
     return path
 

@@ -30,7 +30,8 @@ struct TaskRecord {
   int failures = 0;            // retries spent on ordinary failures (max_retries)
   std::int64_t memory_mb = 0;  // the next job's memory request; 0: the batch's
   int memory_holds = 0;
-  JobUsage last_usage;  // what the last ended job used
+  JobUsage last_usage;   // what the last ended job used
+  bool adopted = false;  // an earlier batch's job (Engine::adopt): never retried here
 };
 
 // How long a dispatch waits before asking a full shared cap again.

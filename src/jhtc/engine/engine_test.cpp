@@ -43,6 +43,10 @@ struct Script {
   bool fail_wait = false;        // wait_events() throws once, then clears it
   bool block_submit = false;     // submit() waits until the test clears it
   bool submit_entered = false;
+  std::vector<ExistingJob> existing;  // what find_jobs() answers
+  std::vector<TrackedJob> tracked;    // what track_jobs() was given
+  std::string tracked_lineage, tracked_log;
+  bool fail_track = false;  // track_jobs() throws
 };
 
 class ScriptedDriver final : public SchedulerDriver {
@@ -80,6 +84,18 @@ class ScriptedDriver final : public SchedulerDriver {
       throw SchedulerError(
           "condor_rm exited with 1: ERROR: Failed to connect to local queue manager");
     ++script_->remove_all_calls;
+  }
+  std::vector<ExistingJob> find_jobs(std::string_view) override {
+    std::lock_guard lock(script_->mutex);
+    return script_->existing;
+  }
+  void track_jobs(std::string_view lineage, std::string_view event_log,
+                  std::span<const TrackedJob> jobs) override {
+    std::lock_guard lock(script_->mutex);
+    if (script_->fail_track) throw std::invalid_argument("job_id: \"x\" is not CLUSTER.PROC");
+    script_->tracked_lineage = lineage;
+    script_->tracked_log = event_log;
+    script_->tracked.assign(jobs.begin(), jobs.end());
   }
   void wake() override {
     std::lock_guard lock(script_->mutex);
@@ -170,6 +186,68 @@ TEST_F(EngineTest, ThrottleCapsTasksInTheScheduler) {
   exit_ok(jobs[0]);
   EXPECT_EQ(next().kind, OutcomeKind::done);
   EXPECT_EQ(wait_for_jobs(3).size(), 3u);
+}
+
+TEST_F(EngineTest, AdoptTakesOverTheEarlierBatchsJobsOfTheTasksAskedFor) {
+  start({.throttle = 1, .max_retries = 2});
+  script_->existing = {{7, 1, "40.2", true}, {8, 0, "41.0", false}, {9, 0, "41.1", true}};
+  const AdoptionTask wanted[] = {{7, "old/7.task", result_path(70)},
+                                 {8, "old/8.task", result_path(80)},
+                                 {10, "old/10.task", result_path(100)}};
+  const auto adopted = engine_->adopt("run/old", "old/condor.log", wanted);
+  ASSERT_EQ(adopted.size(), 2u);  // 9 was not asked for, 10 has no job
+  EXPECT_EQ(adopted[0].earlier_task, 7u);
+  EXPECT_EQ(adopted[0].attempt, 1);
+  EXPECT_EQ(adopted[0].job_id, "40.2");
+  EXPECT_EQ(script_->tracked_lineage, "run/old");
+  EXPECT_EQ(script_->tracked_log, "old/condor.log");
+  ASSERT_EQ(script_->tracked.size(), 2u);
+  EXPECT_EQ(script_->tracked[0].key.task, adopted[0].task);
+  EXPECT_EQ(script_->tracked[0].key.attempt, 1);
+  // The job ends: the outcome is the adopted task's, read from the earlier batch's result.
+  std::ofstream(result_path(70)) << "ok";
+  emit(event(DriverEventKind::exited, adopted[0].task, 1, "40.2", 0));
+  const TaskOutcome done = next();
+  EXPECT_EQ(done.task, adopted[0].task);
+  EXPECT_EQ(done.kind, OutcomeKind::done);
+  EXPECT_EQ(done.attempts, 2);
+  // A new task waits: the adopted ones hold the throttle's one slot (and more).
+  const TaskId fresh = submit(1);
+  std::this_thread::sleep_for(100ms);
+  {
+    std::lock_guard lock(script_->mutex);
+    EXPECT_TRUE(script_->transactions.empty()) << "a job went out past the throttle";
+  }
+  // An adopted job that fails is not retried here: no job would have its identity.
+  emit(event(DriverEventKind::exited, adopted[1].task, 0, "41.0", 1));
+  const TaskOutcome failed = next();
+  EXPECT_EQ(failed.kind, OutcomeKind::failed);
+  EXPECT_NE(failed.reason.find("exited with code 1"), std::string::npos) << failed.reason;
+  EXPECT_EQ(wait_for_task(fresh).task_file, "task1");  // its slot went to the waiting task
+  std::lock_guard lock(script_->mutex);
+  for (const auto& t : script_->transactions)
+    for (const auto& job : t) EXPECT_EQ(job.task, fresh) << "an adopted task was resubmitted";
+}
+
+TEST_F(EngineTest, AdoptFindingNoJobsAdoptsNothingAndTracksNothing) {
+  start({.throttle = 2});
+  const AdoptionTask wanted[] = {{3, "old/3.task", result_path(3)}};
+  EXPECT_TRUE(engine_->adopt("run/old", "old/condor.log", wanted).empty());
+  EXPECT_TRUE(script_->tracked_log.empty());
+  EXPECT_EQ(engine_->stats().submitted, 0u);
+}
+
+TEST_F(EngineTest, AdoptThatCannotTrackTheJobsThrowsAndEndsTheTasksItMade) {
+  start({.throttle = 1});
+  script_->existing = {{4, 0, "50.0", true}};
+  script_->fail_track = true;
+  const AdoptionTask wanted[] = {{4, "old/4.task", result_path(4)}};
+  EXPECT_THROW(engine_->adopt("run/old", "old/condor.log", wanted), std::invalid_argument);
+  const TaskOutcome ended = next();
+  EXPECT_EQ(ended.kind, OutcomeKind::cancelled);
+  EXPECT_NE(ended.reason.find("could not be adopted"), std::string::npos) << ended.reason;
+  const TaskId fresh = submit(1);  // its throttle slot is free again
+  EXPECT_EQ(wait_for_task(fresh).task, fresh);
 }
 
 // The longest gather (60 s) is beyond wait_for_jobs' 5 s: only the quiet ends this burst.

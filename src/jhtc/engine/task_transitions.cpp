@@ -215,7 +215,7 @@ void Engine::State::handle(const DriverEvent& event, std::vector<JobKey>& to_rem
       to_remove.push_back({task.id, task.attempt});
       task.last_usage = usage_with_request(event, task);
       if (event.memory_exceeded && config.request_memory_mb > 0 &&
-          config.max_request_memory_mb > 0) {
+          config.max_request_memory_mb > 0 && !task.adopted) {
         retry_with_more_memory(task, event);
       } else {
         retry_or_fail(task, RetryNote{describe_hold(event), task.last_usage, event.hold_code,

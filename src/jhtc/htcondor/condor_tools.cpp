@@ -115,6 +115,48 @@ std::string lineage_constraint(std::string_view lineage) {
          std::to_string(l.size() + 1) + ") =?= " + classad_string(l + "/");
 }
 
+std::string exact_lineage_constraint(std::string_view lineage) {
+  check_lineage(lineage);
+  return "JhtcLineage =?= " + classad_string(lineage);
+}
+
+std::vector<std::string> existing_job_attributes() {
+  return {"JhtcTask", "JhtcAttempt", "JobStatus"};
+}
+
+void merge_existing_jobs(std::string_view out, bool from_queue,
+                         std::map<TaskId, ExistingJob>& latest) {
+  while (!out.empty()) {
+    const std::size_t end = out.find('\n');
+    std::string_view line = out.substr(0, end);
+    out.remove_prefix(end == std::string_view::npos ? out.size() : end + 1);
+    const std::string_view id = next_word(line);
+    std::int64_t cluster = 0;
+    int proc = 0;
+    TaskId task = 0;
+    int attempt = 0;
+    int status = 0;
+    if (!parse_job_id(id, cluster, proc) || !to_number(next_word(line), task) ||
+        !to_number(next_word(line), attempt) || !to_number(next_word(line), status) ||
+        !next_word(line).empty() || attempt < 0)
+      continue;
+    // 1 idle, 2 running, 5 held, 7 suspended: the job may still produce a result.
+    const bool in_queue = from_queue && (status == 1 || status == 2 || status == 5 || status == 7);
+    const auto it = latest.find(task);
+    if (it != latest.end() &&
+        (it->second.attempt > attempt || (it->second.attempt == attempt && !in_queue)))
+      continue;
+    latest[task] = ExistingJob{task, attempt, std::string(id), in_queue};
+  }
+}
+
+std::optional<std::pair<std::int64_t, int>> parse_job_ref(std::string_view job_id) {
+  std::int64_t cluster = 0;
+  int proc = 0;
+  if (!parse_job_id(job_id, cluster, proc) || cluster < 0 || proc < 0) return std::nullopt;
+  return std::pair{cluster, proc};
+}
+
 std::string idle_job_constraint(std::int64_t cluster, int proc) {
   return "ClusterId == " + std::to_string(cluster) + " && ProcId == " + std::to_string(proc) +
          " && JobStatus == 1";

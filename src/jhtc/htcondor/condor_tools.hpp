@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,6 +48,24 @@ void check_lineage(std::string_view lineage);
 // avoids regular-expression quoting. The lineage is checked (check_lineage) and
 // quoted (classad_string): both, so that neither alone is load-bearing.
 std::string lineage_constraint(std::string_view lineage);
+
+// The constraint selecting the jobs of exactly this lineage, not those below it
+// (a batch's own jobs). Checked and quoted as lineage_constraint().
+std::string exact_lineage_constraint(std::string_view lineage);
+
+// The attributes find_jobs asks condor_q / condor_history for, after -af:j.
+std::vector<std::string> existing_job_attributes();
+
+// Folds the lines of `-af:j` output for existing_job_attributes() into `latest`:
+// per task, the job of its highest attempt (a job still in the queue wins over a
+// record of the same attempt in the history). `from_queue`: the output is
+// condor_q's (idle, running, held or suspended jobs count as in the queue).
+// Malformed lines are skipped.
+void merge_existing_jobs(std::string_view out, bool from_queue,
+                         std::map<TaskId, ExistingJob>& latest);
+
+// "CLUSTER.PROC" as numbers; nullopt for anything else.
+std::optional<std::pair<std::int64_t, int>> parse_job_ref(std::string_view job_id);
 
 // The constraint selecting one job only while it is idle (JobStatus 1).
 std::string idle_job_constraint(std::int64_t cluster, int proc);

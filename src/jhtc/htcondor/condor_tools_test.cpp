@@ -167,3 +167,32 @@ TEST(CondorTools, MachineCapacityCountsEachMachineOnceAndSkipsUndefinedTotals) {
 
 }  // namespace
 }  // namespace jhtc::htcondor
+
+namespace jhtc::htcondor {
+namespace {
+
+TEST(ExistingJobs, LatestAttemptPerTaskWinsAndAQueuedJobBeatsItsHistoryRecord) {
+  std::map<TaskId, ExistingJob> latest;
+  // condor_history: task 0 attempt 0 removed, task 1 completed.
+  merge_existing_jobs("40.0 0 0 3\n40.1 1 0 4\nnot a job line\n41.0 2 x 4\n", false, latest);
+  // condor_q: task 0's retry runs, task 2 is held; a completed job still in the queue.
+  merge_existing_jobs("42.0 0 1 2\n42.1 2 0 5\n42.2 3 0 4\n", true, latest);
+  ASSERT_EQ(latest.size(), 4u);
+  EXPECT_EQ(latest.at(0).job_id, "42.0");
+  EXPECT_EQ(latest.at(0).attempt, 1);
+  EXPECT_TRUE(latest.at(0).in_queue);
+  EXPECT_EQ(latest.at(1).job_id, "40.1");
+  EXPECT_FALSE(latest.at(1).in_queue);
+  EXPECT_TRUE(latest.at(2).in_queue);
+  EXPECT_FALSE(latest.at(3).in_queue);  // status 4: leaving, no longer running
+}
+
+TEST(ExistingJobs, ExactLineageConstraintSelectsThatBatchOnlyAndRefusesMalformedOnes) {
+  EXPECT_EQ(exact_lineage_constraint("run/b-1"), "JhtcLineage =?= \"run/b-1\"");
+  EXPECT_THROW(exact_lineage_constraint("x\" || true || \""), std::invalid_argument);
+  EXPECT_FALSE(parse_job_ref("12").has_value());
+  EXPECT_EQ(parse_job_ref("12.3")->second, 3);
+}
+
+}  // namespace
+}  // namespace jhtc::htcondor

@@ -4,6 +4,7 @@
 //                                                                              │ (cluster, proc) ->
 //                                                                              (task, attempt)
 //   wait_events() ◄── translate ◄── EventLogParser ◄── new bytes of <batch_dir>/condor.log
+//                                                     (and of adopted batches' logs)
 //                 ◄── condor_q / condor_history -af:j   (only after a long silence)
 //
 // Two locks: tail_mutex_ serialises readers of the log (one parser, one offset);
@@ -23,6 +24,8 @@
 #include <mutex>
 #include <set>
 #include <stdexcept>
+#include <thread>
+#include <utility>
 
 #include "htcondor/condor_tools.hpp"
 #include "htcondor/event_translation.hpp"
@@ -46,6 +49,14 @@ using JobRef = std::pair<std::int64_t, int>;  // (cluster, proc)
 constexpr std::chrono::milliseconds kSafetyPoll{2000};
 
 constexpr std::string_view kLocalHint = "; to run on this machine instead, use scheduler=\"local\"";
+
+// One event log being followed: the batch's own, or an adopted batch's.
+struct LogTail {
+  std::string path;
+  int fd = -1;
+  off_t offset = 0;
+  EventLogParser parser;
+};
 
 struct JobState {
   JobKey key;
@@ -116,7 +127,8 @@ class HTCondorDriver final : public SchedulerDriver {
  public:
   HTCondorDriver(JobTemplate job_template, HTCondorOptions options);
   ~HTCondorDriver() override {
-    if (log_fd_ >= 0) ::close(log_fd_);
+    for (LogTail& tail : tails_)
+      if (tail.fd >= 0) ::close(tail.fd);
   }
 
   std::string_view name() const override { return "htcondor"; }
@@ -127,6 +139,9 @@ class HTCondorDriver final : public SchedulerDriver {
   void remove_all(std::string_view reason) override;
   void remove_all_quickly(std::string_view reason) override;
   bool remove_if_idle(JobKey key) override;
+  std::vector<ExistingJob> find_jobs(std::string_view lineage) override;
+  void track_jobs(std::string_view lineage, std::string_view event_log,
+                  std::span<const TrackedJob> jobs) override;
   void wake() override;
   std::size_t tracked_jobs() const;
 
@@ -139,7 +154,9 @@ class HTCondorDriver final : public SchedulerDriver {
   RetriedResult run_tool(const std::string& tool, std::vector<std::string> args,
                          bool retry = true) const;
   std::vector<ProcRange> submit_chunk(const SubmitText& text, std::uint64_t seq);
-  std::vector<JobEvent> read_new_events();              // expects tail_mutex_
+  std::vector<JobEvent> read_new_events();                       // expects tail_mutex_
+  void read_tail(LogTail& tail, std::vector<JobEvent>& events);  // expects tail_mutex_
+  void remove_adopted_lineages(const RemovalCall& call, std::string_view reason);
   void absorb(std::vector<JobEvent> fresh);             // expects mutex_
   void apply(const DriverEvent& event, JobState& job);  // expects mutex_
   void reconcile_if_silent();                           // expects tail_mutex_
@@ -156,10 +173,8 @@ class HTCondorDriver final : public SchedulerDriver {
   Clock::time_point last_unmatched_check_ = Clock::now();
 
   std::mutex tail_mutex_;
-  int log_fd_ = -1;
-  off_t log_offset_ = 0;
-  EventLogParser parser_;
-  std::unique_ptr<FileWatch> log_watch_;  // wakes the tail when the log grows
+  std::vector<LogTail> tails_;            // [0]: the batch's own log; then adopted batches' logs
+  std::unique_ptr<FileWatch> log_watch_;  // wakes the tail when the own log grows
   Clock::time_point last_news_ = Clock::now();
 
   mutable std::mutex mutex_;
@@ -169,6 +184,8 @@ class HTCondorDriver final : public SchedulerDriver {
   std::map<JobRef, JobState> jobs_;
   std::map<std::pair<TaskId, int>, JobRef> by_key_;
   std::set<std::int64_t> abandoned_clusters_;  // rolled back after a failed submit
+  std::vector<std::string> adopted_lineages_;  // removed with the batch's own (remove_all)
+  std::vector<std::string> new_logs_;          // adopted logs read_new_events has not opened
   std::vector<JobEvent> stash_;  // events of clusters a running submit() has not registered yet
   std::vector<DriverEvent> pending_;
   std::vector<JobKey> finished_;  // jobs ended by an event of pending_
@@ -217,6 +234,7 @@ HTCondorDriver::HTCondorDriver(JobTemplate job_template, HTCondorOptions options
   std::filesystem::create_directories(t_.batch_dir);
   std::filesystem::create_directories(t_.log_dir);
   log_path_ = o_.event_log.empty() ? t_.batch_dir + "/condor.log" : o_.event_log;
+  tails_.emplace_back().path = log_path_;
   log_watch_ = std::make_unique<FileWatch>(
       log_path_, FileWatchOptions{.poll_interval = o_.poll_interval,
                                   .safety_poll = std::max(o_.poll_interval, kSafetyPoll),
@@ -350,18 +368,26 @@ std::size_t HTCondorDriver::submit_within(const LevelLimit& limit,
 }
 
 std::vector<JobEvent> HTCondorDriver::read_new_events() {
+  {
+    std::lock_guard lock(mutex_);
+    for (std::string& path : std::exchange(new_logs_, {})) tails_.emplace_back().path = path;
+  }
   std::vector<JobEvent> events;
-  if (log_fd_ < 0) log_fd_ = ::open(log_path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (log_fd_ < 0) return events;  // created by the first submission
-  parser_.set_today(local_today());
+  for (LogTail& tail : tails_) read_tail(tail, events);
+  return events;
+}
+
+void HTCondorDriver::read_tail(LogTail& tail, std::vector<JobEvent>& events) {
+  if (tail.fd < 0) tail.fd = ::open(tail.path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (tail.fd < 0) return;  // created by the first submission
+  tail.parser.set_today(local_today());
   char buffer[1 << 16];
   ssize_t n = 0;
-  while ((n = ::pread(log_fd_, buffer, sizeof buffer, log_offset_)) > 0) {
-    log_offset_ += n;
-    parser_.feed(std::string_view(buffer, static_cast<std::size_t>(n)),
-                 [&events](JobEvent&& e) { events.push_back(std::move(e)); });
+  while ((n = ::pread(tail.fd, buffer, sizeof buffer, tail.offset)) > 0) {
+    tail.offset += n;
+    tail.parser.feed(std::string_view(buffer, static_cast<std::size_t>(n)),
+                     [&events](JobEvent&& e) { events.push_back(std::move(e)); });
   }
-  return events;
 }
 
 void HTCondorDriver::apply(const DriverEvent& event, JobState& job) {
@@ -569,6 +595,7 @@ void HTCondorDriver::remove(std::span<const JobKey> keys, std::string_view reaso
 
 void HTCondorDriver::remove_all(std::string_view reason) {
   remove_lineage_jobs(removal_call(), lineage_, reason);
+  remove_adopted_lineages(removal_call(), reason);
 }
 
 void HTCondorDriver::remove_all_quickly(std::string_view reason) {
@@ -576,6 +603,60 @@ void HTCondorDriver::remove_all_quickly(std::string_view reason) {
   call.timeout = o_.abort_timeout;
   call.retry.attempts = 1;
   remove_lineage_jobs(call, lineage_, reason);
+  remove_adopted_lineages(call, reason);
+}
+
+void HTCondorDriver::remove_adopted_lineages(const RemovalCall& call, std::string_view reason) {
+  std::vector<std::string> lineages;
+  {
+    std::lock_guard lock(mutex_);
+    lineages = adopted_lineages_;
+  }
+  for (const std::string& lineage : lineages) remove_lineage_jobs(call, lineage, reason);
+}
+
+std::vector<ExistingJob> HTCondorDriver::find_jobs(std::string_view lineage) {
+  const std::string constraint = exact_lineage_constraint(lineage);
+  std::map<TaskId, ExistingJob> latest;
+  // The queue first: a job that leaves it between the two questions is then seen
+  // in the queue's answer, one that left before in the history's (the schedd writes
+  // the history as a job leaves). Asked the other way round, a job that ends in
+  // between is in neither answer and its task would run again.
+  for (bool from_queue : {true, false}) {
+    std::vector<std::string> args{"-constraint", constraint, "-af:j"};
+    for (std::string& a : existing_job_attributes()) args.push_back(std::move(a));
+    const RetriedResult r = run_tool(from_queue ? "condor_q" : "condor_history", args);
+    if (!r.result.succeeded())
+      throw SchedulerError(failure_text(from_queue ? "condor_q" : "condor_history", r, retry_));
+    merge_existing_jobs(r.result.out, from_queue, latest);
+  }
+  std::vector<ExistingJob> jobs;
+  jobs.reserve(latest.size());
+  for (auto& [task, job] : latest) jobs.push_back(std::move(job));
+  return jobs;
+}
+
+void HTCondorDriver::track_jobs(std::string_view lineage, std::string_view event_log,
+                                std::span<const TrackedJob> jobs) {
+  check_lineage(lineage);
+  std::vector<JobRef> refs;
+  for (const TrackedJob& job : jobs) {
+    const auto ref = parse_job_ref(job.job_id);
+    if (!ref) throw std::invalid_argument("job_id: \"" + job.job_id + "\" is not CLUSTER.PROC");
+    refs.push_back(*ref);
+  }
+  std::lock_guard lock(mutex_);
+  adopted_lineages_.emplace_back(lineage);
+  for (std::size_t i = 0; i < refs.size(); ++i) {
+    jobs_[refs[i]] = JobState{jobs[i].key, t_.memory_mb};
+    by_key_[{jobs[i].key.task, jobs[i].key.attempt}] = refs[i];
+  }
+  // Read from its start: the jobs' submit, start and end events replay in order.
+  new_logs_.emplace_back(event_log);
+  last_news_ = Clock::now();
+  // Only the batch's own log is watched: an adopted log is read on every wake, at the
+  // latest after the safety poll; this wake opens it at once.
+  log_watch_->interrupt();
 }
 
 bool HTCondorDriver::remove_if_idle(JobKey key) {

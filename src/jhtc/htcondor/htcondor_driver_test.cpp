@@ -359,6 +359,35 @@ TEST_F(FakeCondor, TrackedJobsRefusesAnotherDriver) {
   EXPECT_THROW(tracked_htcondor_jobs(other), std::invalid_argument);
 }
 
+// resume=True: a killed run's job ends while the rerun looks for it. Each stand-in
+// answers from where the job is, then the job leaves the queue for the history:
+// whichever tool is asked first, the job leaves right after that question.
+TEST_F(FakeCondor, FindJobsSeesAJobThatLeavesTheQueueBetweenItsTwoQuestions) {
+  const std::string move = "echo history > \"$FAKE/where\"\n";
+  write_file(root_ / "bin/condor_q", R"SH(#!/bin/sh
+case " $* " in *" -totals "*) echo "Total for all users: 0 jobs"; exit 0;; esac
+echo "$@" >> "$FAKE/find.args"
+[ "$(cat "$FAKE/where")" = queue ] && echo "20.1 4 0 2"
+)SH" + move,
+             true);
+  write_file(root_ / "bin/condor_history", R"SH(#!/bin/sh
+echo "$@" >> "$FAKE/find.args"
+[ "$(cat "$FAKE/where")" = history ] && echo "20.1 4 0 4"
+)SH" + move,
+             true);
+  write_file(root_ / "where", "queue\n");
+  auto driver = make_htcondor_driver(t_);
+  const std::vector<ExistingJob> found = driver->find_jobs("run-b1");
+  ASSERT_EQ(found.size(), 1u) << "the job was in neither answer";
+  EXPECT_EQ(found[0].job_id, "20.1");
+  EXPECT_EQ(found[0].task, 4u);
+  EXPECT_TRUE(found[0].in_queue);  // as the queue said; its end comes from the event log
+  const std::string asked =
+      "-constraint JhtcLineage =?= \"run-b1\" -af:j JhtcTask JhtcAttempt "
+      "JobStatus\n";
+  EXPECT_EQ(read_file(root_ / "find.args"), asked + asked);
+}
+
 TEST_F(FakeCondor, PoolCapacityAsksCondorStatusForEachMachineOnceWithThePool) {
   write_file(root_ / "bin/condor_status", R"SH(#!/bin/sh
 echo "$@" >> "$FAKE/status.args"

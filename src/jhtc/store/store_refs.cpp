@@ -158,12 +158,15 @@ std::uint64_t ContentStore::release(std::string_view batch_id) {
   return delete_if_unreferenced(digests, all_referenced(), nullptr);
 }
 
-GarbageReport ContentStore::collect_garbage(std::chrono::seconds stale_after) {
+GarbageReport ContentStore::collect_garbage(std::chrono::seconds stale_after,
+                                            const std::unordered_set<std::string>& keep) {
   store::StoreLock lock(root_, store::StoreLock::Mode::exclusive);
   GarbageReport report;
   const auto stale_s = static_cast<double>(stale_after.count());
   for (const auto& batch : std::filesystem::directory_iterator(root_ / "refs")) {
-    if (!batch.is_directory() || !batch_is_dead(batch.path(), stale_s)) continue;
+    if (!batch.is_directory() || keep.contains(batch.path().filename().string()) ||
+        !batch_is_dead(batch.path(), stale_s))
+      continue;
     std::error_code ec;
     std::filesystem::remove_all(batch.path(), ec);
     if (!ec) ++report.batches_removed;

@@ -193,6 +193,16 @@ TEST_F(StoreRefsTest, BatchWithoutOwnerIsCollectedOnceStale) {
   EXPECT_EQ(store.collect_garbage(600s).batches_removed, 1u);
 }
 
+TEST_F(StoreRefsTest, GarbageCollectionKeepsTheBatchesItIsToldToKeep) {
+  // A killed run waiting for a rerun to adopt it: dead by the owner rule, kept.
+  jhtc::ContentStore store(dir_);
+  store.put(blob(64, 5), "waiting");
+  set_age(dir_ / "refs" / "waiting", 3600s);
+  EXPECT_EQ(store.collect_garbage(600s, {"waiting"}).batches_removed, 0u);
+  EXPECT_EQ(store.refs_of("waiting").size(), 1u);
+  EXPECT_EQ(store.collect_garbage(600s).batches_removed, 1u);
+}
+
 TEST_F(StoreRefsTest, GarbageCollectionRemovesStrayTempFilesAndUnreferencedBlobs) {
   jhtc::ContentStore store(dir_);
   const auto kept = store.put(blob(100, 6), "b1");
