@@ -1,16 +1,6 @@
 """One joblib batch (one ``Parallel`` call at one recursion level): its directory
-in the shared data dir, its C++ engine, and the thread that turns the engine's
-outcomes into completed futures.
-
-Layout under ``shared_data_dir``::
-
-    batches/<batch_id>/tasks/<n>.task     written here, read by the worker
-    batches/<batch_id>/tasks/<n>.result   written by the worker, read here
-    batches/<batch_id>/logs/<n>.<attempt>.{out,err}
-    batches/<batch_id>/condor.log         HTCondor's event log (htcondor only)
-    batches/<batch_id>/owner.json         who runs the batch (see _recovery)
-    results/<hash>.result                 finished tasks' results, with resume=True
-    store/                                content-addressed data (see _serialization)
+in the shared data dir (see _layout), its C++ engine, and the thread that turns
+the engine's outcomes into completed futures.
 
 The whole batch directory is removed when the batch ends, however it ends.
 """
@@ -25,6 +15,7 @@ import shutil
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -38,10 +29,25 @@ from ._errors import (
     TaskCancelledError,
 )
 from ._inline_runner import InlineRunner
-from ._params import IN_TRANSFER_JOB_ENV, BackendParams
+from ._layout import (
+    BATCH_ENV,
+    DELETE_TASK_FILE_ENV,
+    DURABLE_FILES_ENV,
+    IN_TRANSFER_JOB_ENV,
+    PRELOAD_ENV,
+    RUN_ENV,
+    SHARED_DIR_ENV,
+    SYS_PATH_ENV,
+    WORKER_LOG_LEVEL_ENV,
+    SharedLayout,
+    default_logs_dir,
+    tasks_dir,
+)
+from ._params import BackendParams
 from ._result_cache import ResultCache
 from ._serialization import TaskCodec
 from ._task import TaskCalls, result_path_for
+from ._task_result import read_task_result
 
 logger = logging.getLogger("joblib_htcondor")
 
@@ -163,6 +169,33 @@ class TaskFuture:
     result = get
 
 
+@dataclass
+class _PendingTask:
+    """A submitted task, from ``submit`` until the engine's outcome for it is handled.
+
+    Resolved (``future`` None) once its future is completed, taken by the inline
+    runner or failed with a write error; dropped once also ``files_done``."""
+
+    __slots__ = ("future", "path", "unwritten", "cache_key", "inline_call", "waiting_since",
+                 "taking_back", "arrived", "files_done")
+    future: TaskFuture | None
+    path: str  # the task file; its result file is result_path_for(path)
+    unwritten: object | None  # the PreparedFile waiting for the disk budget
+    cache_key: str | None  # resume=True: where a successful result is kept
+    # Inline batches only (see _inline_runner): the call the parent runs itself,
+    # when it was queued or last found started, and whether its job is being
+    # removed (an outcome arriving meanwhile waits in ``arrived``).
+    inline_call: Callable | None
+    waiting_since: float
+    taking_back: bool
+    arrived: object | None
+    files_done: bool  # the task file removed, its room returned to the disk budget
+
+    def resolve(self) -> None:
+        """Only the files are waited for from now on."""
+        self.future = self.unwritten = self.cache_key = self.inline_call = None
+
+
 class Batch:
     """Runs the tasks of one batch through the engine; thread-safe ``submit``."""
 
@@ -176,15 +209,16 @@ class Batch:
         self.lineage = f"{parent_lineage}/{self.batch_id}" if parent_lineage else self.batch_id
         shared = make_private_dir(Path(params.shared_data_dir).absolute(), "shared_data_dir",
                                   check_owner=False)
-        make_private_dir(shared / "batches", "shared_data_dir")
-        self.dir = make_private_dir(shared / "batches" / self.batch_id, "shared_data_dir")
-        self.tasks_dir = make_private_dir(self.dir / "tasks", "shared_data_dir")
+        self.layout = SharedLayout(shared)
+        make_private_dir(self.layout.batches, "shared_data_dir")
+        self.dir = make_private_dir(self.layout.batch_dir(self.batch_id), "shared_data_dir")
+        self.tasks_dir = make_private_dir(tasks_dir(self.dir), "shared_data_dir")
         if params.log_dir_prefix:
             self.logs_dir = make_private_dir(
                 Path(params.log_dir_prefix).absolute() / self.batch_id, "log_dir_prefix",
                 check_owner=False)
         else:
-            self.logs_dir = make_private_dir(self.dir / "logs", "shared_data_dir")
+            self.logs_dir = make_private_dir(default_logs_dir(self.dir), "shared_data_dir")
         self.throttle = resolve_throttle(params, level, n_jobs)
         budget_mb = params.value_for_level("max_shared_disk", level)
         self.disk_budget = budget_mb * 2**20 if budget_mb else 0  # bytes; 0: no limit
@@ -206,10 +240,7 @@ class Batch:
             self._remove_files()
             raise
         self._lock = threading.Lock()
-        self._futures: dict = {}
-        self._task_paths: dict = {}
-        self._unwritten: dict = {}  # task id -> PreparedFile waiting for the disk budget
-        self._disk_paths: dict = {}  # task id -> task file, until the task's outcome is in
+        self._pending: dict[int, _PendingTask] = {}
         self._next_index = 0
         self._closed = False
         self.cancelled = False
@@ -222,9 +253,8 @@ class Batch:
         self.run_time = threading.local()
         self.cache = None
         if params.resume:
-            make_private_dir(shared / "results", "shared_data_dir")
+            make_private_dir(self.layout.results, "shared_data_dir")
             self.cache = ResultCache(shared)
-        self._cache_keys: dict = {}
         self._inline = InlineRunner(self) if self._runs_inline() else None
         self._collector = threading.Thread(
             target=self._collect, name=f"joblib_htcondor-{self.batch_id}", daemon=True)
@@ -264,7 +294,7 @@ class Batch:
         parent = self.lineage.split("/")[-2] if "/" in self.lineage else ""
         p, level = self.params, self.level
         return _core.JournalWriter(
-            str(shared / "journal"), self.batch_id, parent, self.root_batch_id, level,
+            str(self.layout.journal), self.batch_id, parent, self.root_batch_id, level,
             self.throttle, p.scheduler,
             request_cpus=float(p.value_for_level("request_cpus", level)),
             request_memory_mb=p.value_for_level("request_memory", level) or 0,
@@ -290,15 +320,15 @@ class Batch:
         template.priority = level  # children before their waiting parents
         template.fork_server = p.fork_server
         template.environment = {
-            "JOBLIB_HTCONDOR_SHARED_DIR": str(shared),
-            "JOBLIB_HTCONDOR_BATCH": self.batch_id,
-            "JOBLIB_HTCONDOR_RUN": self.root_batch_id,
-            "JOBLIB_HTCONDOR_WORKER_LOG_LEVEL": str(p.worker_log_level),
-            "JOBLIB_HTCONDOR_DELETE_TASK_FILE": "1" if p.delete_task_file_on_load else "0",
-            "JOBLIB_HTCONDOR_DURABLE_FILES": "1" if durable_files(p.scheduler) else "0",
-            "JOBLIB_HTCONDOR_SYS_PATH": caller_sys_path(),
+            SHARED_DIR_ENV: str(shared),
+            BATCH_ENV: self.batch_id,
+            RUN_ENV: self.root_batch_id,
+            WORKER_LOG_LEVEL_ENV: str(p.worker_log_level),
+            DELETE_TASK_FILE_ENV: "1" if p.delete_task_file_on_load else "0",
+            DURABLE_FILES_ENV: "1" if durable_files(p.scheduler) else "0",
+            SYS_PATH_ENV: caller_sys_path(),
             # heavy packages the caller uses: the local scheduler's fork server imports them once
-            "JOBLIB_HTCONDOR_PRELOAD": modules_to_preload(),
+            PRELOAD_ENV: modules_to_preload(),
             # read by the thread pools when they start (the worker, or the local
             # scheduler's fork server, imports numpy after these are set)
             **{name: str(self.threads) for name in THREAD_VARS},
@@ -321,7 +351,7 @@ class Batch:
             options["event_log"] = str(self.logs_dir / "condor.log")
         if p.throttle_scope == "level":  # one cap per level of the run, counted by the schedd
             options["level_cap"] = str(self.throttle)
-            options["level_lock"] = str(shared / "batches" / f".{self.root_batch_id}-L{level}.lock")
+            options["level_lock"] = str(self.layout.level_lock(self.root_batch_id, level))
         template.options = options
         return template
 
@@ -358,14 +388,11 @@ class Batch:
                                                   prepared.estimate_files, prepared.estimate_blobs,
                                                   calls=max(1, len(calls)))
             future = TaskFuture(task_id, callback)
-            self._futures[task_id] = future
-            self._task_paths[task_id] = task_path
-            self._disk_paths[task_id] = task_path
-            self._unwritten[task_id] = prepared
-            if key is not None:
-                self._cache_keys[task_id] = key
-            if self._inline is not None:
-                self._inline.track(task_id, func)
+            self._pending[task_id] = _PendingTask(
+                future=future, path=task_path, unwritten=prepared, cache_key=key,
+                inline_call=func if self._inline is not None else None,
+                waiting_since=time.monotonic(), taking_back=False, arrived=None,
+                files_done=False)
         self._write_admitted(raise_for=task_id)
         return future
 
@@ -381,16 +408,18 @@ class Batch:
                 break
             for task_id in admitted:
                 with self._lock:
-                    prepared = self._unwritten.pop(task_id, None)
-                    task_path = self._task_paths.get(task_id)
-                if prepared is None or task_path is None:
-                    continue  # ended meanwhile
+                    task = self._pending.get(task_id)
+                    prepared = task.unwritten if task is not None else None
+                    if prepared is not None:
+                        task.unwritten = None
+                    if prepared is None or task.future is None:
+                        continue  # ended meanwhile
                 try:
-                    files, blobs = self.codec.write(prepared, task_path)
+                    files, blobs = self.codec.write(prepared, task.path)
                 except BaseException as error:  # noqa: BLE001 - the task fails, nothing hangs
                     # An interrupt is still the caller's, whichever task it hit.
                     raise_it = task_id == raise_for or not isinstance(error, Exception)
-                    error = self._unwritable(task_id, task_path, error, raise_it)
+                    error = self._unwritable(task_id, task.path, error, raise_it)
                     to_raise = error or to_raise
                     continue
                 inputs = (self.codec.blob_paths(prepared)
@@ -406,13 +435,12 @@ class Batch:
         when the caller gets it directly, else completes the task's future with it."""
         if isinstance(error, (OSError, RuntimeError)):  # full, unwritable, gone
             cause = error
-            error = OSError(f"shared_data_dir {str(self.dir.parent.parent)!r}: cannot write "
+            error = OSError(f"shared_data_dir {str(self.layout.root)!r}: cannot write "
                             f"the task file {task_path!r}: {cause}")
             error.__cause__ = cause
         with self._lock:
-            future = self._futures.pop(task_id, None)
-            self._task_paths.pop(task_id, None)
-            self._cache_keys.pop(task_id, None)
+            task = self._pending.get(task_id)
+            future = self._take_future(task_id, task) if task is not None else None
         self.engine.withdraw(task_id, str(error))
         _remove_quietly(task_path)
         self.codec.forget(task_path)
@@ -421,6 +449,15 @@ class Batch:
         if future is not None:
             future._complete(error=error)
         return None
+
+    def _take_future(self, task_id: int, task: _PendingTask) -> TaskFuture | None:
+        """With the lock held: the task's future (None if it was resolved already),
+        taken away; the task is dropped once its files are gone too."""
+        future = task.future
+        task.resolve()
+        if task.files_done:
+            del self._pending[task_id]
+        return future
 
     def _report_bytes(self) -> None:
         if self.journal is None or self._aborted or self._closed:
@@ -441,12 +478,11 @@ class Batch:
             outcome = self.engine.next_outcome(0.5)
             if outcome is None:
                 with self._lock:
-                    if self._closed and not self._futures:
+                    if self._closed and all(t.future is None for t in self._pending.values()):
                         return
                 continue
             try:
-                if self._inline is None or not self._inline.holds(outcome):
-                    self.complete(outcome)  # else a removal is being tried: the runner decides
+                self.complete(outcome)
                 self._files_done(outcome.task)
                 self._write_admitted()  # room for tasks waiting for the disk budget
             except Exception:  # noqa: BLE001 - this thread completes every future: it must live
@@ -454,13 +490,18 @@ class Batch:
                                  self.batch_id, outcome.task)
 
     def complete(self, outcome) -> None:
+        """Completes the task's future from the engine's outcome; an outcome that
+        arrives while the inline runner tries to take the task back waits for it
+        (see end_take_back)."""
         with self._lock:
-            future = self._futures.pop(outcome.task, None)
-            task_path = self._task_paths.pop(outcome.task, None)
-            self._unwritten.pop(outcome.task, None)
-            key = self._cache_keys.pop(outcome.task, None)
-        if future is None:
-            return  # cancelled, or run by the parent itself
+            task = self._pending.get(outcome.task)
+            if task is None or task.future is None:
+                return  # cancelled, or run by the parent itself
+            if task.taking_back:
+                task.arrived = outcome
+                return
+            task_path, key = task.path, task.cache_key
+            future = self._take_future(outcome.task, task)
         try:
             value, error = self._load_outcome(outcome, task_path)
         except BaseException as load_error:  # a bad result file fails the task, loudly
@@ -475,7 +516,12 @@ class Batch:
         """Every ended task, whoever consumes its outcome: its task file goes (no
         job will read it again) and the disk budget gets the room back."""
         with self._lock:
-            task_path = self._disk_paths.pop(task_id, None)
+            task = self._pending.get(task_id)
+            task_path = None
+            if task is not None and not task.files_done:
+                task_path, task.files_done = task.path, True
+                if task.future is None:
+                    del self._pending[task_id]
         try:
             if task_path is not None:
                 _remove_quietly(task_path)
@@ -490,15 +536,40 @@ class Batch:
         if added:  # large results: on disk until the batch ends, like the tasks' data
             self.engine.add_disk_blobs(added)
 
-    def take(self, task_id: int):
-        """Takes the future and task path of an unfinished task away from the
-        collector (the parent runs it itself); None if it finished meanwhile."""
+    def next_to_take_back(self, waited_s: float):
+        """For the inline runner: ``(task_id, call)`` of the task that has waited
+        longest, at least ``waited_s`` seconds since it was queued or last looked
+        at; None if none has. Its outcome, should one arrive, now waits for
+        ``end_take_back``."""
+        now = time.monotonic()
         with self._lock:
-            future = self._futures.pop(task_id, None)
-            self._task_paths.pop(task_id, None)
-            self._unwritten.pop(task_id, None)
-            self._cache_keys.pop(task_id, None)
-        return future
+            due = [(t.waiting_since, task_id) for task_id, t in self._pending.items()
+                   if t.inline_call is not None and not t.taking_back
+                   and now - t.waiting_since >= waited_s]
+            if not due:
+                return None
+            _, task_id = min(due)
+            task = self._pending[task_id]
+            task.taking_back = True
+            return task_id, task.inline_call
+
+    def end_take_back(self, task_id: int, removed: bool) -> TaskFuture | None:
+        """For the inline runner, once it tried to remove the task's job: when it
+        was removed, the task's future, taken from the collector (the runner runs
+        the task; None if it finished meanwhile). When the job runs on, an outcome
+        that arrived meanwhile completes the task now, else it waits again."""
+        with self._lock:
+            task = self._pending.get(task_id)
+            if task is None:
+                return None
+            task.taking_back = False
+            arrived, task.arrived = task.arrived, None
+            if removed:
+                return self._take_future(task_id, task)
+            task.waiting_since = time.monotonic()
+        if arrived is not None:
+            self.complete(arrived)
+        return None
 
     def _load_outcome(self, outcome, task_path: str):
         if outcome.kind == _core.OutcomeKind.cancelled:
@@ -510,15 +581,14 @@ class Batch:
         if outcome.kind == _core.OutcomeKind.failed:
             return None, JobFailedError(outcome.reason, outcome.job_id, outcome.attempts,
                                         self._stderr_tail(outcome))
-        result_path = result_path_for(task_path)
         # Signed by the attempt whose job ended: an older attempt's result is refused.
-        status, payload, traceback_text = self.codec.load(result_path, delete=True,
-                                                          attempt=outcome.attempts - 1)
-        if status == "ok":  # then the third field is the worker's run time (seconds)
-            self.run_time.seconds = traceback_text if isinstance(traceback_text, float) else None
-            return payload, None
-        payload.__cause__ = RemoteTraceback(traceback_text)
-        return None, payload
+        result = read_task_result(self.codec, result_path_for(task_path),
+                                  attempt=outcome.attempts - 1)
+        if result.ok:
+            self.run_time.seconds = result.run_time
+            return result.value, None
+        result.error.__cause__ = RemoteTraceback(result.traceback)
+        return None, result.error
 
     def _stderr_tail(self, outcome) -> str:
         path = self.logs_dir / f"{outcome.task}.{outcome.attempts - 1}.err"
@@ -617,7 +687,7 @@ class Batch:
     def _abandon(self, error: BaseException) -> None:
         """The jobs could not be removed: every file goes but the owner record,
         which now says the batch is abandoned (see _recovery.find_dead_batches)."""
-        owner = self.dir / _recovery.OWNER_FILE
+        owner = self.layout.owner_file(self.batch_id)
         for entry in list(self.dir.iterdir()) if self.dir.is_dir() else []:
             if entry == owner:
                 continue
@@ -631,7 +701,7 @@ class Batch:
         logger.error("batch %s: its jobs may still be queued (lineage %s): %s. The next run "
                      "in this shared_data_dir removes them, or now: python -m "
                      "joblib_htcondor.cleanup --path %s", self.batch_id, self.lineage, error,
-                     self.dir.parent.parent)
+                     self.layout.root)
 
     def _remove_descendants(self) -> None:
         """The directories of the batches our removed jobs had started. Those jobs
@@ -639,7 +709,7 @@ class Batch:
         first (SIGKILL after its grace time, or at once): nobody else would remove
         the directories until the next run's recovery. Only after a cancellation:
         a batch that ended normally has no descendant left running."""
-        for directory in _recovery.descendant_batch_dirs(self.dir.parent, self.lineage):
+        for directory in _recovery.descendant_batch_dirs(self.layout.batches, self.lineage):
             shutil.rmtree(directory, onerror=_writable_then_retry)
 
     def _remove_files(self) -> None:
