@@ -15,7 +15,6 @@ import shutil
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -44,6 +43,7 @@ from ._layout import (
     tasks_dir,
 )
 from ._params import BackendParams
+from ._pending import PendingTasks
 from ._result_cache import ResultCache
 from ._serialization import TaskCodec
 from ._task import TaskCalls, result_path_for
@@ -169,33 +169,6 @@ class TaskFuture:
     result = get
 
 
-@dataclass
-class _PendingTask:
-    """A submitted task, from ``submit`` until the engine's outcome for it is handled.
-
-    Resolved (``future`` None) once its future is completed, taken by the inline
-    runner or failed with a write error; dropped once also ``files_done``."""
-
-    __slots__ = ("future", "path", "unwritten", "cache_key", "inline_call", "waiting_since",
-                 "taking_back", "arrived", "files_done")
-    future: TaskFuture | None
-    path: str  # the task file; its result file is result_path_for(path)
-    unwritten: object | None  # the PreparedFile waiting for the disk budget
-    cache_key: str | None  # resume=True: where a successful result is kept
-    # Inline batches only (see _inline_runner): the call the parent runs itself,
-    # when it was queued or last found started, and whether its job is being
-    # removed (an outcome arriving meanwhile waits in ``arrived``).
-    inline_call: Callable | None
-    waiting_since: float
-    taking_back: bool
-    arrived: object | None
-    files_done: bool  # the task file removed, its room returned to the disk budget
-
-    def resolve(self) -> None:
-        """Only the files are waited for from now on."""
-        self.future = self.unwritten = self.cache_key = self.inline_call = None
-
-
 class Batch:
     """Runs the tasks of one batch through the engine; thread-safe ``submit``."""
 
@@ -240,7 +213,7 @@ class Batch:
             self._remove_files()
             raise
         self._lock = threading.Lock()
-        self._pending: dict[int, _PendingTask] = {}
+        self._pending = PendingTasks(self._lock)
         self._next_index = 0
         self._closed = False
         self.cancelled = False
@@ -388,11 +361,8 @@ class Batch:
                                                   prepared.estimate_files, prepared.estimate_blobs,
                                                   calls=max(1, len(calls)))
             future = TaskFuture(task_id, callback)
-            self._pending[task_id] = _PendingTask(
-                future=future, path=task_path, unwritten=prepared, cache_key=key,
-                inline_call=func if self._inline is not None else None,
-                waiting_since=time.monotonic(), taking_back=False, arrived=None,
-                files_done=False)
+            self._pending.add(task_id, future, task_path, prepared, key,
+                              inline_call=func if self._inline is not None else None)
         self._write_admitted(raise_for=task_id)
         return future
 
@@ -407,19 +377,16 @@ class Batch:
             if not admitted:
                 break
             for task_id in admitted:
-                with self._lock:
-                    task = self._pending.get(task_id)
-                    prepared = task.unwritten if task is not None else None
-                    if prepared is not None:
-                        task.unwritten = None
-                    if prepared is None or task.future is None:
-                        continue  # ended meanwhile
+                unwritten = self._pending.take_unwritten(task_id)
+                if unwritten is None:
+                    continue  # ended meanwhile
+                task_path, prepared = unwritten
                 try:
-                    files, blobs = self.codec.write(prepared, task.path)
+                    files, blobs = self.codec.write(prepared, task_path)
                 except BaseException as error:  # noqa: BLE001 - the task fails, nothing hangs
                     # An interrupt is still the caller's, whichever task it hit.
                     raise_it = task_id == raise_for or not isinstance(error, Exception)
-                    error = self._unwritable(task_id, task.path, error, raise_it)
+                    error = self._unwritable(task_id, task_path, error, raise_it)
                     to_raise = error or to_raise
                     continue
                 inputs = (self.codec.blob_paths(prepared)
@@ -438,9 +405,7 @@ class Batch:
             error = OSError(f"shared_data_dir {str(self.layout.root)!r}: cannot write "
                             f"the task file {task_path!r}: {cause}")
             error.__cause__ = cause
-        with self._lock:
-            task = self._pending.get(task_id)
-            future = self._take_future(task_id, task) if task is not None else None
+        future = self._pending.take_future(task_id)
         self.engine.withdraw(task_id, str(error))
         _remove_quietly(task_path)
         self.codec.forget(task_path)
@@ -449,15 +414,6 @@ class Batch:
         if future is not None:
             future._complete(error=error)
         return None
-
-    def _take_future(self, task_id: int, task: _PendingTask) -> TaskFuture | None:
-        """With the lock held: the task's future (None if it was resolved already),
-        taken away; the task is dropped once its files are gone too."""
-        future = task.future
-        task.resolve()
-        if task.files_done:
-            del self._pending[task_id]
-        return future
 
     def _report_bytes(self) -> None:
         if self.journal is None or self._aborted or self._closed:
@@ -477,9 +433,8 @@ class Batch:
                 _recovery.heartbeat(self.dir)
             outcome = self.engine.next_outcome(0.5)
             if outcome is None:
-                with self._lock:
-                    if self._closed and all(t.future is None for t in self._pending.values()):
-                        return
+                if self._closed and self._pending.all_resolved():
+                    return
                 continue
             try:
                 self.complete(outcome)
@@ -493,15 +448,10 @@ class Batch:
         """Completes the task's future from the engine's outcome; an outcome that
         arrives while the inline runner tries to take the task back waits for it
         (see end_take_back)."""
-        with self._lock:
-            task = self._pending.get(outcome.task)
-            if task is None or task.future is None:
-                return  # cancelled, or run by the parent itself
-            if task.taking_back:
-                task.arrived = outcome
-                return
-            task_path, key = task.path, task.cache_key
-            future = self._take_future(outcome.task, task)
+        taken = self._pending.take_for_outcome(outcome)
+        if taken is None:
+            return  # cancelled, run by the parent itself, or waiting for the inline runner
+        future, task_path, key = taken
         try:
             value, error = self._load_outcome(outcome, task_path)
         except BaseException as load_error:  # a bad result file fails the task, loudly
@@ -515,13 +465,7 @@ class Batch:
     def _files_done(self, task_id: int) -> None:
         """Every ended task, whoever consumes its outcome: its task file goes (no
         job will read it again) and the disk budget gets the room back."""
-        with self._lock:
-            task = self._pending.get(task_id)
-            task_path = None
-            if task is not None and not task.files_done:
-                task_path, task.files_done = task.path, True
-                if task.future is None:
-                    del self._pending[task_id]
+        task_path = self._pending.take_file(task_id)
         try:
             if task_path is not None:
                 _remove_quietly(task_path)
@@ -537,39 +481,18 @@ class Batch:
             self.engine.add_disk_blobs(added)
 
     def next_to_take_back(self, waited_s: float):
-        """For the inline runner: ``(task_id, call)`` of the task that has waited
-        longest, at least ``waited_s`` seconds since it was queued or last looked
-        at; None if none has. Its outcome, should one arrive, now waits for
-        ``end_take_back``."""
-        now = time.monotonic()
-        with self._lock:
-            due = [(t.waiting_since, task_id) for task_id, t in self._pending.items()
-                   if t.inline_call is not None and not t.taking_back
-                   and now - t.waiting_since >= waited_s]
-            if not due:
-                return None
-            _, task_id = min(due)
-            task = self._pending[task_id]
-            task.taking_back = True
-            return task_id, task.inline_call
+        """For the inline runner: see PendingTasks.next_to_take_back."""
+        return self._pending.next_to_take_back(waited_s)
 
     def end_take_back(self, task_id: int, removed: bool) -> TaskFuture | None:
         """For the inline runner, once it tried to remove the task's job: when it
         was removed, the task's future, taken from the collector (the runner runs
         the task; None if it finished meanwhile). When the job runs on, an outcome
         that arrived meanwhile completes the task now, else it waits again."""
-        with self._lock:
-            task = self._pending.get(task_id)
-            if task is None:
-                return None
-            task.taking_back = False
-            arrived, task.arrived = task.arrived, None
-            if removed:
-                return self._take_future(task_id, task)
-            task.waiting_since = time.monotonic()
+        future, arrived = self._pending.end_take_back(task_id, removed)
         if arrived is not None:
             self.complete(arrived)
-        return None
+        return future
 
     def _load_outcome(self, outcome, task_path: str):
         if outcome.kind == _core.OutcomeKind.cancelled:

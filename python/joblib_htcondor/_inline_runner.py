@@ -19,7 +19,7 @@ class InlineRunner:
     meanwhile is left alone and checked again later. The engine sees the removal
     as a failure of a task the batch has forgotten, and nobody waits for it.
 
-    The batch keeps each task's state (``_batch._PendingTask``): an outcome that
+    The batch keeps each task's state (``_pending.PendingTask``): an outcome that
     arrives while a removal is being tried waits there, so the batch's collector
     handles every outcome the same way.
     """

@@ -53,11 +53,11 @@ def test_an_outcome_arriving_during_a_removal_waits_for_the_runner(batch, tmp_pa
     task_id, call = batch.next_to_take_back(0.0)
     assert task_id == future.task_id and call.value == "from the job"
     go.touch()  # the job finishes while its removal is being tried
-    wait_until(lambda: batch._pending[future.task_id].arrived is not None)
+    wait_until(lambda: batch._pending.get(future.task_id).arrived is not None)
     assert not future.done()  # held: the runner has not decided
     assert batch.end_take_back(future.task_id, removed=False) is None
     assert future.get(timeout=30) == "from the job"
-    assert batch._pending == {}
+    assert len(batch._pending) == 0
 
 
 def test_a_task_taken_back_is_the_runners_and_its_jobs_outcome_is_dropped(batch, tmp_path):
@@ -68,7 +68,7 @@ def test_a_task_taken_back_is_the_runners_and_its_jobs_outcome_is_dropped(batch,
     assert taken is future
     assert batch.next_to_take_back(0.0) is None  # resolved: not offered again
     go.touch()  # the job was not really removed here: its outcome comes, and is dropped
-    wait_until(lambda: not batch._pending)
+    wait_until(lambda: len(batch._pending) == 0)
     assert not future.done()
     future._complete("run by the parent")
     assert future.get() == "run by the parent"
