@@ -13,6 +13,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from ._errors import (
+    IncompatibleResultError,
     IntegrityError,
     JobFailedError,
     JoblibHTCondorError,
@@ -27,6 +28,7 @@ from ._errors import (
 __version__ = "0.1.0"
 __all__ = [
     "HTCondorBackend",
+    "IncompatibleResultError",
     "IntegrityError",
     "JobFailedError",
     "JoblibHTCondorError",

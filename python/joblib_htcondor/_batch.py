@@ -1,17 +1,6 @@
 """One joblib batch (one ``Parallel`` call at one recursion level): its directory
-in the shared data dir, its C++ engine, and the thread that turns the engine's
-outcomes into completed futures.
-
-Layout under ``shared_data_dir``::
-
-    batches/<batch_id>/tasks/<n>.task     written here, read by the worker
-    batches/<batch_id>/tasks/<n>.result   written by the worker, read here
-    batches/<batch_id>/logs/<n>.<attempt>.{out,err}
-    batches/<batch_id>/condor.log         HTCondor's event log (htcondor only)
-    batches/<batch_id>/owner.json         who runs the batch (see _recovery)
-    batches/<batch_id>/resume.keys        task -> content key, with resume=True (see _resume)
-    results/<hash>.result                 finished tasks' results, with resume=True
-    store/                                content-addressed data (see _serialization)
+in the shared data dir (see _layout), its C++ engine, and the thread that turns
+the engine's outcomes into completed futures.
 
 The whole batch directory is removed when the batch ends, however it ends.
 """
@@ -40,10 +29,26 @@ from ._errors import (
     TaskCancelledError,
 )
 from ._inline_runner import InlineRunner
-from ._params import IN_TRANSFER_JOB_ENV, BackendParams
+from ._layout import (
+    BATCH_ENV,
+    DELETE_TASK_FILE_ENV,
+    DURABLE_FILES_ENV,
+    IN_TRANSFER_JOB_ENV,
+    PRELOAD_ENV,
+    RUN_ENV,
+    SHARED_DIR_ENV,
+    SYS_PATH_ENV,
+    WORKER_LOG_LEVEL_ENV,
+    SharedLayout,
+    default_logs_dir,
+    tasks_dir,
+)
+from ._params import BackendParams
+from ._pending import PendingTasks
 from ._result_cache import ResultCache
 from ._serialization import TaskCodec
 from ._task import TaskCalls, result_path_for
+from ._task_result import read_task_result
 
 logger = logging.getLogger("joblib_htcondor")
 
@@ -178,15 +183,16 @@ class Batch:
         self.lineage = f"{parent_lineage}/{self.batch_id}" if parent_lineage else self.batch_id
         shared = make_private_dir(Path(params.shared_data_dir).absolute(), "shared_data_dir",
                                   check_owner=False)
-        make_private_dir(shared / "batches", "shared_data_dir")
-        self.dir = make_private_dir(shared / "batches" / self.batch_id, "shared_data_dir")
-        self.tasks_dir = make_private_dir(self.dir / "tasks", "shared_data_dir")
+        self.layout = SharedLayout(shared)
+        make_private_dir(self.layout.batches, "shared_data_dir")
+        self.dir = make_private_dir(self.layout.batch_dir(self.batch_id), "shared_data_dir")
+        self.tasks_dir = make_private_dir(tasks_dir(self.dir), "shared_data_dir")
         if params.log_dir_prefix:
             self.logs_dir = make_private_dir(
                 Path(params.log_dir_prefix).absolute() / self.batch_id, "log_dir_prefix",
                 check_owner=False)
         else:
-            self.logs_dir = make_private_dir(self.dir / "logs", "shared_data_dir")
+            self.logs_dir = make_private_dir(default_logs_dir(self.dir), "shared_data_dir")
         self.throttle = resolve_throttle(params, level, n_jobs)
         budget_mb = params.value_for_level("max_shared_disk", level)
         self.disk_budget = budget_mb * 2**20 if budget_mb else 0  # bytes; 0: no limit
@@ -209,10 +215,7 @@ class Batch:
             self._remove_files()
             raise
         self._lock = threading.Lock()
-        self._futures: dict = {}
-        self._task_paths: dict = {}
-        self._unwritten: dict = {}  # task id -> PreparedFile waiting for the disk budget
-        self._disk_paths: dict = {}  # task id -> task file, until the task's outcome is in
+        self._pending = PendingTasks(self._lock)
         self._next_index = 0
         self._closed = False
         self.cancelled = False
@@ -225,10 +228,8 @@ class Batch:
         self.run_time = threading.local()
         self.cache = None
         if params.resume:
-            make_private_dir(shared / "results", "shared_data_dir")
+            make_private_dir(self.layout.results, "shared_data_dir")
             self.cache = ResultCache(shared)
-        self._cache_keys: dict = {}
-        self._calls_of: dict = {}  # adopted task id -> the calls, if its job fails
         self.adoption = None
         # A root batch on HTCondor notes its tasks' keys: a rerun may adopt its jobs.
         self._notes_keys = self.cache is not None and level == 0 and \
@@ -279,7 +280,7 @@ class Batch:
         parent = self.lineage.split("/")[-2] if "/" in self.lineage else ""
         p, level = self.params, self.level
         return _core.JournalWriter(
-            str(shared / "journal"), self.batch_id, parent, self.root_batch_id, level,
+            str(self.layout.journal), self.batch_id, parent, self.root_batch_id, level,
             self.throttle, p.scheduler,
             request_cpus=float(p.value_for_level("request_cpus", level)),
             request_memory_mb=p.value_for_level("request_memory", level) or 0,
@@ -304,15 +305,15 @@ class Batch:
         template.gpus = p.value_for_level("request_gpus", level)
         template.priority = level  # children before their waiting parents
         template.environment = {
-            "JOBLIB_HTCONDOR_SHARED_DIR": str(shared),
-            "JOBLIB_HTCONDOR_BATCH": self.batch_id,
-            "JOBLIB_HTCONDOR_RUN": self.root_batch_id,
-            "JOBLIB_HTCONDOR_WORKER_LOG_LEVEL": str(p.worker_log_level),
-            "JOBLIB_HTCONDOR_DELETE_TASK_FILE": "1" if p.delete_task_file_on_load else "0",
-            "JOBLIB_HTCONDOR_DURABLE_FILES": "1" if durable_files(p.scheduler) else "0",
-            "JOBLIB_HTCONDOR_SYS_PATH": caller_sys_path(),
+            SHARED_DIR_ENV: str(shared),
+            BATCH_ENV: self.batch_id,
+            RUN_ENV: self.root_batch_id,
+            WORKER_LOG_LEVEL_ENV: str(p.worker_log_level),
+            DELETE_TASK_FILE_ENV: "1" if p.delete_task_file_on_load else "0",
+            DURABLE_FILES_ENV: "1" if durable_files(p.scheduler) else "0",
+            SYS_PATH_ENV: caller_sys_path(),
             # heavy packages the caller uses: the local scheduler's fork server imports them once
-            "JOBLIB_HTCONDOR_PRELOAD": modules_to_preload(),
+            PRELOAD_ENV: modules_to_preload(),
             # read by the thread pools when they start (the worker, or the local
             # scheduler's fork server, imports numpy after these are set)
             **{name: str(self.threads) for name in THREAD_VARS},
@@ -351,7 +352,7 @@ class Batch:
         each batch's own throttle."""
         if self.params.throttle_scope != "level" or self.params.scheduler != "htcondor":
             return None
-        lock = shared / "batches" / f".{self.root_batch_id}-L{self.level}.lock"
+        lock = self.layout.level_lock(self.root_batch_id, self.level)
         return _core.LevelLimit(self.level, self.throttle, str(lock))
 
     def _file_transfer(self, shared: Path) -> _core.FileTransfer:
@@ -388,9 +389,7 @@ class Batch:
             if task_id is None:
                 return None
             future = TaskFuture(task_id, callback)
-            self._futures[task_id] = future
-            self._cache_keys[task_id] = key
-            self._calls_of[task_id] = func
+            self._pending.add_adopted(task_id, future, key, func)
             early = self.adoption.take_stashed(task_id)
         if early is not None:  # ended before joblib handed the task over
             threading.Thread(target=self.complete, args=(early,), daemon=True).start()
@@ -412,16 +411,10 @@ class Batch:
             if future is None:
                 future = TaskFuture(task_id, callback)
             future.task_id = task_id
-            self._futures[task_id] = future
-            self._task_paths[task_id] = task_path
-            self._disk_paths[task_id] = task_path
-            self._unwritten[task_id] = prepared
-            if key is not None:
-                self._cache_keys[task_id] = key
-                if self._notes_keys:  # before its job can exist
-                    _resume.record_key(self.dir, task_id, task_path, key)
-            if self._inline is not None:
-                self._inline.track(task_id, func)
+            self._pending.add(task_id, future, task_path, prepared, key,
+                              inline_call=func if self._inline is not None else None)
+            if key is not None and self._notes_keys:  # before its job can exist
+                _resume.record_key(self.dir, task_id, task_path, key)
         self._write_admitted(raise_for=task_id)
         return future
 
@@ -436,11 +429,10 @@ class Batch:
             if not admitted:
                 break
             for task_id in admitted:
-                with self._lock:
-                    prepared = self._unwritten.pop(task_id, None)
-                    task_path = self._task_paths.get(task_id)
-                if prepared is None or task_path is None:
+                unwritten = self._pending.take_unwritten(task_id)
+                if unwritten is None:
                     continue  # ended meanwhile
+                task_path, prepared = unwritten
                 try:
                     files, blobs = self.codec.write(prepared, task_path)
                 except BaseException as error:  # noqa: BLE001 - the task fails, nothing hangs
@@ -462,13 +454,10 @@ class Batch:
         when the caller gets it directly, else completes the task's future with it."""
         if isinstance(error, (OSError, RuntimeError)):  # full, unwritable, gone
             cause = error
-            error = OSError(f"shared_data_dir {str(self.dir.parent.parent)!r}: cannot write "
+            error = OSError(f"shared_data_dir {str(self.layout.root)!r}: cannot write "
                             f"the task file {task_path!r}: {cause}")
             error.__cause__ = cause
-        with self._lock:
-            future = self._futures.pop(task_id, None)
-            self._task_paths.pop(task_id, None)
-            self._cache_keys.pop(task_id, None)
+        future = self._pending.take_future(task_id)
         self.engine.withdraw(task_id, str(error))
         _remove_quietly(task_path)
         self.codec.forget(task_path)
@@ -498,13 +487,11 @@ class Batch:
                     self.adoption.heartbeat()
             outcome = self.engine.next_outcome(0.5)
             if outcome is None:
-                with self._lock:
-                    if self._closed and not self._futures:
-                        return
+                if self._closed and self._pending.all_resolved():
+                    return
                 continue
             try:
-                if self._inline is None or not self._inline.holds(outcome):
-                    self.complete(outcome)  # else a removal is being tried: the runner decides
+                self.complete(outcome)
                 self._files_done(outcome.task)
                 self._write_admitted()  # room for tasks waiting for the disk budget
             except Exception:  # noqa: BLE001 - this thread completes every future: it must live
@@ -512,16 +499,15 @@ class Batch:
                                  self.batch_id, outcome.task)
 
     def complete(self, outcome) -> None:
-        with self._lock:
-            future = self._futures.pop(outcome.task, None)
-            task_path = self._task_paths.pop(outcome.task, None)
-            self._unwritten.pop(outcome.task, None)
-            key = self._cache_keys.pop(outcome.task, None)
-            calls = self._calls_of.pop(outcome.task, None)
-            if future is None and self.adoption is not None and self.adoption.stash(outcome):
-                return  # an adopted job ended before joblib handed its task over
-        if future is None:
-            return  # cancelled, or run by the parent itself
+        """Completes the task's future from the engine's outcome; an outcome that
+        arrives while the inline runner tries to take the task back waits for it
+        (see end_take_back), and one of an adopted job whose task joblib has not
+        handed over yet waits in the adoption (see _claim_adopted)."""
+        stash = self.adoption.stash if self.adoption is not None else None
+        taken = self._pending.take_for_outcome(outcome, unknown=stash)
+        if taken is None:
+            return  # cancelled, run by the parent itself, or waiting (see above)
+        future, task_path, key, calls = taken
         source = self.adoption.source(outcome.task) if self.adoption is not None else None
         if source is not None and calls is not None and outcome.kind in (
                 _core.OutcomeKind.failed, _core.OutcomeKind.cancelled) and not self.cancelled:
@@ -548,8 +534,7 @@ class Batch:
     def _files_done(self, task_id: int) -> None:
         """Every ended task, whoever consumes its outcome: its task file goes (no
         job will read it again) and the disk budget gets the room back."""
-        with self._lock:
-            task_path = self._disk_paths.pop(task_id, None)
+        task_path = self._pending.take_file(task_id)
         try:
             if task_path is not None:
                 _remove_quietly(task_path)
@@ -564,14 +549,18 @@ class Batch:
         if added:  # large results: on disk until the batch ends, like the tasks' data
             self.engine.add_disk_blobs(added)
 
-    def take(self, task_id: int):
-        """Takes the future and task path of an unfinished task away from the
-        collector (the parent runs it itself); None if it finished meanwhile."""
-        with self._lock:
-            future = self._futures.pop(task_id, None)
-            self._task_paths.pop(task_id, None)
-            self._unwritten.pop(task_id, None)
-            self._cache_keys.pop(task_id, None)
+    def next_to_take_back(self, waited_s: float):
+        """For the inline runner: see PendingTasks.next_to_take_back."""
+        return self._pending.next_to_take_back(waited_s)
+
+    def end_take_back(self, task_id: int, removed: bool) -> TaskFuture | None:
+        """For the inline runner, once it tried to remove the task's job: when it
+        was removed, the task's future, taken from the collector (the runner runs
+        the task; None if it finished meanwhile). When the job runs on, an outcome
+        that arrived meanwhile completes the task now, else it waits again."""
+        future, arrived = self._pending.end_take_back(task_id, removed)
+        if arrived is not None:
+            self.complete(arrived)
         return future
 
     def _load_outcome(self, outcome, task_path: str, source=None):
@@ -587,15 +576,14 @@ class Batch:
         codec = self.codec
         if source is not None:  # adopted: the killed run's files, with its identity
             codec, task_path = source
-        result_path = result_path_for(task_path)
         # Signed by the attempt whose job ended: an older attempt's result is refused.
-        status, payload, traceback_text = codec.load(result_path, delete=True,
-                                                     attempt=outcome.attempts - 1)
-        if status == "ok":  # then the third field is the worker's run time (seconds)
-            self.run_time.seconds = traceback_text if isinstance(traceback_text, float) else None
-            return payload, None
-        payload.__cause__ = RemoteTraceback(traceback_text)
-        return None, payload
+        result = read_task_result(codec, result_path_for(task_path),
+                                  attempt=outcome.attempts - 1)
+        if result.ok:
+            self.run_time.seconds = result.run_time
+            return result.value, None
+        result.error.__cause__ = RemoteTraceback(result.traceback)
+        return None, result.error
 
     def _stderr_tail(self, outcome) -> str:
         path = self.logs_dir / f"{outcome.task}.{outcome.attempts - 1}.err"
@@ -696,7 +684,7 @@ class Batch:
     def _abandon(self, error: BaseException) -> None:
         """The jobs could not be removed: every file goes but the owner record,
         which now says the batch is abandoned (see _recovery.find_dead_batches)."""
-        owner = self.dir / _recovery.OWNER_FILE
+        owner = self.layout.owner_file(self.batch_id)
         for entry in list(self.dir.iterdir()) if self.dir.is_dir() else []:
             if entry == owner:
                 continue
@@ -710,7 +698,7 @@ class Batch:
         logger.error("batch %s: its jobs may still be queued (lineage %s): %s. The next run "
                      "in this shared_data_dir removes them, or now: python -m "
                      "joblib_htcondor.cleanup --path %s", self.batch_id, self.lineage, error,
-                     self.dir.parent.parent)
+                     self.layout.root)
 
     def _remove_descendants(self) -> None:
         """The directories of the batches our removed jobs had started. Those jobs
@@ -718,7 +706,7 @@ class Batch:
         first (SIGKILL after its grace time, or at once): nobody else would remove
         the directories until the next run's recovery. Only after a cancellation:
         a batch that ended normally has no descendant left running."""
-        for directory in _recovery.descendant_batch_dirs(self.dir.parent, self.lineage):
+        for directory in _recovery.descendant_batch_dirs(self.layout.batches, self.lineage):
             shutil.rmtree(directory, onerror=_writable_then_retry)
 
     def _remove_files(self) -> None:

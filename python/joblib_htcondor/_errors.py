@@ -64,6 +64,12 @@ class TaskCancelledError(JoblibHTCondorError, RuntimeError):
     """A task was cancelled (abort, timeout, KeyboardInterrupt, shutdown)."""
 
 
+class IncompatibleResultError(JoblibHTCondorError, TypeError):
+    """A task's result file is not in this version's format (a worker of another
+    joblib_htcondor version wrote it, e.g. through ``python_path``). Raised for
+    that task; the message names the file and what it held."""
+
+
 class RemoteTraceback(JoblibHTCondorError):  # noqa: N818 - public name, not an error of ours
     """The traceback of an exception raised in a worker, attached as ``__cause__``."""
 

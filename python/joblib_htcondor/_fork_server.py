@@ -48,6 +48,8 @@ import sys
 import traceback
 from typing import Callable
 
+from ._layout import PRELOAD_ENV, SERVE_FD_ENV, SYS_PATH_ENV
+
 # Signals a fresh interpreter does not leave at SIG_DFL: keep Python's own choice.
 _PYTHON_HANDLED = {signal.SIGINT, signal.SIGPIPE, signal.SIGKILL, signal.SIGSTOP}
 
@@ -107,7 +109,7 @@ def _unescape(field: str) -> str:
 
 
 def _add_sys_path(environ) -> None:
-    for entry in environ.get("JOBLIB_HTCONDOR_SYS_PATH", "").split(os.pathsep):
+    for entry in environ.get(SYS_PATH_ENV, "").split(os.pathsep):
         if entry and entry not in sys.path:
             sys.path.append(entry)  # as the worker does: the caller's modules are importable
 
@@ -245,7 +247,7 @@ class _Server:
             if fields[0] == "environ":
                 connection.environ = dict(_unescape(f).partition("=")[::2] for f in fields[1:])
                 _add_sys_path(connection.environ)
-                preload(connection.environ.get("JOBLIB_HTCONDOR_PRELOAD", ""))
+                preload(connection.environ.get(PRELOAD_ENV, ""))
             else:
                 self.start(connection, fields)
 
@@ -331,8 +333,8 @@ def serve(run_task: Callable[[str, int], int],
     ``adopt(fd)`` is called in each child with its control channel (the package's
     ``_core.adopt_local_fork_server``); without it, nested batches start their own."""
     _add_sys_path(os.environ)
-    preload(os.environ.get("JOBLIB_HTCONDOR_PRELOAD", ""))
+    preload(os.environ.get(PRELOAD_ENV, ""))
     _warn_about_threads()
-    fd = int(os.environ.get("JOBLIB_HTCONDOR_SERVE_FD", "3"))
+    fd = int(os.environ.get(SERVE_FD_ENV, "3"))
     with socket.socket(fileno=fd) as control:
         return _Server(control, run_task, adopt).loop()

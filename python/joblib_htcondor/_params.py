@@ -11,10 +11,11 @@ import sys
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable
 
+from ._layout import IN_TRANSFER_JOB_ENV, SCHEDULER_ENV
+
 logger = logging.getLogger("joblib_htcondor")
 
 SCHEDULERS = ("htcondor", "local")
-SCHEDULER_ENV = "JOBLIB_HTCONDOR_SCHEDULER"
 
 _MEMORY_UNITS_MB = {
     "": 1, "b": 1 / 2**20, "k": 1 / 1024, "kb": 1 / 1024, "kib": 1 / 1024,
@@ -145,8 +146,6 @@ def _throttle_scope(value: Any, name: str) -> str:
 
 
 TRANSFERS = ("shared_filesystem", "htcondor")
-#: Set in the environment of the jobs of a transfer="htcondor" batch (see _check_transfer).
-IN_TRANSFER_JOB_ENV = "JOBLIB_HTCONDOR_TRANSFER"
 
 
 def _transfer(value: Any, name: str) -> str:

@@ -38,11 +38,11 @@ import shutil
 import time
 from pathlib import Path
 
+from ._layout import OWNER_FILE, SharedLayout
 from ._serialization import collect_garbage
 
 logger = logging.getLogger("joblib_htcondor")
 
-OWNER_FILE = "owner.json"
 CONDOR_TIMEOUT_S = 60
 #: How often a live batch touches its owner file; the stale bound
 #: (``stale_after_s``, default 3600 s) must be well above it.
@@ -169,7 +169,7 @@ def find_dead_batches(shared: Path, stale_after_s: float = 3600,
     the batches below them are not dead."""
     from . import _core
 
-    batches = Path(shared) / "batches"
+    batches = SharedLayout.of(shared).batches
     if not batches.is_dir():
         return []
     _core.check_owned_dir(str(batches))  # refused unless it is ours

@@ -25,12 +25,13 @@ class ResultCache:
 
     def __init__(self, shared: Path):
         from . import _core
-        from ._serialization import keys_dir
+        from ._layout import SharedLayout
 
         self._core = _core
-        self.dir = Path(shared) / "results"
+        layout = SharedLayout.of(shared)
+        self.dir = layout.results
         _core.make_private_dir(str(self.dir))
-        self._key = _core.SigningKey.load_or_create(keys_dir(shared))
+        self._key = _core.SigningKey.load_or_create(str(layout.keys))
 
     def identity(self, key: str):
         return self._core.SignedIdentity(self.KIND, task=key)

@@ -41,6 +41,7 @@ import cloudpickle
 
 from . import _core
 from ._errors import IntegrityError
+from ._layout import SharedLayout
 
 __all__ = ["IntegrityError", "PreparedFile", "TaskCodec", "collect_garbage", "OUT_OF_BAND_MIN",
            "task_name"]
@@ -63,11 +64,11 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 
 def store_dir(shared_dir: PathLike) -> str:
-    return os.path.join(os.fspath(shared_dir), "store")
+    return str(SharedLayout.of(shared_dir).store)
 
 
 def keys_dir(shared_dir: PathLike) -> str:
-    return os.path.join(os.fspath(shared_dir), ".keys")
+    return str(SharedLayout.of(shared_dir).keys)
 
 
 def _kind_for(path: PathLike) -> str:

@@ -18,6 +18,8 @@ import os
 import sys
 from pathlib import Path
 
+from ._layout import SharedLayout
+
 #: Names a ``jhtc-monitor`` to run instead of the packaged one (a development build).
 MONITOR_ENV = "JHTC_MONITOR"
 #: The interpreter ``jhtc-monitor --report`` hands the report to (set when we exec it).
@@ -57,7 +59,7 @@ def monitor_executable() -> Path:
 
 def _journal_dir(path: str) -> str:
     """``--path`` names the shared data directory (journals in its journal/) or a journal dir."""
-    nested = Path(path) / "journal"
+    nested = SharedLayout.of(path).journal
     return str(nested) if nested.is_dir() else path
 
 

@@ -29,6 +29,20 @@ import sys
 import time
 import traceback
 
+from ._layout import (
+    BATCH_ENV,
+    BATCHES,
+    DELETE_TASK_FILE_ENV,
+    DURABLE_FILES_ENV,
+    IN_TRANSFER_JOB_ENV,
+    KEYS,
+    RUN_ENV,
+    SHARED_DIR_ENV,
+    STORE,
+    SYS_PATH_ENV,
+    WORKER_LOG_LEVEL_ENV,
+)
+
 logger = logging.getLogger("joblib_htcondor.worker")
 
 
@@ -51,22 +65,23 @@ def run(task_path: str, attempt: int = 0) -> int:
     # needs it, by the task itself (see _task).
     from ._serialization import TaskCodec
     from ._task import JoblibScope, TaskCalls, result_path_for
+    from ._task_result import TaskResult
 
-    for entry in os.environ.get("JOBLIB_HTCONDOR_SYS_PATH", "").split(os.pathsep):
+    for entry in os.environ.get(SYS_PATH_ENV, "").split(os.pathsep):
         if entry and entry not in sys.path:
             sys.path.append(entry)  # after our own entries: importable, never shadowing
-    transferred = os.environ.get("JOBLIB_HTCONDOR_TRANSFER") == "htcondor"
+    transferred = os.environ.get(IN_TRANSFER_JOB_ENV) == "htcondor"
     if transferred:
         data_dir = os.getcwd()
         _make_transferred_files_private(data_dir)
     else:
-        data_dir = os.environ["JOBLIB_HTCONDOR_SHARED_DIR"]
-    codec = TaskCodec(data_dir, os.environ["JOBLIB_HTCONDOR_BATCH"],
-                      os.environ.get("JOBLIB_HTCONDOR_RUN"), out_of_band=not transferred,
+        data_dir = os.environ[SHARED_DIR_ENV]
+    codec = TaskCodec(data_dir, os.environ[BATCH_ENV],
+                      os.environ.get(RUN_ENV), out_of_band=not transferred,
                       # durable unless the batch says otherwise (the local scheduler's)
-                      durable=os.environ.get("JOBLIB_HTCONDOR_DURABLE_FILES") != "0")
+                      durable=os.environ.get(DURABLE_FILES_ENV) != "0")
     # The scratch copy goes in file-transfer mode: the task file's directory travels back.
-    delete = transferred or os.environ.get("JOBLIB_HTCONDOR_DELETE_TASK_FILE") == "1"
+    delete = transferred or os.environ.get(DELETE_TASK_FILE_ENV) == "1"
     payload = codec.load(task_path, delete=delete)  # may import joblib (e.g. for scikit-learn)
     started = time.monotonic()
     try:
@@ -75,24 +90,24 @@ def run(task_path: str, attempt: int = 0) -> int:
             if payload["context_func"] is not None:
                 payload["context_func"]()
             value = func()
-        # the third field of an "ok" outcome is the run time: it steers joblib's batching
-        outcome = ("ok", value, time.monotonic() - started)
+        result = TaskResult.success(value, time.monotonic() - started)
     except KeyboardInterrupt as error:
         if _stop_signal is not None:
             raise  # the job was told to stop: not a result, no result file
-        outcome = ("error", error, traceback.format_exc())  # the task raised it: a result
+        result = TaskResult.failure(error, traceback.format_exc())  # the task raised it
     except BaseException as error:  # the task's own failure is a result
-        outcome = ("error", error, traceback.format_exc())
+        result = TaskResult.failure(error, traceback.format_exc())
     logger.info("task %s ran in %.3f s", task_path, time.monotonic() - started)
     result_path = result_path_for(task_path)
     try:
-        codec.dump(outcome, result_path, attempt=attempt)
+        codec.dump(result, result_path, attempt=attempt)
     except Exception as error:  # e.g. an exception object that cannot be pickled
-        if outcome[0] != "error":
+        if result.ok:
             raise
         substitute = RuntimeError(f"{type(error).__name__} while pickling the task's "
-                                  f"exception {outcome[1]!r}: {error}")
-        codec.dump(("error", substitute, outcome[2]), result_path, attempt=attempt)
+                                  f"exception {result.error!r}: {error}")
+        codec.dump(TaskResult.failure(substitute, result.traceback), result_path,
+                   attempt=attempt)
     return 0
 
 
@@ -102,22 +117,22 @@ def _make_transferred_files_private(data_dir: str) -> None:
     creates for preserve_relative_paths are the starter's umask's, not ours. A job
     may run as another uid than the submitter's (a pool's slot users): the one key
     transferred is then moved to where this uid's key is looked for."""
-    keys = os.path.join(data_dir, ".keys")
+    keys = os.path.join(data_dir, KEYS)
     mine = os.path.join(keys, str(os.getuid()))
     if os.path.isdir(keys) and not os.path.exists(mine):
         (submitters,) = os.listdir(keys)  # only the submitter's key is transferred
         os.rename(os.path.join(keys, submitters), mine)
-    for top in (".keys", "store", "batches"):
+    for top in (KEYS, STORE, BATCHES):
         for root, _dirs, files in os.walk(os.path.join(data_dir, top)):
             os.chmod(root, 0o700)
-            mode = 0o600 if top != "store" else 0o400
+            mode = 0o600 if top != STORE else 0o400
             for name in files:
                 os.chmod(os.path.join(root, name), mode)
 
 
 def run_as_worker(task_path: str, attempt: int = 0) -> int:
     """Everything a worker process does: also what each fork server child runs."""
-    level = os.environ.get("JOBLIB_HTCONDOR_WORKER_LOG_LEVEL", str(logging.WARNING))
+    level = os.environ.get(WORKER_LOG_LEVEL_ENV, str(logging.WARNING))
     logging.basicConfig(level=int(level) if level.isdigit() else level,
                         format="%(asctime)s [%(levelname)s] %(name)s: %(message)s")
     signal.signal(signal.SIGTERM, _terminate_gracefully)

@@ -88,5 +88,5 @@ def test_worker_result_is_fsynced_unless_the_batch_says_not(shared, monkeypatch,
         monkeypatch.setenv("JOBLIB_HTCONDOR_DURABLE_FILES", setting)
     # the worker opens the caller's batch (no owner record: it is owned) and writes the result
     assert fsyncs_during(lambda: worker.run(str(task))) == fsyncs
-    status, value, _ = caller.load(result_path_for(str(task)), delete=True)
-    assert (status, value) == ("ok", 42)
+    result = caller.load(result_path_for(str(task)), delete=True)
+    assert (result.ok, result.value) == (True, 42)

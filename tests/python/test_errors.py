@@ -20,6 +20,7 @@ OLD_BASES = {
     "SharedDiskBudgetError": ValueError,
     "TaskCancelledError": RuntimeError,
     "RemoteTraceback": Exception,
+    "IncompatibleResultError": TypeError,
 }
 
 

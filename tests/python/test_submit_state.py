@@ -26,9 +26,7 @@ class Call:
 
 
 def held_per_task(batch) -> dict:
-    return {"codec files": len(batch.codec._files), "futures": len(batch._futures),
-            "task paths": len(batch._task_paths), "disk paths": len(batch._disk_paths),
-            "unwritten": len(batch._unwritten)}
+    return {"codec files": len(batch.codec._files), "pending tasks": len(batch._pending)}
 
 
 def test_ended_tasks_leave_nothing_behind_before_the_batch_ends(tmp_path):

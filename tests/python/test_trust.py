@@ -111,7 +111,7 @@ def test_the_worker_signs_its_result_for_its_attempt(shared):
     assert done.returncode == 0, done.stderr
     with pytest.raises(IntegrityError, match="a file of another attempt"):
         codec.load(task.with_suffix(".result"), attempt=1)
-    assert codec.load(task.with_suffix(".result"), attempt=2)[1] == 7
+    assert codec.load(task.with_suffix(".result"), attempt=2).value == 7
 
 
 def test_the_worker_refuses_an_attempt_that_is_not_a_number(shared):

@@ -66,9 +66,9 @@ def run_worker(tmp_path, probes, func):
     done = subprocess.run([sys.executable, "-m", "joblib_htcondor.worker", str(task)], env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    status, value, detail = codec.load(result_path_for(str(task)), delete=True)
-    assert status == "ok", detail
-    return value
+    result = codec.load(result_path_for(str(task)), delete=True)
+    assert result.ok, result.traceback
+    return result.value
 
 
 def htcondor_nested(level: int) -> HTCondorBackend:
