@@ -376,7 +376,7 @@ echo "$@" >> "$FAKE/find.args"
 )SH" + move,
              true);
   write_file(root_ / "where", "queue\n");
-  auto driver = make_htcondor_driver(t_);
+  auto driver = make_htcondor_driver(t_, o_);
   const std::vector<ExistingJob> found = driver->find_jobs("run-b1");
   ASSERT_EQ(found.size(), 1u) << "the job was in neither answer";
   EXPECT_EQ(found[0].job_id, "20.1");
