@@ -48,7 +48,11 @@ import sys
 import traceback
 from typing import Callable
 
-from ._layout import PRELOAD_ENV, SERVE_FD_ENV, SYS_PATH_ENV
+# Spelled here, not imported: the C++ tests run this file as a script, outside the
+# package (JHTC_FORK_SERVER_PY). _layout takes them from here.
+SYS_PATH_ENV = "JOBLIB_HTCONDOR_SYS_PATH"
+PRELOAD_ENV = "JOBLIB_HTCONDOR_PRELOAD"
+SERVE_FD_ENV = "JOBLIB_HTCONDOR_SERVE_FD"
 
 # Signals a fresh interpreter does not leave at SIG_DFL: keep Python's own choice.
 _PYTHON_HANDLED = {signal.SIGINT, signal.SIGPIPE, signal.SIGKILL, signal.SIGSTOP}

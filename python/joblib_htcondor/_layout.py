@@ -34,12 +34,12 @@ RUN_ENV = "JOBLIB_HTCONDOR_RUN"
 WORKER_LOG_LEVEL_ENV = "JOBLIB_HTCONDOR_WORKER_LOG_LEVEL"
 DELETE_TASK_FILE_ENV = "JOBLIB_HTCONDOR_DELETE_TASK_FILE"
 DURABLE_FILES_ENV = "JOBLIB_HTCONDOR_DURABLE_FILES"
-SYS_PATH_ENV = "JOBLIB_HTCONDOR_SYS_PATH"
-PRELOAD_ENV = "JOBLIB_HTCONDOR_PRELOAD"
 #: "htcondor" in a job whose files HTCondor transfers (no shared filesystem).
 IN_TRANSFER_JOB_ENV = "JOBLIB_HTCONDOR_TRANSFER"
-#: The fork server's socket (set by the C++ local driver, src/jhtc/local/local_driver.cpp).
-SERVE_FD_ENV = "JOBLIB_HTCONDOR_SERVE_FD"
+# The caller's import path, the modules to preload, and the fork server's socket (set
+# by the C++ local driver): spelled in _fork_server, which runs outside the package too.
+from ._fork_server import PRELOAD_ENV, SERVE_FD_ENV, SYS_PATH_ENV  # noqa: E402, F401
+
 #: The default scheduler when the backend's parameters name none.
 SCHEDULER_ENV = "JOBLIB_HTCONDOR_SCHEDULER"
 
