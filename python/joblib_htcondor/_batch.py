@@ -352,7 +352,7 @@ class Batch:
         each batch's own throttle."""
         if self.params.throttle_scope != "level" or self.params.scheduler != "htcondor":
             return None
-        lock = self.layout.level_lock(self.root_batch_id, self.level)
+        lock = SharedLayout(shared).level_lock(self.root_batch_id, self.level)
         return _core.LevelLimit(self.level, self.throttle, str(lock))
 
     def _file_transfer(self, shared: Path) -> _core.FileTransfer:
