@@ -297,7 +297,7 @@ FORMAT_KEYS = {"pool": "reps", "scale": "runs"}
 def load_part(raw: Path, name: str, loader, previous: dict) -> dict | None:
     part = loader(raw)
     kept = previous.get(name)
-    if kept and FORMAT_KEYS.get(name, "") not in kept:
+    if kept and name in FORMAT_KEYS and FORMAT_KEYS[name] not in kept:
         kept = None
     if part is not None:
         part["measured"] = now()

@@ -170,3 +170,17 @@ def test_a_pool_run_of_one_count_keeps_the_other_counts_with_their_date(raw, mon
     text = "\n".join(sections({**results_of(raw), "pool": part})["pool"])
     assert "100 tasks (0 of 3 runs per case, measured 2026-12-01 06:15 UTC)" in text
     assert "1000 tasks (3 of 3 runs per case, measured 2026-12-02 11:00 UTC)" in text
+    assert "Each case was to run 3 times" in text
+
+
+@pytest.mark.parametrize("name", ["cpp", "local_vs_loky", "warm_call", "data_transfer"])
+def test_a_part_this_run_skipped_keeps_its_previous_figures(tmp_path, name):
+    # The parts without a format key were dropped instead of kept: a run of the pool
+    # alone erased the julearn and warm-call figures of the run before.
+    kept = {"measured": "2026-12-02 11:35 UTC", "figure": 1.0}
+    assert report.load_part(tmp_path, name, lambda raw: None, {name: kept}) == kept
+
+
+def test_a_kept_part_of_an_older_format_is_dropped(tmp_path):
+    old_pool = {"tasks": {}, "measured": "2026-11-01"}  # no "reps": an older format
+    assert report.load_part(tmp_path, "pool", lambda raw: None, {"pool": old_pool}) is None
