@@ -154,8 +154,8 @@ def _pool(part: dict) -> list[str]:
     reps = part.get("reps", "?")
     lines = [f"Trivial tasks through `Parallel(n_jobs=-1)` on the testbed pool (4 slots); "
              f"each task count gives the date it was measured. Each case was to run {reps} "
-             "times, the cases interleaved (every round runs each case once, in an order rotated by one per "
-             "round); the figures are medians. Makespan: the wall time from the case's first "
+             "times, the cases interleaved (every round runs each case once, in an order "
+             "rotated by one per round); the figures are medians. Makespan: the wall time from the case's first "
              "action (its first task file or submission) to its last result known to the "
              "submitting process, for every case. CPU s and peak RSS: the submitting process. "
              "Load: the 1-minute load average before each run (min-max)."
