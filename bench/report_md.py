@@ -200,7 +200,9 @@ def _pool(part: dict) -> list[str]:
                  ("reference default / ours batch_size=1 (equal job counts)",
                   "reference_default_over_batch1"),
                  ("reference best / ours batch_size=1 (equal job counts)",
-                  "reference_best_over_batch1")]
+                  "reference_best_over_batch1"),
+                 ("reference best / raw (the bound of the equal-count ratio)",
+                  "reference_best_over_raw")]
         text = "; ".join(f"{name} {r[key]}" for name, key in named if key in r)
         lines += ["", f"Ratios of medians at {n} tasks: {text or 'none (a case is missing)'}."]
         if row.get("build"):
