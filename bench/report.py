@@ -206,6 +206,9 @@ def ratios(cases: dict, n: int) -> dict:
         # equal job counts: one job per task on both sides
         "reference_default_over_batch1": ("reference-default", "parallel-batch1"),
         "reference_best_over_batch1": ("reference-best", "parallel-batch1"),
+        # the most "reference / ours at equal job counts" could reach: ours costing no
+        # more per job than `python -c pass`
+        "reference_best_over_raw": ("reference-best", "raw-cluster"),
     }
     out = {}
     for key, (a, b) in pairs.items():
@@ -297,7 +300,7 @@ FORMAT_KEYS = {"pool": "reps", "scale": "runs"}
 def load_part(raw: Path, name: str, loader, previous: dict) -> dict | None:
     part = loader(raw)
     kept = previous.get(name)
-    if kept and FORMAT_KEYS.get(name, "") not in kept:
+    if kept and name in FORMAT_KEYS and FORMAT_KEYS[name] not in kept:
         kept = None
     if part is not None:
         part["measured"] = now()
@@ -314,8 +317,9 @@ def keep_other_task_counts(part: dict, kept: dict | None) -> None:
     for row in part["tasks"].values():
         row["measured"] = part["measured"]
     for n, row in ((kept or {}).get("tasks") or {}).items():
-        if n not in part["tasks"]:
-            part["tasks"][n] = {**row, "measured": row.get("measured", kept.get("measured", "?"))}
+        if n not in part["tasks"]:  # its ratios again from its medians: this code's set
+            part["tasks"][n] = {**row, "measured": row.get("measured", kept.get("measured", "?")),
+                                "ratios": ratios(row["cases"], int(n))}
     part["tasks"] = dict(sorted(part["tasks"].items(), key=lambda item: int(item[0])))
 
 

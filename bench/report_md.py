@@ -153,10 +153,11 @@ def _label(key: str, label: str, part: dict) -> str:
 def _pool(part: dict) -> list[str]:
     reps = part.get("reps", "?")
     lines = [f"Trivial tasks through `Parallel(n_jobs=-1)` on the testbed pool (4 slots); "
-             "each task count gives the date it was measured. Each case was to run {reps} times, the cases "
-             "interleaved (every round runs each case once, in an order rotated by one per "
-             "round); the figures are medians. Makespan: the wall time from the case's first "
-             "action (its first task file or submission) to its last result known to the "
+             f"each task count gives the date it was measured. Each case was to run {reps} "
+             "times, the cases interleaved (every round runs each case once, in an order "
+             "rotated by one per round); the figures are medians. Makespan: the wall time "
+             "from the case's first action (its first task file or submission) to its last "
+             "result known to the "
              "submitting process, for every case. CPU s and peak RSS: the submitting process. "
              "Load: the 1-minute load average before each run (min-max)."
              + (f" The reference ran as {polls['versions']}."
@@ -199,7 +200,9 @@ def _pool(part: dict) -> list[str]:
                  ("reference default / ours batch_size=1 (equal job counts)",
                   "reference_default_over_batch1"),
                  ("reference best / ours batch_size=1 (equal job counts)",
-                  "reference_best_over_batch1")]
+                  "reference_best_over_batch1"),
+                 ("reference best / raw (the bound of the equal-count ratio)",
+                  "reference_best_over_raw")]
         text = "; ".join(f"{name} {r[key]}" for name, key in named if key in r)
         lines += ["", f"Ratios of medians at {n} tasks: {text or 'none (a case is missing)'}."]
         if row.get("build"):

@@ -46,6 +46,7 @@ def test_cases_are_judged_on_the_median_of_their_runs(raw):
     assert r["reference_best_over_auto"] == 5.0
     assert r["reference_best_over_batch1"] == 2.0  # equal job counts
     assert r["reference_default_over_batch1"] == 4.0
+    assert r["reference_best_over_raw"] == 2.5  # the bound of the equal-count ratio
     assert r["targets"]["auto_over_raw"]["met"] is True
     assert r["targets"]["reference_best_over_batch1"]["met"] is True
     polls = part["reference_poll_interval_s"]
@@ -156,17 +157,34 @@ def test_a_run_without_pool_parts_keeps_the_pool_of_the_kept_figures(raw, tmp_pa
 
 
 def test_a_pool_run_of_one_count_keeps_the_other_counts_with_their_date(raw, monkeypatch):
-    kept_100 = {"cases": {}, "ratios": {"auto_over_raw": 0.75}, "build": "HEAD old"}
+    kept_100 = {**report.pool_part(raw)["tasks"]["1000"], "build": "HEAD old"}
+    kept_100["ratios"] = {"auto_over_raw": 0.75}  # an older run's set: made again from the medians
     previous = {"pool": {"reps": 3, "measured": "2026-12-01 06:15 UTC",
                          "tasks": {"100": kept_100, "1000": {"cases": {}, "ratios": {}}}}}
     monkeypatch.setattr(report, "now", lambda: "2026-12-02 11:00 UTC")
     part = report.load_part(raw, "pool", report.pool_part, previous)
     assert list(part["tasks"]) == ["100", "1000"]
-    assert part["tasks"]["100"]["ratios"] == {"auto_over_raw": 0.75}
+    assert part["tasks"]["100"]["ratios"]["auto_over_raw"] == 0.5
+    assert part["tasks"]["100"]["ratios"]["reference_best_over_raw"] == 2.5
+    assert part["tasks"]["100"]["build"] == "HEAD old"
     assert part["tasks"]["100"]["measured"] == "2026-12-01 06:15 UTC"
     # the count this run measured replaces the kept one whole
     assert part["tasks"]["1000"]["measured"] == "2026-12-02 11:00 UTC"
     assert part["tasks"]["1000"]["cases"]["parallel-auto"]["median"]["makespan_s"] == 20
     text = "\n".join(sections({**results_of(raw), "pool": part})["pool"])
-    assert "100 tasks (0 of 3 runs per case, measured 2026-12-01 06:15 UTC)" in text
+    assert "100 tasks (3 of 3 runs per case, measured 2026-12-01 06:15 UTC)" in text
     assert "1000 tasks (3 of 3 runs per case, measured 2026-12-02 11:00 UTC)" in text
+    assert "Each case was to run 3 times" in text
+
+
+@pytest.mark.parametrize("name", ["cpp", "local_vs_loky", "warm_call", "data_transfer"])
+def test_a_part_this_run_skipped_keeps_its_previous_figures(tmp_path, name):
+    # The parts without a format key were dropped instead of kept: a run of the pool
+    # alone erased the julearn and warm-call figures of the run before.
+    kept = {"measured": "2026-12-02 11:35 UTC", "figure": 1.0}
+    assert report.load_part(tmp_path, name, lambda raw: None, {name: kept}) == kept
+
+
+def test_a_kept_part_of_an_older_format_is_dropped(tmp_path):
+    old_pool = {"tasks": {}, "measured": "2026-11-01"}  # no "reps": an older format
+    assert report.load_part(tmp_path, "pool", lambda raw: None, {"pool": old_pool}) is None
