@@ -367,8 +367,7 @@ class Batch:
         with self._lock:
             if self._closed:
                 raise RuntimeError(f"batch {self.batch_id} is closed")
-            index = self._next_index
-            self._next_index += 1
+            index = self._take_index()
         key = self.cache.key_of(func) if self.cache is not None else None
         if key is not None:
             found, value = self.cache.get(key)
@@ -380,6 +379,12 @@ class Batch:
             if adopted is not None:  # resume: its job of the killed run still runs
                 return adopted
         return self._submit_new(index, func, callback, key)
+
+    def _take_index(self) -> int:
+        """The next task file's number; the caller holds the lock."""
+        index = self._next_index
+        self._next_index += 1
+        return index
 
     def _claim_adopted(self, key: str, func, callback: Callable | None) -> TaskFuture | None:
         if self.adoption is None:
@@ -514,8 +519,7 @@ class Batch:
             logger.info("batch %s: the adopted job %s failed (%s); submitting its task again",
                         self.batch_id, outcome.job_id, outcome.reason)
             with self._lock:
-                index = self._next_index
-                self._next_index += 1
+                index = self._take_index()
             try:
                 self._submit_new(index, calls, None, key, future)
             except BaseException as error:  # noqa: BLE001 - the future must complete
