@@ -24,7 +24,20 @@ struct Cap {
 
 const LevelLimit kLimit{.level = 2, .cap = 7, .lock_path = "/shared/.run-L2.lock"};
 
-class CappedDriver final : public SchedulerDriver {
+// What both drivers below share: no job ever reports an event, and removal and wake-up
+// have nothing to do.
+class SilentDriver : public SchedulerDriver {
+ public:
+  std::vector<DriverEvent> wait_events(std::chrono::milliseconds timeout) override {
+    std::this_thread::sleep_for(std::min(timeout, std::chrono::milliseconds(20)));
+    return {};
+  }
+  void remove(std::span<const JobKey>, std::string_view) override {}
+  void remove_all(std::string_view) override {}
+  void wake() override {}
+};
+
+class CappedDriver final : public SilentDriver {
  public:
   explicit CappedDriver(std::shared_ptr<Cap> cap) : cap_(std::move(cap)) {}
   std::string_view name() const override { return "capped"; }
@@ -41,13 +54,6 @@ class CappedDriver final : public SchedulerDriver {
     cap_->changed.notify_all();
     return take;
   }
-  std::vector<DriverEvent> wait_events(std::chrono::milliseconds timeout) override {
-    std::this_thread::sleep_for(std::min(timeout, std::chrono::milliseconds(20)));
-    return {};
-  }
-  void remove(std::span<const JobKey>, std::string_view) override {}
-  void remove_all(std::string_view) override {}
-  void wake() override {}
 
  private:
   std::shared_ptr<Cap> cap_;
@@ -92,17 +98,10 @@ TEST(LevelLimit, AFullLimitIsAskedAgainAfterAPauseNotInABusyLoop) {
 }
 
 // A driver without a shared count (the local scheduler) keeps the contract's default.
-class PlainDriver final : public SchedulerDriver {
+class PlainDriver final : public SilentDriver {
  public:
   std::string_view name() const override { return "plain"; }
   void submit(std::span<const JobRequest>) override { ADD_FAILURE() << "went past the limit"; }
-  std::vector<DriverEvent> wait_events(std::chrono::milliseconds timeout) override {
-    std::this_thread::sleep_for(std::min(timeout, std::chrono::milliseconds(20)));
-    return {};
-  }
-  void remove(std::span<const JobKey>, std::string_view) override {}
-  void remove_all(std::string_view) override {}
-  void wake() override {}
 };
 
 TEST(LevelLimit, ADriverThatCannotCountOtherBatchesFailsTheTaskNamingTheLimit) {
