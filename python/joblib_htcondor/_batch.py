@@ -693,7 +693,7 @@ class Batch:
             if entry == owner:
                 continue
             if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, onerror=_writable_then_retry)
+                shutil.rmtree(entry, onerror=_recovery.writable_then_retry)
             else:
                 _remove_quietly(str(entry))
         if not self.params.log_dir_prefix:
@@ -711,23 +711,15 @@ class Batch:
         the directories until the next run's recovery. Only after a cancellation:
         a batch that ended normally has no descendant left running."""
         for directory in _recovery.descendant_batch_dirs(self.layout.batches, self.lineage):
-            shutil.rmtree(directory, onerror=_writable_then_retry)
+            _recovery.remove_batch_dir(directory)
 
     def _remove_files(self) -> None:
-        shutil.rmtree(self.dir, onerror=_writable_then_retry)
+        # Not one rmtree: the abort events of jobs removed a moment ago may still
+        # be appended to condor.log, recreating it (see remove_batch_dir).
+        _recovery.remove_batch_dir(self.dir)
         if self.params.log_dir_prefix:
             return  # logs the user asked to keep
         shutil.rmtree(self.logs_dir, ignore_errors=True)
-
-
-def _writable_then_retry(function, path: str, _exc_info) -> None:
-    """rmtree's error hook: a directory made read-only (by the user, by a test)
-    must not keep our files; anything else that fails is left alone."""
-    try:
-        os.chmod(os.path.dirname(path), 0o700)
-        function(path)
-    except OSError:
-        pass
 
 
 def _remove_quietly(path: str) -> None:

@@ -210,18 +210,29 @@ REMOVE_DIR_PAUSE_S = 0.1
 
 
 def remove_batch_dir(batch_dir: Path) -> bool:
-    """Deletes a batch directory whose jobs were just removed. The schedd appends
+    """Deletes a batch directory whose jobs were just removed or have ended. The schedd appends
     their abort events to the event log in it after ``condor_rm`` has returned: a
     write landing between rmtree's unlink of ``condor.log`` and its ``rmdir`` creates
     the file again, and the directory stayed, holding only that log. Tried again
     until it is gone; once it is, a late event cannot create it. True when gone."""
     for attempt in range(REMOVE_DIR_ATTEMPTS):
-        shutil.rmtree(batch_dir, ignore_errors=True)
+        shutil.rmtree(batch_dir, onerror=writable_then_retry)
         if not os.path.lexists(batch_dir):
             return True
         time.sleep(REMOVE_DIR_PAUSE_S * (attempt + 1))
     logger.warning("could not remove %s: something keeps writing into it", batch_dir)
     return False
+
+
+def writable_then_retry(function, path: str, _exc_info) -> None:
+    """rmtree's error hook: a directory made read-only (by the user, by a test)
+    must not keep our files; anything else that fails is left alone (and
+    remove_batch_dir reports a directory that stays)."""
+    try:
+        os.chmod(os.path.dirname(path), 0o700)
+        function(path)
+    except OSError:
+        pass
 
 
 def remove_lineage_jobs(record: dict, reason: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,6 +28,12 @@ def dead_pid() -> int:
     child = subprocess.Popen(["true"])
     child.wait()
     return child.pid  # gone, and not reused this soon
+
+
+def fail_on_two(x: int) -> int:
+    if x == 2:
+        raise KeyError("task 2 failed on purpose")
+    return x
 
 
 def make_batch(shared: Path, name: str, lineage: str, **owner) -> Path:
@@ -111,6 +118,31 @@ def test_a_batch_dir_written_into_while_it_is_removed_is_removed_again(tmp_path,
     assert _recovery.remove_batch_dir(batch)
     assert not batch.exists()
     assert len(late_writes) == 2
+
+
+def test_a_failed_batch_removes_its_dir_even_when_a_late_event_recreates_its_log(
+        tmp_path, monkeypatch):
+    # What CI saw on the pool: a batch whose held jobs were removed closed while the
+    # schedd still appended their abort events; one rmtree left batches/<id>/condor.log.
+    shared = tmp_path / "shared"
+    real_rmtree = shutil.rmtree
+    late_writes = []
+
+    def rmtree_with_a_late_event(path, *args, **kwargs):
+        real_rmtree(path, *args, **kwargs)
+        if Path(path).parent.name == "batches" and not late_writes:
+            Path(path).mkdir()
+            (Path(path) / "condor.log").write_text("009 (1.0.0) Job was aborted\n...\n")
+            late_writes.append(path)
+
+    monkeypatch.setattr(shutil, "rmtree", rmtree_with_a_late_event)
+    monkeypatch.setattr(_recovery, "REMOVE_DIR_PAUSE_S", 0.0)
+    with parallel_config(backend="htcondor", scheduler="local", n_jobs=2, poll_interval=0.05,
+                         shared_data_dir=str(shared), max_retries=0):
+        with pytest.raises(KeyError, match="on purpose"):
+            Parallel()(delayed(fail_on_two)(x) for x in range(4))
+    assert len(late_writes) == 1
+    assert list((shared / "batches").iterdir()) == []
 
 
 def test_a_batch_dir_that_keeps_coming_back_is_reported_not_hidden(tmp_path, monkeypatch, caplog):
