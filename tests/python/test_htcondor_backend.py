@@ -20,21 +20,12 @@ from pool_helpers import (
     pool_address,
     wait_for_history,
 )
+from pool_tasks import slow_square, tiny
 from sklearn.datasets import load_iris
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 from sklearn.svm import SVC
 
 joblib_htcondor.register_htcondor("WARNING")
-
-
-def slow_square(x: int) -> int:
-    time.sleep(1.0)
-    return x * x
-
-
-def tiny(x: int) -> int:
-    time.sleep(0.001)
-    return x + 1
 
 
 def htcondor_config(shared, **params):
