@@ -197,8 +197,10 @@ class Batch:
         budget_mb = params.value_for_level("max_shared_disk", level)
         self.disk_budget = budget_mb * 2**20 if budget_mb else 0  # bytes; 0: no limit
         self.root_batch_id = self.lineage.split("/")[0]
-        event_log = (self.logs_dir if params.log_dir_prefix else self.dir) / "condor.log"
-        _recovery.write_owner(self.dir, self.lineage, params, str(event_log))
+        # The driver writes its event log into the batch directory unless the user
+        # keeps the logs; the owner record names it for a rerun that adopts the jobs.
+        self.event_log = (self.logs_dir if params.log_dir_prefix else self.dir) / "condor.log"
+        _recovery.write_owner(self.dir, self.lineage, params, str(self.event_log))
         if level == 0:
             self._collect_leftovers(shared)
         # The store's owner record before the journal: the monitor judges a journaled
@@ -260,7 +262,7 @@ class Batch:
             disk_budget=self.disk_budget,
             memory_retry_factor=p.value_for_level("memory_retry_factor", self.level),
             max_request_memory_mb=p.value_for_level("max_request_memory", self.level),
-            level_limit=self._level_limit(shared))
+            level_limit=self._level_limit())
 
     def _runs_inline(self) -> bool:
         """A nested batch whose jobs wait too long runs them itself (see _inline_runner)."""
@@ -342,17 +344,17 @@ class Batch:
         # an idle job no machine matches fails after this long (None: it waits forever)
         options.unmatched_after = (None if p.max_idle_unmatched == math.inf
                                    else timedelta(seconds=math.ceil(p.max_idle_unmatched)))
-        if p.log_dir_prefix:  # the event log is kept with the job logs the user keeps
-            options.event_log = str(self.logs_dir / "condor.log")
+        if p.log_dir_prefix:  # else the driver's default, the same <batch_dir>/condor.log
+            options.event_log = str(self.event_log)
         return options
 
-    def _level_limit(self, shared: Path) -> _core.LevelLimit | None:
+    def _level_limit(self) -> _core.LevelLimit | None:
         """throttle_scope="level": one cap per level of the run, counted by the schedd.
         The local scheduler has no schedd to count with; there the scope is, as before,
         each batch's own throttle."""
         if self.params.throttle_scope != "level" or self.params.scheduler != "htcondor":
             return None
-        lock = SharedLayout(shared).level_lock(self.root_batch_id, self.level)
+        lock = self.layout.level_lock(self.root_batch_id, self.level)
         return _core.LevelLimit(self.level, self.throttle, str(lock))
 
     def _file_transfer(self, shared: Path) -> _core.FileTransfer:

@@ -12,13 +12,15 @@ from types import SimpleNamespace
 import pytest
 from joblib_htcondor import _core
 from joblib_htcondor._batch import Batch
+from joblib_htcondor._layout import SharedLayout
 from joblib_htcondor._params import parse_params
 
 
 def batch_like(tmp_path: Path, **params) -> SimpleNamespace:
     """What Batch._driver_options and _level_limit read of a batch."""
     return SimpleNamespace(params=parse_params(params), lineage="jhtc-r-L0-b1/jhtc-r-L1-b2",
-                           level=1, logs_dir=tmp_path / "logs", root_batch_id="b1", throttle=7)
+                           level=1, event_log=tmp_path / "logs" / "condor.log",
+                           layout=SharedLayout(tmp_path), root_batch_id="b1", throttle=7)
 
 
 def test_the_htcondor_options_carry_typed_values(tmp_path):
@@ -54,12 +56,12 @@ def test_the_local_scheduler_gets_its_own_options(tmp_path):
 
 
 def test_the_level_cap_is_a_level_limit_only_with_throttle_scope_level(tmp_path):
-    assert Batch._level_limit(batch_like(tmp_path), tmp_path) is None
-    limit = Batch._level_limit(batch_like(tmp_path, throttle_scope="level"), tmp_path)
+    assert Batch._level_limit(batch_like(tmp_path)) is None
+    limit = Batch._level_limit(batch_like(tmp_path, throttle_scope="level"))
     assert (limit.level, limit.cap) == (1, 7)
     assert limit.lock_path == str(tmp_path / "batches" / ".b1-L1.lock")
     local = batch_like(tmp_path, throttle_scope="level", scheduler="local")
-    assert Batch._level_limit(local, tmp_path) is None  # no schedd to count with
+    assert Batch._level_limit(local) is None  # no schedd to count with
 
 
 def template(tmp_path: Path) -> _core.JobTemplate:
