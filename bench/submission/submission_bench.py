@@ -152,6 +152,7 @@ def raw_worker_cluster(directory: Path, n: int, keep_logs=None) -> dict:
     the results read at the end: timed, as through Parallel (from_submit_s without)."""
     from joblib_htcondor._serialization import TaskCodec
     from joblib_htcondor._task import TaskCalls
+    from joblib_htcondor._task_result import read_task_result
 
     shared, batch = directory / "w", "raw-worker"
     codec = TaskCodec(shared, batch)
@@ -166,8 +167,8 @@ def raw_worker_cluster(directory: Path, n: int, keep_logs=None) -> dict:
                            f"-m joblib_htcondor.worker {tasks}/$(Process).task", environment,
                            keep_logs)
     for i in range(n):  # the results are known to this process once read, as through Parallel
-        result = codec.load(tasks / f"{i}.result")
-        assert result[0] == "ok" and result[1] == [i], result
+        result = read_task_result(codec, str(tasks / f"{i}.result"), attempt=0)
+        assert result.error is None and result.value == [i], result
     return figures
 
 
