@@ -150,26 +150,40 @@ def raw_worker_cluster(directory: Path, n: int, keep_logs=None) -> dict:
     """N jobs of `python -m joblib_htcondor.worker <i>.task`, the task files written
     first as a batch of ours writes them (signed, holding TaskCalls([trivial(i)])) and
     the results read at the end: timed, as through Parallel (from_submit_s without)."""
+    shared, batch = directory / "w", "raw-worker"
+    codec, tasks = write_worker_tasks(shared, batch, n)
+    environment = (f'environment = "JOBLIB_HTCONDOR_SHARED_DIR={shared} '
+                   f'JOBLIB_HTCONDOR_BATCH={batch}"\n')
+    figures = _one_cluster(directory, "raw-worker", n,
+                           f"-m joblib_htcondor.worker {tasks}/$(Process).task", environment,
+                           keep_logs)
+    check_worker_results(codec, tasks, n)  # known to this process once read, as through Parallel
+    return figures
+
+
+def write_worker_tasks(shared: Path, batch: str, n: int):
+    """N task files as a batch of ours writes them (signed, each holding
+    TaskCalls([trivial(i)])) under shared/tasks; returns the codec and that directory."""
     from joblib_htcondor._serialization import TaskCodec
     from joblib_htcondor._task import TaskCalls
-    from joblib_htcondor._task_result import read_task_result
 
-    shared, batch = directory / "w", "raw-worker"
     codec = TaskCodec(shared, batch)
     tasks = shared / "tasks"
     tasks.mkdir(parents=True)
     for i in range(n):
         codec.dump({"func": TaskCalls([(trivial, (i,), {})], None), "context_func": None},
                    tasks / f"{i}.task")
-    environment = (f'environment = "JOBLIB_HTCONDOR_SHARED_DIR={shared} '
-                   f'JOBLIB_HTCONDOR_BATCH={batch}"\n')
-    figures = _one_cluster(directory, "raw-worker", n,
-                           f"-m joblib_htcondor.worker {tasks}/$(Process).task", environment,
-                           keep_logs)
-    for i in range(n):  # the results are known to this process once read, as through Parallel
+    return codec, tasks
+
+
+def check_worker_results(codec, tasks: Path, n: int) -> None:
+    """Reads the N results as the batch's collector does; any other value fails the run."""
+    from joblib_htcondor._task_result import read_task_result
+
+    for i in range(n):
         result = read_task_result(codec, str(tasks / f"{i}.result"), attempt=0)
-        assert result.error is None and result.value == [i], result
-    return figures
+        if result.error is not None or result.value != [i]:
+            raise AssertionError(f"task {i}: {result!r}")
 
 
 def _one_cluster(directory: Path, name: str, n: int, arguments: str, extra: str,
