@@ -53,12 +53,45 @@ _handling = False
 def _start_empty_after_fork() -> None:
     """A forked child (a multiprocessing worker) covers only the batches it starts:
     the parent's are the parent's to remove, and a lock a parent thread held at
-    the fork would never be released here. The handlers stay installed."""
-    global _lock, _batches, _handling, _aborting
+    the fork would never be released here. It also gets back the handlers ours
+    replaced, so that it stops as it would without us (SIGTERM's default: die at
+    once, whatever the child is doing); its first batch installs ours again.
+    With ours left in place, joblib's test_nested_loop hung now and then: a pool
+    worker that got multiprocessing's terminate() went on waiting for work."""
+    global _lock, _batches, _handling, _aborting, _previous
     _lock = threading.RLock()
     _batches = weakref.WeakSet()
     _handling = False
     _aborting = []
+    _restore_in_child(_handle, _previous)
+    _previous = {}
+    # Then the worker's (worker.run_as_worker), in a process a task forked: it raises
+    # KeyboardInterrupt, which a pool worker may swallow and then wait for work
+    # forever (joblib's test_nested_loop[htcondor-multiprocessing] hung that way).
+    _restore_in_child(*_worker_handlers)
+    _worker_handlers[1].clear()
+
+
+def _restore_in_child(ours, replaced: dict) -> None:
+    for signum, previous in replaced.items():
+        try:
+            if ours is not None and previous is not None and signal.getsignal(signum) is ours:
+                signal.signal(signum, previous)
+        except (ValueError, OSError, TypeError):
+            pass
+
+
+#: The worker's own handler and what it replaced (see note_worker_handlers).
+_worker_handlers: tuple = (None, {})
+
+
+def note_worker_handlers(handler, replaced: dict) -> None:
+    """A worker process (worker.run_as_worker) put ``handler`` in place of the
+    handlers in ``replaced`` (signal number -> handler): a child it forks gets
+    those back. One after-fork hook restores ours and the worker's, in that order,
+    whichever module was imported first."""
+    global _worker_handlers
+    _worker_handlers = (handler, dict(replaced))
 
 
 os.register_at_fork(after_in_child=_start_empty_after_fork)

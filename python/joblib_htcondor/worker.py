@@ -29,6 +29,7 @@ import sys
 import time
 import traceback
 
+from . import _signals
 from ._layout import (
     BATCH_ENV,
     BATCHES,
@@ -135,9 +136,11 @@ def run_as_worker(task_path: str, attempt: int = 0) -> int:
     level = os.environ.get(WORKER_LOG_LEVEL_ENV, str(logging.WARNING))
     logging.basicConfig(level=int(level) if level.isdigit() else level,
                         format="%(asctime)s [%(levelname)s] %(name)s: %(message)s")
-    signal.signal(signal.SIGTERM, _terminate_gracefully)
+    replaced = {signal.SIGTERM: signal.signal(signal.SIGTERM, _terminate_gracefully)}
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # ignored stays ignored
-        signal.signal(signal.SIGINT, _terminate_gracefully)
+        replaced[signal.SIGINT] = signal.signal(signal.SIGINT, _terminate_gracefully)
+    # Not for the processes the task forks (a multiprocessing pool): see _signals.
+    _signals.note_worker_handlers(_terminate_gracefully, replaced)
     return run(task_path, attempt)
 
 

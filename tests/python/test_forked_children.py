@@ -87,3 +87,41 @@ def test_a_child_closing_its_copy_leaves_the_parents_batch(tmp_path):
     assert not batch.inherited_through_fork()
     assert batch.dir.is_dir(), "the parent's batch directory was deleted by a child"
     assert list(gen) == [1, 2]
+
+
+def test_a_forked_child_gets_back_the_handlers_ours_replaced(tmp_path):
+    """Ours runs only where a batch of that process needs it: a forked child (a pool
+    worker) stops on SIGTERM as it would without us, whatever it is doing then."""
+    gen, _ = running_generator(tmp_path / "shared")
+    assert signal.getsignal(signal.SIGTERM) is _signals._handle
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL else 7)
+    assert wait_for_child(pid) == 0, "the child kept the parent's SIGTERM handler"
+    assert list(gen) == [1, 2]
+
+
+def fork_a_child_that_swallows_keyboard_interrupt(_):
+    """A task that forks a child, as a multiprocessing pool does, whose code swallows
+    KeyboardInterrupt (as Python code in a finalizer or a broad except may), then
+    stops it with SIGTERM, as Pool.terminate() does. Returns how the child ended."""
+    pid = os.fork()
+    if pid == 0:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                time.sleep(0.05)
+            except KeyboardInterrupt:
+                pass  # a worker's handler raises this; swallowed, the child lives on
+        os._exit(3)
+    time.sleep(0.2)
+    os.kill(pid, signal.SIGTERM)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+def test_a_process_a_task_forks_dies_of_sigterm_not_of_the_workers_handler(tmp_path):
+    with parallel_config(backend="htcondor", scheduler="local", n_jobs=2,
+                         shared_data_dir=str(tmp_path / "shared")):
+        ended = Parallel()(delayed(fork_a_child_that_swallows_keyboard_interrupt)(i)
+                           for i in range(2))
+    assert ended == [-signal.SIGTERM, -signal.SIGTERM], ended
