@@ -29,6 +29,7 @@ import hashlib
 import json
 import os
 import pickle
+import signal
 import struct
 import threading
 import time
@@ -182,6 +183,11 @@ class _Heartbeat:
         self._thread = None
 
     def _run(self) -> None:
+        # This thread outlives the batches. A SIGTERM the kernel hands to it instead of
+        # the main thread leaves a main thread blocked in a C wait (a multiprocessing
+        # queue's lock) without running the Python handler: a pool worker that had run
+        # a batch ignored its pool's terminate() (joblib's test_nested_loop hung so).
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
         while True:
             time.sleep(HEARTBEAT_S)
             with self._lock:

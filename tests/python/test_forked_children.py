@@ -125,3 +125,30 @@ def test_a_process_a_task_forks_dies_of_sigterm_not_of_the_workers_handler(tmp_p
         ended = Parallel()(delayed(fork_a_child_that_swallows_keyboard_interrupt)(i)
                            for i in range(2))
     assert ended == [-signal.SIGTERM, -signal.SIGTERM], ended
+
+
+def test_the_heartbeat_thread_leaves_sigterm_to_the_main_thread(tmp_path):
+    """The heartbeat thread outlives batches; a SIGTERM the kernel gave it would leave
+    a main thread blocked in a C wait without running the handler (a pool worker that
+    had run a batch ignored its pool's terminate())."""
+    import threading
+
+    from joblib_htcondor._serialization import TaskCodec
+
+    codec = TaskCodec(tmp_path / "shared", "hb-test")
+    assert codec.owner
+    deadline = time.monotonic() + 10
+    while True:
+        heartbeat = [t for t in threading.enumerate() if t.name == "joblib_htcondor-heartbeat"]
+        status = (f"/proc/self/task/{heartbeat[0].native_id}/status" if heartbeat else None)
+        blocked = 0
+        if status and os.path.exists(status):
+            line = next(x for x in open(status) if x.startswith("SigBlk:"))
+            blocked = int(line.split()[1], 16)
+        if blocked & (1 << (signal.SIGTERM - 1)) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    codec.release()
+    assert heartbeat, "no heartbeat thread"
+    assert blocked & (1 << (signal.SIGTERM - 1)), f"SigBlk {blocked:#x}: SIGTERM not blocked"
+    assert blocked & (1 << (signal.SIGINT - 1)), f"SigBlk {blocked:#x}: SIGINT not blocked"
