@@ -58,7 +58,7 @@ def _start_empty_after_fork() -> None:
     once, whatever the child is doing); its first batch installs ours again.
     With ours left in place, joblib's test_nested_loop hung now and then: a pool
     worker that got multiprocessing's terminate() went on waiting for work."""
-    global _lock, _batches, _handling, _aborting, _previous
+    global _lock, _batches, _handling, _aborting, _previous, _worker_handlers
     _lock = threading.RLock()
     _batches = weakref.WeakSet()
     _handling = False
@@ -69,7 +69,7 @@ def _start_empty_after_fork() -> None:
     # KeyboardInterrupt, which a pool worker may swallow and then wait for work
     # forever (joblib's test_nested_loop[htcondor-multiprocessing] hung that way).
     _restore_in_child(*_worker_handlers)
-    _worker_handlers[1].clear()
+    _worker_handlers = (None, {})
 
 
 def _restore_in_child(ours, replaced: dict) -> None:
