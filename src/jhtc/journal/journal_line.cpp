@@ -3,7 +3,7 @@
 #include <cstdio>
 
 #include "jhtc/journal.hpp"
-#include "journal/json_text.hpp"
+#include "util/json_text.hpp"
 
 namespace jhtc {
 

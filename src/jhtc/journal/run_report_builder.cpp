@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "journal/json_text.hpp"
+#include "util/json_text.hpp"
 #include "journal/run_report_fold.hpp"
 
 namespace jhtc {

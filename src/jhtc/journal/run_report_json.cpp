@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "jhtc/run_report.hpp"
-#include "journal/json_text.hpp"
+#include "util/json_text.hpp"
 
 namespace jhtc {
 namespace {

@@ -9,7 +9,7 @@
 #include <stdexcept>
 
 #include "journal/journal_test_util.hpp"
-#include "journal/json_text.hpp"
+#include "util/json_text.hpp"
 #include "journal/run_summary.hpp"
 
 namespace jhtc {

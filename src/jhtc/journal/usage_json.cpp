@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "journal/json_text.hpp"
+#include "util/json_text.hpp"
 
 namespace jhtc {
 namespace {

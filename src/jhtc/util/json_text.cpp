@@ -1,4 +1,4 @@
-#include "journal/json_text.hpp"
+#include "util/json_text.hpp"
 
 #include <charconv>
 #include <cstdint>
