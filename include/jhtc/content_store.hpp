@@ -4,9 +4,9 @@
 //
 //   <root>/sha256/ab/<64 hex>        a blob, immutable once renamed into place
 //   <root>/sha256/ab/.tmp.*          a blob being written (stray ones are garbage)
-//   <root>/refs/<batch>/owner        "host pid start_ticks boot_id pid_namespace":
-//                                    who runs the batch (store/owner_identity.hpp);
-//                                    its mtime is the owner's heartbeat
+//   <root>/refs/<batch>/owner        the batch's one owner record (batch_owner.hpp):
+//                                    who runs it and where its jobs are; its mtime
+//                                    is the owner's heartbeat
 //   <root>/refs/<batch>/*.refs       "sha256-<hex> <size>" lines, one file per writer
 //                                    process (the caller's tasks, each worker's result)
 //   <root>/.lock                     flock: writers share it, release/GC take it alone
@@ -37,6 +37,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "jhtc/batch_owner.hpp"
 #include "jhtc/durability.hpp"
 
 namespace jhtc {
@@ -81,12 +82,9 @@ struct GarbageReport {
   std::uint64_t bytes_freed = 0;
 };
 
-// Whether the process that owns a batch in the store at `root` still runs: on this
-// host, boot and PID namespace its pid must exist with the recorded start time;
-// anywhere else (another node, PID namespace or container) the owner's heartbeat
-// (refreshed every minute) must be younger than `stale_after`. A batch
-// without an owner record has been released, or collected as dead: gone.
-// `unknown` when the store itself is missing or unreadable.
+// Whether the batch of the store at `root` still lives, by OwnerRecord::is_dead
+// (batch_owner.hpp). A batch without an owner record has been released, or
+// collected as dead: gone. `unknown` when the store itself is missing or unreadable.
 enum class OwnerState { alive, gone, unknown };
 OwnerState batch_owner_state(const std::filesystem::path& root, std::string_view batch_id,
                              std::chrono::seconds stale_after);
@@ -126,10 +124,24 @@ class ContentStore {
                          bool writable = false) const;
 
   // Declares this process the owner of `batch_id` unless a batch of that name is
-  // already owned; returns true if this call made it the owner. An owned batch is
-  // only looked at (a worker opening its caller's batch writes nothing).
+  // already owned; returns true if this call made it the owner. The record says
+  // what `about` says, naming this process (its `process` is ignored). An owned
+  // batch is only looked at (a worker opening its caller's batch writes nothing).
   // `durability` is the owner record's (include/jhtc/durability.hpp).
-  bool open_batch(std::string_view batch_id, Durability durability = Durability::crash_safe);
+  bool open_batch(std::string_view batch_id, Durability durability = Durability::crash_safe,
+                  BatchOwner about = {});
+  // The batch's owner record; nullopt when it has none (released, collected, not
+  // yet opened) or it cannot be parsed.
+  std::optional<OwnerRecord> owner_of(std::string_view batch_id) const;
+  // Makes this process the owner of `batch_id` whoever owned it, its record saying
+  // what `about` says (its `process` is ignored): a rerun adopting a killed run's jobs.
+  void take_over(std::string_view batch_id, BatchOwner about,
+                 Durability durability = Durability::crash_safe);
+  // Marks the batch abandoned: it ended without removing its jobs, and is dead to
+  // every reader whoever runs it, until the recovery removes its jobs and its
+  // references. Takes no store lock (it may run in a signal handler). No-op when
+  // the batch has no record.
+  void mark_abandoned(std::string_view batch_id);
   // Refreshes the owner's heartbeat (other hosts judge liveness by it).
   void heartbeat(std::string_view batch_id);
   // Records references without storing anything (the blobs must exist).
@@ -145,9 +157,8 @@ class ContentStore {
   // Returns the bytes freed.
   std::uint64_t release(std::string_view batch_id);
 
-  // Removes the references of dead batches (same host: owner process gone;
-  // other hosts: heartbeat older than `stale_after`; no owner file at all:
-  // directory older than `stale_after`), then unreferenced blobs and stray
+  // Removes the references of dead batches (OwnerRecord::is_dead; no owner file
+  // at all: directory older than `stale_after`), then unreferenced blobs and stray
   // temporary files. The batches in `keep` stay whatever their owner's state (a
   // killed run waiting to be resumed, or one a rerun adopted).
   GarbageReport collect_garbage(std::chrono::seconds stale_after,
@@ -158,6 +169,7 @@ class ContentStore {
   RefWriter& writer_for(std::string_view batch_id);  // requires mutex_
   void record_ref(std::string_view batch_id, const std::string& digest, std::uint64_t size);
   std::string write_blob(std::span<const std::byte> bytes);
+  void rewrite_owner(std::string_view batch_id, const BatchOwner& owner, Durability durability);
   std::unordered_set<std::string> all_referenced() const;
   std::uint64_t delete_if_unreferenced(const std::vector<std::string>& digests,
                                        const std::unordered_set<std::string>& referenced,

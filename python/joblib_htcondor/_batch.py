@@ -200,13 +200,13 @@ class Batch:
         # The driver writes its event log into the batch directory unless the user
         # keeps the logs; the owner record names it for a rerun that adopts the jobs.
         self.event_log = (self.logs_dir if params.log_dir_prefix else self.dir) / "condor.log"
-        _recovery.write_owner(self.dir, self.lineage, params, str(self.event_log))
         if level == 0:
             self._collect_leftovers(shared)
-        # The store's owner record before the journal: the monitor judges a journaled
-        # batch without one as dead.
-        self.codec = TaskCodec(shared, self.batch_id, self.root_batch_id,
-                               durable=durable_files(params.scheduler))
+        # Opening the batch in the store writes its one owner record (see _recovery),
+        # before the journal: the monitor judges a journaled batch without one as dead.
+        self.codec = TaskCodec(
+            shared, self.batch_id, self.root_batch_id, durable=durable_files(params.scheduler),
+            about=_recovery.describe_owner(self.lineage, params, str(self.event_log)))
         self.journal = None
         try:
             self.journal = self._open_journal(shared) if params.export_metadata else None
@@ -224,7 +224,6 @@ class Batch:
         self._aborted = False
         self._removal_failed: BaseException | None = None  # the engine's jobs may be left
         self._bytes_reported_at = 0.0
-        self._heartbeat_at = time.monotonic()  # owner.json's mtime: see _recovery
         # The run time of the task whose future this thread is completing: joblib's
         # completion callback (and so batch_completed) runs in the same thread.
         self.run_time = threading.local()
@@ -487,11 +486,6 @@ class Batch:
 
     def _collect(self) -> None:
         while True:
-            if time.monotonic() - self._heartbeat_at >= _recovery.HEARTBEAT_S:
-                self._heartbeat_at = time.monotonic()
-                _recovery.heartbeat(self.dir)
-                if self.adoption is not None:
-                    self.adoption.heartbeat()
             outcome = self.engine.next_outcome(0.5)
             if outcome is None:
                 if self._closed and self._pending.all_resolved():
@@ -673,10 +667,10 @@ class Batch:
         if self.adoption is not None:
             step(self.adoption.close, "the rerun that adopted this batch ended")
         step(self._finish_journal, "failed" if removal_failed else state)
-        step(self.codec.release)
         if removal_failed is not None:
             step(self._abandon, removal_failed)
         else:
+            step(self.codec.release)
             step(self._remove_files)
             if self.cancelled or state != "done":
                 step(self._remove_descendants)
@@ -688,19 +682,18 @@ class Batch:
             logger.warning("batch %s: while closing: %s", self.batch_id, error)
 
     def _abandon(self, error: BaseException) -> None:
-        """The jobs could not be removed: every file goes but the owner record,
-        which now says the batch is abandoned (see _recovery.find_dead_batches)."""
-        owner = self.layout.owner_file(self.batch_id)
+        """The jobs could not be removed: the owner record now says the batch is
+        abandoned, and keeps its store references (jobs still running may read them)
+        until the recovery removes the jobs (see _recovery.find_dead_batches). The
+        directory stays, emptied, for the recovery to find."""
+        self.codec.mark_abandoned()
         for entry in list(self.dir.iterdir()) if self.dir.is_dir() else []:
-            if entry == owner:
-                continue
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry, onerror=_recovery.writable_then_retry)
             else:
                 _remove_quietly(str(entry))
         if not self.params.log_dir_prefix:
             shutil.rmtree(self.logs_dir, ignore_errors=True)
-        _recovery.mark_abandoned(self.dir)
         logger.error("batch %s: its jobs may still be queued (lineage %s): %s. The next run "
                      "in this shared_data_dir removes them, or now: python -m "
                      "joblib_htcondor.cleanup --path %s", self.batch_id, self.lineage, error,
@@ -712,7 +705,7 @@ class Batch:
         first (SIGKILL after its grace time, or at once): nobody else would remove
         the directories until the next run's recovery. Only after a cancellation:
         a batch that ended normally has no descendant left running."""
-        for directory in _recovery.descendant_batch_dirs(self.layout.batches, self.lineage):
+        for directory in _recovery.descendant_batch_dirs(self.layout, self.lineage):
             _recovery.remove_batch_dir(directory)
 
     def _remove_files(self) -> None:

@@ -438,6 +438,94 @@ class Engine:
 
     def stats(self) -> dict: ...
 
+class BatchOwner:
+    """A batch's one owner record (see include/jhtc/batch_owner.hpp)."""
+
+    def __init__(self) -> None: ...
+
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def start_ticks(self) -> int: ...
+
+    @property
+    def boot_id(self) -> str: ...
+
+    @property
+    def pid_namespace(self) -> int: ...
+
+    @property
+    def lineage(self) -> str: ...
+
+    @lineage.setter
+    def lineage(self, arg: str, /) -> None: ...
+
+    @property
+    def scheduler(self) -> str: ...
+
+    @scheduler.setter
+    def scheduler(self, arg: str, /) -> None: ...
+
+    @property
+    def pool(self) -> str: ...
+
+    @pool.setter
+    def pool(self, arg: str, /) -> None: ...
+
+    @property
+    def schedd(self) -> str: ...
+
+    @schedd.setter
+    def schedd(self, arg: str, /) -> None: ...
+
+    @property
+    def event_log(self) -> str: ...
+
+    @event_log.setter
+    def event_log(self, arg: str, /) -> None: ...
+
+    @property
+    def resume_grace_s(self) -> float | None: ...
+
+    @resume_grace_s.setter
+    def resume_grace_s(self, arg: float | None, /) -> None: ...
+
+    @property
+    def abandoned(self) -> bool: ...
+
+    @abandoned.setter
+    def abandoned(self, arg: bool, /) -> None: ...
+
+    def __repr__(self) -> str: ...
+
+class OwnerRecord:
+    """An owner record as read back, with its heartbeat's age."""
+
+    @property
+    def owner(self) -> BatchOwner: ...
+
+    @property
+    def heartbeat_age_s(self) -> float: ...
+
+    def is_dead(self, stale_after_s: float) -> bool:
+        """
+        The one liveness rule: abandoned, or its process not alive (the pid where it means something, the heartbeat's age anywhere else).
+        """
+
+    def waits_for_resume(self, batch_id: str) -> bool:
+        """
+        A root batch of a resume=True run, not abandoned, whose heartbeat is younger than its resume_grace_s: a rerun may still adopt its jobs.
+        """
+
+def parse_owner_record(text: str, heartbeat_age_s: float) -> OwnerRecord | None:
+    """
+    An owner record from its text (any of the forms batch_owner.hpp lists); None when malformed. For the batch directories' owner.json of earlier versions.
+    """
+
 class Durability(enum.Enum):
     """
     Whether an atomically written file is also fsynced (include/jhtc/durability.hpp).
@@ -485,7 +573,13 @@ class ContentStore:
 
     def open_mapped(self, digest: str, verify: bool = True, expected_size: int | None = None, writable: bool = False) -> MappedBlob: ...
 
-    def open_batch(self, batch_id: str, durability: Durability = Durability.crash_safe) -> bool: ...
+    def open_batch(self, batch_id: str, durability: Durability = Durability.crash_safe, about: BatchOwner = ...) -> bool: ...
+
+    def owner_of(self, batch_id: str) -> OwnerRecord | None: ...
+
+    def take_over(self, batch_id: str, about: BatchOwner, durability: Durability = Durability.crash_safe) -> None: ...
+
+    def mark_abandoned(self, batch_id: str) -> None: ...
 
     def heartbeat(self, arg: str, /) -> None: ...
 
@@ -569,14 +663,6 @@ def fsync_calls() -> int:
     """
 
 def read_signed_file(path: str, key: SigningKey, expected: SignedIdentity) -> bytes: ...
-
-def owner_identity() -> dict:
-    """This process as an owner record describes it (see owner_identity.hpp)."""
-
-def owner_is_alive(host: str, pid: int, start_ticks: int, boot_id: str, pid_namespace: int, heartbeat_age_s: float, stale_after_s: float) -> bool:
-    """
-    The one liveness rule of owner records: the pid where it means something (same host, boot and PID namespace), the heartbeat's age anywhere else.
-    """
 
 class JournalWriter:
     """

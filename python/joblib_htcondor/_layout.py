@@ -7,10 +7,11 @@ include/jhtc/content_store.hpp, src/monitor/run_catalog.cpp; never move them)::
     batches/<batch_id>/tasks/<n>.task     written by the caller, read by the worker
     batches/<batch_id>/tasks/<n>.result   written by the worker, read by the caller
     batches/<batch_id>/logs/<n>.<attempt>.{out,err}
-    batches/<batch_id>/owner.json         who runs the batch (see _recovery)
+    batches/<batch_id>/owner.json         earlier versions' owner record (see _recovery)
     batches/.<root_batch_id>-L<level>.lock  throttle_scope="level": one cap per level
     results/<hash>.result                 finished tasks' results, with resume=True
     store/                                content-addressed data (see _serialization)
+    store/refs/<batch_id>/owner           who runs the batch, where its jobs are (_recovery)
     journal/                              the metadata journals (export_metadata=True)
     .keys/<uid>/hmac.key                  the user's signing key
 
@@ -23,7 +24,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-OWNER_FILE = "owner.json"
+#: Where versions before the one owner record kept it (read, never written).
+LEGACY_OWNER_FILE = "owner.json"
 #: The top-level entries a job's scratch directory holds under HTCondor's file transfer.
 BATCHES, STORE, KEYS = "batches", "store", ".keys"
 
@@ -60,9 +62,6 @@ class SharedLayout:
 
     def batch_dir(self, batch_id: str) -> Path:
         return self.batches / batch_id
-
-    def owner_file(self, batch_id: str) -> Path:
-        return self.batch_dir(batch_id) / OWNER_FILE
 
     def level_lock(self, root_batch_id: str, level: int) -> Path:
         return self.batches / f".{root_batch_id}-L{level}.lock"

@@ -1,26 +1,31 @@
 """What a run leaves behind when it dies, and how the next run deals with it.
 
-Every batch directory holds an owner file, written when the batch starts and
-touched every ``HEARTBEAT_S`` while the batch lives (its mtime is the heartbeat)::
+Every batch has one owner record, kept by the store beside the batch's references
+and written by C++ alone (include/jhtc/batch_owner.hpp)::
 
-    batches/<batch_id>/owner.json   {"host", "pid", "start_ticks", "boot_id",
-                                     "pid_namespace", "lineage", "scheduler",
-                                     "pool", "schedd", "event_log"[, "resume_grace_s"]
-                                     [, "abandoned"]}
+    store/refs/<batch_id>/owner    who runs the batch (host, pid, start time, boot,
+                                   PID namespace) and where its jobs are (lineage,
+                                   scheduler, pool, schedd, event log
+                                   [, resume_grace_s][, abandoned])
 
-Liveness follows the C++ rule shared with the store's owner records
-(``_core.owner_is_alive``, include/jhtc/owner_identity.hpp): on the same host,
-boot and PID namespace the pid must exist with its start time; anywhere else (a
-batch inside a job on another node, or in another PID namespace or container
-with the same host name) the heartbeat must be younger than ``stale_after_s``.
-A batch is dead when its owner is not alive, when it is marked abandoned (it
-ended without being able to remove its jobs), or when the root batch of its
-lineage is dead or gone (a nested batch outlives its root only as an orphan).
+``TaskCodec`` writes it when the batch opens; the process's heartbeat thread
+(_serialization) refreshes its mtime every ``_serialization.HEARTBEAT_S``. The store's garbage
+collector, the monitor, a rerun that adopts the jobs (_resume) and this module
+read it, and all of them judge it by one rule, ``OwnerRecord.is_dead``: abandoned
+(the batch ended without being able to remove its jobs), or its process not alive.
+On the same host, boot and PID namespace the pid must exist with its start time;
+anywhere else (a batch inside a job on another node, or in another PID namespace
+or container with the same host name) the heartbeat must be younger than
+``stale_after_s``. A nested batch whose root batch is dead or gone is dead too
+(it outlives its root only as an orphan).
+
 ``recover`` removes the jobs of dead batches from the scheduler (their lineage:
 the batch and every batch its jobs started), deletes their directories, then
-collects the store. It runs at the start of every root batch and from
-``python -m joblib_htcondor.cleanup``. A batch directory without an owner file
-goes by age (``stale_after_s``).
+collects the store, which drops their records. It runs at the start of every root
+batch and from ``python -m joblib_htcondor.cleanup``. A batch directory without an
+owner record goes by age (``stale_after_s``). Earlier versions kept the record in
+``batches/<batch_id>/owner.json``: it is read where the store has none, so that
+this version cleans up after a run of the previous one.
 
 A root batch run with ``resume=True`` waits to be resumed: while its heartbeat is
 younger than its ``resume_grace_s`` (the run's ``resume_grace``) the next run's
@@ -31,113 +36,76 @@ adopt the jobs (see _resume). The cleanup command removes it at once unless told
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
 import time
 from pathlib import Path
 
-from ._layout import OWNER_FILE, SharedLayout
+from . import _core
+from ._layout import LEGACY_OWNER_FILE, SharedLayout
 from ._serialization import collect_garbage
 
 logger = logging.getLogger("joblib_htcondor")
 
 CONDOR_TIMEOUT_S = 60
-#: How often a live batch touches its owner file; the stale bound
-#: (``stale_after_s``, default 3600 s) must be well above it.
-HEARTBEAT_S = 60.0
 
 
-def write_owner(batch_dir: Path, lineage: str, params, event_log: str = "") -> None:
-    from . import _core
-
-    record = dict(_core.owner_identity())
-    record.update({"lineage": lineage, "scheduler": params.scheduler, "pool": params.pool,
-                   "schedd": params.schedd, "event_log": event_log})
+def describe_owner(lineage: str, params, event_log: str = "") -> _core.BatchOwner:
+    """The owner record a batch opens the store with (the store adds the process)."""
+    about = _core.BatchOwner()
+    about.lineage = lineage
+    about.scheduler = params.scheduler
+    about.pool = params.pool or ""
+    about.schedd = params.schedd or ""
+    about.event_log = event_log
     if params.resume and params.scheduler == "htcondor":  # local jobs die with their caller
-        record["resume_grace_s"] = params.resume_grace
-    temp = batch_dir / f".{OWNER_FILE}.tmp"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
-    with open(os.open(temp, flags, 0o600), "w") as stream:
-        json.dump(record, stream)
-    os.replace(temp, batch_dir / OWNER_FILE)
+        about.resume_grace_s = float(params.resume_grace)
+    return about
 
 
-def read_owner(batch_dir: Path) -> dict | None:
-    """The owner record, None when there is none or it is unreadable. A record
-    (or batch directory) another user planted, or that others may write, is
-    refused with ``UnsafePathError``: its lineage goes into a ``condor_rm``."""
-    from . import _core
-
-    path = batch_dir / OWNER_FILE
+def read_owner(store: _core.ContentStore | None, batch_dir: Path) -> _core.OwnerRecord | None:
+    """The owner record of the batch in ``batch_dir``, None when there is none or it
+    is unreadable. A batch directory (or an earlier version's owner.json) another
+    user planted, or that others may write, is refused with ``UnsafePathError``:
+    its lineage goes into a ``condor_rm``, and the directory gets deleted."""
     if not _core.check_owned_dir(str(batch_dir)):  # refused unless ours
         return None
+    try:
+        record = store.owner_of(batch_dir.name) if store is not None else None
+    except ValueError:  # not a batch id the store accepts: nothing of ours
+        return None
+    if record is not None and record.owner.lineage:
+        return record
+    return _read_legacy_owner(batch_dir)
+
+
+def _read_legacy_owner(batch_dir: Path) -> _core.OwnerRecord | None:
+    """``batches/<id>/owner.json`` of a run of an earlier version."""
+    path = batch_dir / LEGACY_OWNER_FILE
     try:
         _core.check_owned_file(str(path))
         flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
         with open(os.open(path, flags), "rb") as stream:
-            return json.loads(stream.read(65536))
+            age = time.time() - os.fstat(stream.fileno()).st_mtime
+            text = stream.read(65536).decode("utf-8", errors="replace")
     except _core.UnsafePathError:
         raise
-    except (OSError, ValueError, RuntimeError):  # missing, unreadable (C++ errors: RuntimeError)
+    except (OSError, RuntimeError):  # missing, unreadable (C++ errors: RuntimeError)
         return None
+    record = _core.parse_owner_record(text, age)
+    return record if record is not None and record.owner.lineage else None
 
 
-def mark_abandoned(batch_dir: Path) -> None:
-    """The batch ended but could not remove its jobs: recovery treats it as dead,
-    whether or not its process still lives."""
-    record = read_owner(batch_dir)
-    if record is None:
-        return
-    record["abandoned"] = True
-    temp = batch_dir / f".{OWNER_FILE}.tmp"
-    with open(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as stream:
-        json.dump(record, stream)
-    os.replace(temp, batch_dir / OWNER_FILE)
-
-
-def heartbeat(batch_dir: Path) -> None:
-    """Tells other processes the batch's owner still runs (see owner_is_dead)."""
-    try:
-        os.utime(batch_dir / OWNER_FILE)
-    except OSError:
-        pass  # removed meanwhile, or the shared dir briefly unreachable
-
-
-def owner_is_dead(record: dict, heartbeat_age_s: float = -1.0,
-                  stale_after_s: float = 3600) -> bool:
-    """The shared rule (module docstring); a malformed record counts as dead."""
-    from . import _core
-
-    if record.get("abandoned"):
-        return True
-    try:
-        return not _core.owner_is_alive(
-            str(record.get("host")), int(record.get("pid") or 0),
-            int(record.get("start_ticks") or 0), str(record.get("boot_id") or ""),
-            int(record.get("pid_namespace") or 0), float(heartbeat_age_s), float(stale_after_s))
-    except (TypeError, ValueError, OverflowError):
-        return heartbeat_age_s < 0 or heartbeat_age_s > stale_after_s
-
-
-def waits_for_resume(name: str, record: dict, heartbeat_age_s: float) -> bool:
-    """A root batch of a ``resume=True`` run, not abandoned, whose heartbeat is
-    younger than the run's ``resume_grace``: a rerun may still adopt its jobs."""
-    grace = record.get("resume_grace_s")
-    if record.get("abandoned") or record.get("lineage") != name or grace is None:
-        return False
-    try:
-        return 0 <= heartbeat_age_s < float(grace)
-    except (TypeError, ValueError):
-        return False
-
-
-def _trusted_records(batches: Path) -> dict:
+def _trusted_records(layout: SharedLayout) -> dict:
     """Owner records of the batch directories this user owns; others are left
     alone (never removed, their lineage never used) and named in a warning."""
-    from . import _core
-
+    batches = layout.batches
+    try:
+        store = _core.ContentStore(str(layout.store))
+    except (OSError, _core.UnsafePathError) as error:
+        logger.warning("reading only earlier versions' owner records: %s", error)
+        store = None
     records = {}
     for entry in batches.iterdir():
         if not entry.is_dir() or entry.is_symlink():
@@ -146,20 +114,20 @@ def _trusted_records(batches: Path) -> dict:
                                entry)
             continue
         try:
-            records[entry.name] = read_owner(entry)
+            records[entry.name] = read_owner(store, entry)
         except _core.UnsafePathError as error:
             logger.warning("ignoring a batch directory that is not this user's: %s", error)
     return records
 
 
-def descendant_batch_dirs(batches: Path, lineage: str) -> list:
+def descendant_batch_dirs(layout: SharedLayout, lineage: str) -> list:
     """The directories of this user's batches started, at any depth, by the jobs of
     ``lineage``: their records' lineages extend it."""
-    if not batches.is_dir():
+    if not layout.batches.is_dir():
         return []
     below = lineage + "/"
-    return [batches / name for name, record in _trusted_records(batches).items()
-            if record is not None and str(record.get("lineage", "")).startswith(below)]
+    return [layout.batches / name for name, record in _trusted_records(layout).items()
+            if record is not None and record.owner.lineage.startswith(below)]
 
 
 def find_dead_batches(shared: Path, stale_after_s: float = 3600,
@@ -167,23 +135,17 @@ def find_dead_batches(shared: Path, stale_after_s: float = 3600,
     """``(batch_dir, owner record or None)`` of every dead batch under ``shared``;
     with ``keep_resumable``, those waiting for a rerun (``waits_for_resume``) and
     the batches below them are not dead."""
-    from . import _core
-
-    batches = SharedLayout.of(shared).batches
+    layout = SharedLayout.of(shared)
+    batches = layout.batches
     if not batches.is_dir():
         return []
     _core.check_owned_dir(str(batches))  # refused unless it is ours
-    records = _trusted_records(batches)
-    now = time.time()
+    records = _trusted_records(layout)
 
-    def dead_owner(name: str, record: dict) -> bool:
-        try:
-            age = now - (batches / name / OWNER_FILE).stat().st_mtime
-        except OSError:
-            age = -1.0
-        if not owner_is_dead(record, age, stale_after_s):
+    def dead_owner(name: str, record: _core.OwnerRecord) -> bool:
+        if not record.is_dead(stale_after_s):
             return False
-        return not (keep_resumable and waits_for_resume(name, record, age))
+        return not (keep_resumable and record.waits_for_resume(name))
 
     dead = []
     for name, record in records.items():
@@ -195,7 +157,7 @@ def find_dead_batches(shared: Path, stale_after_s: float = 3600,
             if old:
                 dead.append((batches / name, None))
             continue
-        root = record.get("lineage", name).split("/")[0]
+        root = record.owner.lineage.split("/")[0]
         root_record = records.get(root)
         if dead_owner(name, record) or (root != name and (
                 root_record is None or dead_owner(root, root_record))):
@@ -235,20 +197,18 @@ def writable_then_retry(function, path: str, _exc_info) -> None:
         pass
 
 
-def remove_lineage_jobs(record: dict, reason: str) -> bool:
+def remove_lineage_jobs(record: _core.OwnerRecord, reason: str) -> bool:
     """The jobs of a dead batch's lineage (and below), by the C++ driver, which
     validates and quotes the lineage: a planted record cannot widen the removal.
     True when jobs were marked for removal; False when none were, or when the
     record or the scheduler would not allow it (logged)."""
-    from . import _core
-
+    owner = record.owner
     try:
-        return _core.remove_lineage(str(record.get("scheduler")), str(record.get("lineage")),
-                                    reason, pool=record.get("pool") or None,
-                                    schedd=record.get("schedd") or None,
+        return _core.remove_lineage(owner.scheduler, owner.lineage, reason,
+                                    pool=owner.pool or None, schedd=owner.schedd or None,
                                     timeout_s=CONDOR_TIMEOUT_S)
     except (ValueError, TypeError, _core.SchedulerError) as error:
-        logger.warning("not removing the jobs of lineage %r: %s", record.get("lineage"), error)
+        logger.warning("not removing the jobs of lineage %r: %s", owner.lineage, error)
         return False
 
 
@@ -267,7 +227,7 @@ def recover(shared: Path, stale_after_s: float = 3600, dry_run: bool = False,
         summary["batches"].append(batch_dir.name)
         if dry_run:
             continue
-        if record and record.get("scheduler") == "htcondor":
+        if record is not None and record.owner.scheduler == "htcondor":
             if remove_lineage_jobs(record, "its submitting process is dead"):
                 summary["job_sets_removed"] += 1
         remove_batch_dir(batch_dir)

@@ -6,12 +6,12 @@ scheduler, which task holds which content (the results cache's key)::
     batches/<batch_id>/resume.keys    "<engine task id> <task file name> <key>" per line
 
 When that run dies without cancelling (SIGKILL, a lost login), its batch waits
-``resume_grace`` seconds (see _recovery.waits_for_resume): its jobs keep running.
+``resume_grace`` seconds (see OwnerRecord.waits_for_resume): its jobs keep running.
 A rerun of the same script with ``resume=True`` then, at the start of its root
 batch:
 
 1. finds such batches of the same scheduler, pool and schedd, and makes itself
-   their owner (their ``owner.json`` names this process from now on);
+   their owner (their owner record names this process from now on);
 2. hands the engine the tasks those batches ran whose result is not cached yet;
    the engine (C++, ``Engine::adopt``) asks the scheduler which still have a job
    (queued, running, or ended since) and follows those jobs from the start of the
@@ -30,11 +30,11 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from pathlib import Path
 
 from . import _core, _recovery
-from ._serialization import TaskCodec
+from ._layout import SharedLayout
+from ._serialization import HEARTBEAT_S, TaskCodec
 from ._task import result_path_for
 
 logger = logging.getLogger("joblib_htcondor")
@@ -42,7 +42,7 @@ logger = logging.getLogger("joblib_htcondor")
 KEYS_FILE = "resume.keys"
 #: A killed run's owner on another host is judged by its heartbeat alone: a rerun
 #: adopts its batch once the heartbeat is this old (three missed beats).
-ADOPT_AFTER_SILENCE_S = 3 * _recovery.HEARTBEAT_S
+ADOPT_AFTER_SILENCE_S = 3 * HEARTBEAT_S
 
 
 def record_key(batch_dir: Path, task_id: int, task_path: str, key: str) -> None:
@@ -72,11 +72,14 @@ def _read_keys(batch_dir: Path) -> list:
 class _Earlier:
     """One killed run's batch this batch took over."""
 
-    def __init__(self, shared: Path, batch_dir: Path, record: dict):
+    def __init__(self, shared: Path, batch_dir: Path, record: _core.OwnerRecord):
         self.dir = batch_dir
-        self.record = record
-        self.lineage = record["lineage"]
+        self.owner = record.owner
+        self.lineage = record.owner.lineage
         self.codec = TaskCodec(shared, batch_dir.name, batch_dir.name)
+        # Ours from now on: the next run's cleanup sees a live owner.
+        self.owner.event_log = self.owner.event_log or str(batch_dir / "condor.log")
+        self.codec.take_over(self.owner)
 
 
 class Adoption:
@@ -101,38 +104,36 @@ class Adoption:
     def _resumable(batch, shared: Path) -> list:
         """Dead root batches of resume=True runs that wait for a rerun and were
         submitted to the same scheduler, pool and schedd."""
-        batches = Path(shared) / "batches"
+        layout = SharedLayout.of(shared)
+        store = _core.ContentStore(str(layout.store))
         found = []
-        now = time.time()
         p = batch.params
-        for entry in sorted(batches.iterdir()):
+        for entry in sorted(layout.batches.iterdir()):
             if entry.name == batch.batch_id or not (entry / KEYS_FILE).is_file():
                 continue
             try:
-                record = _recovery.read_owner(entry)
-                age = now - (entry / _recovery.OWNER_FILE).stat().st_mtime
+                record = _recovery.read_owner(store, entry)
             except (OSError, _core.UnsafePathError) as error:
                 logger.warning("not resuming %s: %s", entry, error)
                 continue
             # On another host (a lost login node) only the heartbeat tells: three
             # missed beats say the owner is gone.
-            if record is None or not _recovery.owner_is_dead(
-                    record, age, stale_after_s=ADOPT_AFTER_SILENCE_S):
+            if record is None or not record.is_dead(ADOPT_AFTER_SILENCE_S):
                 continue  # alive: another rerun adopted it, or it still runs
-            if not _recovery.waits_for_resume(entry.name, record, age):
+            if not record.waits_for_resume(entry.name):
                 continue
-            if (record.get("scheduler"), record.get("pool"), record.get("schedd")) != \
-                    (p.scheduler, p.pool, p.schedd):
+            owner = record.owner
+            if (owner.scheduler, owner.pool or None, owner.schedd or None) != \
+                    (p.scheduler, p.pool or None, p.schedd or None):
                 continue
             found.append((entry, record))
         return found
 
-    def _adopt(self, batch, shared: Path, cache, batch_dir: Path, record: dict) -> None:
-        # Ours from now on: the next run's cleanup sees a live owner.
-        event_log = record.get("event_log") or str(batch_dir / "condor.log")
-        _recovery.write_owner(batch_dir, record["lineage"], batch.params, event_log)
+    def _adopt(self, batch, shared: Path, cache, batch_dir: Path,
+               record: _core.OwnerRecord) -> None:
         earlier = _Earlier(shared, batch_dir, record)
         self.earlier.append(earlier)
+        event_log = earlier.owner.event_log
         wanted, keys = [], {}
         for task_id, name, key in _read_keys(batch_dir):
             if cache is not None and cache.path(key).exists():
@@ -189,25 +190,21 @@ class Adoption:
         with self._lock:
             return self._stashed.pop(task_id, None)
 
-    def heartbeat(self) -> None:
-        for earlier in self.earlier:
-            _recovery.heartbeat(earlier.dir)
-
     def close(self, reason: str) -> None:
         """Removes what is left of the adopted batches: the jobs nobody claimed
         (their lineage), their store references and their directories. A removal
         that fails leaves the directory, marked abandoned, for the cleanup."""
         for earlier in self.earlier:
-            earlier.codec.release()
-            if earlier.record.get("scheduler") == "htcondor":
+            if earlier.owner.scheduler == "htcondor":
                 try:
                     _core.remove_lineage("htcondor", earlier.lineage, reason,
-                                         pool=earlier.record.get("pool") or None,
-                                         schedd=earlier.record.get("schedd") or None,
+                                         pool=earlier.owner.pool or None,
+                                         schedd=earlier.owner.schedd or None,
                                          timeout_s=_recovery.CONDOR_TIMEOUT_S)
                 except (ValueError, _core.SchedulerError) as error:
                     logger.warning("the jobs of the adopted batch %s may be left: %s",
                                    earlier.dir.name, error)
-                    _recovery.mark_abandoned(earlier.dir)
+                    earlier.codec.mark_abandoned()
                     continue
+            earlier.codec.release()
             _recovery.remove_batch_dir(earlier.dir)

@@ -237,6 +237,9 @@ class TaskCodec:
         (default): they survive a crash of this machine. False keeps them atomic
         (whole or absent) but not durable: for the local scheduler, whose readers
         die with the machine (include/jhtc/durability.hpp). Blobs are always fsynced.
+    about : _core.BatchOwner, optional
+        The owner record the caller's batch writes when it opens the batch: its
+        lineage and where its jobs are (include/jhtc/batch_owner.hpp).
 
     Directories are created owner-only, and existing ones are refused
     (``UnsafePathError``) unless owned by the user and not writable by others.
@@ -247,7 +250,8 @@ class TaskCodec:
     """
 
     def __init__(self, shared_dir: PathLike, batch_id: str, run_id: str | None = None,
-                 out_of_band: bool = True, durable: bool = True):
+                 out_of_band: bool = True, durable: bool = True,
+                 about: _core.BatchOwner | None = None):
         self._out_of_band = out_of_band
         self._durability = _core.Durability.crash_safe if durable else _core.Durability.atomic
         self._shared_dir = os.path.abspath(os.fspath(shared_dir))
@@ -266,9 +270,24 @@ class TaskCodec:
         self._counted: set[str] = set()  # blobs this batch wrote or was told of
         self._result_blob_bytes = 0
         self._released = False
-        self.owner = self._store.open_batch(batch_id, self._durability)
+        self.owner = self._store.open_batch(batch_id, self._durability,
+                                            about if about is not None else _core.BatchOwner())
         if self.owner:
             _heartbeat.add(self)
+
+    def take_over(self, about: _core.BatchOwner) -> None:
+        """Makes this process the owner of the batch (a rerun adopting a killed run's
+        jobs), its record saying ``about``; the heartbeat thread keeps it alive."""
+        self._store.take_over(self._batch_id, about, self._durability)
+        self.owner = True
+        _heartbeat.add(self)
+
+    def mark_abandoned(self) -> None:
+        """The batch ended without removing its jobs: its owner record says so, and
+        stays with its references until the recovery removes the jobs. No lock is
+        taken (a signal handler may call it)."""
+        _heartbeat.discard(self)
+        self._store.mark_abandoned(self._batch_id)
 
     @property
     def batch_id(self) -> str:

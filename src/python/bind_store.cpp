@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "jhtc/content_store.hpp"
-#include "jhtc/owner_identity.hpp"
+#include "jhtc/batch_owner.hpp"
 #include "jhtc/signing.hpp"
 #include "store/fs_util.hpp"
 
@@ -106,7 +106,14 @@ void bind_content_store(nb::module_& m) {
            "expected_size"_a = nb::none(), "writable"_a = false,
            nb::call_guard<nb::gil_scoped_release>())
       .def("open_batch", &jhtc::ContentStore::open_batch, "batch_id"_a,
+           "durability"_a = jhtc::Durability::crash_safe, "about"_a = jhtc::BatchOwner{},
+           nb::call_guard<nb::gil_scoped_release>())
+      .def("owner_of", &jhtc::ContentStore::owner_of, "batch_id"_a,
+           nb::call_guard<nb::gil_scoped_release>())
+      .def("take_over", &jhtc::ContentStore::take_over, "batch_id"_a, "about"_a,
            "durability"_a = jhtc::Durability::crash_safe, nb::call_guard<nb::gil_scoped_release>())
+      .def("mark_abandoned", &jhtc::ContentStore::mark_abandoned, "batch_id"_a,
+           nb::call_guard<nb::gil_scoped_release>())
       .def("heartbeat", &jhtc::ContentStore::heartbeat, nb::call_guard<nb::gil_scoped_release>())
       .def("refs_of", &jhtc::ContentStore::refs_of, nb::call_guard<nb::gil_scoped_release>())
       .def("bytes_held", &jhtc::ContentStore::bytes_held, nb::call_guard<nb::gil_scoped_release>())
@@ -241,36 +248,51 @@ void bind_signing(nb::module_& m) {
 
 }  // namespace
 
-void bind_owner_identity(nb::module_& m) {
+void bind_batch_owner(nb::module_& m) {
+  nb::class_<jhtc::BatchOwner>(m, "BatchOwner",
+                               "A batch's one owner record (see include/jhtc/batch_owner.hpp).")
+      .def(nb::init<>())
+      .def_prop_ro("host", [](const jhtc::BatchOwner& o) { return o.process.host; })
+      .def_prop_ro("pid", [](const jhtc::BatchOwner& o) { return o.process.pid; })
+      .def_prop_ro("start_ticks", [](const jhtc::BatchOwner& o) { return o.process.start_ticks; })
+      .def_prop_ro("boot_id", [](const jhtc::BatchOwner& o) { return o.process.boot_id; })
+      .def_prop_ro("pid_namespace",
+                   [](const jhtc::BatchOwner& o) { return o.process.pid_namespace; })
+      .def_rw("lineage", &jhtc::BatchOwner::lineage)
+      .def_rw("scheduler", &jhtc::BatchOwner::scheduler)
+      .def_rw("pool", &jhtc::BatchOwner::pool)
+      .def_rw("schedd", &jhtc::BatchOwner::schedd)
+      .def_rw("event_log", &jhtc::BatchOwner::event_log)
+      .def_rw("resume_grace_s", &jhtc::BatchOwner::resume_grace_s)
+      .def_rw("abandoned", &jhtc::BatchOwner::abandoned)
+      .def("__repr__", [](const jhtc::BatchOwner& o) {
+        return "BatchOwner(" + o.process.host + ":" + std::to_string(o.process.pid) +
+               ", lineage=" + o.lineage + (o.abandoned ? ", abandoned" : "") + ")";
+      });
+  nb::class_<jhtc::OwnerRecord>(m, "OwnerRecord",
+                                "An owner record as read back, with its heartbeat's age.")
+      .def_ro("owner", &jhtc::OwnerRecord::owner)
+      .def_ro("heartbeat_age_s", &jhtc::OwnerRecord::heartbeat_age_s)
+      .def("is_dead", &jhtc::OwnerRecord::is_dead, "stale_after_s"_a,
+           "The one liveness rule: abandoned, or its process not alive (the pid where it "
+           "means something, the heartbeat's age anywhere else).")
+      .def("waits_for_resume", &jhtc::OwnerRecord::waits_for_resume, "batch_id"_a,
+           "A root batch of a resume=True run, not abandoned, whose heartbeat is younger "
+           "than its resume_grace_s: a rerun may still adopt its jobs.");
   m.def(
-      "owner_identity",
-      [] {
-        const jhtc::OwnerIdentity self = jhtc::this_process_identity();
-        nb::dict d;
-        d["host"] = self.host;
-        d["pid"] = self.pid;
-        d["start_ticks"] = self.start_ticks;
-        d["boot_id"] = self.boot_id;
-        d["pid_namespace"] = self.pid_namespace;
-        return d;
+      "parse_owner_record",
+      [](std::string_view text, double heartbeat_age_s) -> std::optional<jhtc::OwnerRecord> {
+        auto owner = jhtc::parse_batch_owner(text);
+        if (!owner) return std::nullopt;
+        return jhtc::OwnerRecord{std::move(*owner), heartbeat_age_s};
       },
-      "This process as an owner record describes it (see owner_identity.hpp).");
-  m.def(
-      "owner_is_alive",
-      [](std::string host, long pid, std::uint64_t start_ticks, std::string boot_id,
-         std::uint64_t pid_namespace, double heartbeat_age_s, double stale_after_s) {
-        return jhtc::owner_is_alive(
-            {std::move(host), pid, start_ticks, std::move(boot_id), pid_namespace}, heartbeat_age_s,
-            stale_after_s);
-      },
-      "host"_a, "pid"_a, "start_ticks"_a, "boot_id"_a, "pid_namespace"_a, "heartbeat_age_s"_a,
-      "stale_after_s"_a,
-      "The one liveness rule of owner records: the pid where it means something (same "
-      "host, boot and PID namespace), the heartbeat's age anywhere else.");
+      "text"_a, "heartbeat_age_s"_a,
+      "An owner record from its text (any of the forms batch_owner.hpp lists); None when "
+      "malformed. For the batch directories' owner.json of earlier versions.");
 }
 
 void bind_store(nb::module_& m) {
+  bind_batch_owner(m);  // before ContentStore, whose open_batch defaults to a BatchOwner
   bind_content_store(m);
   bind_signing(m);
-  bind_owner_identity(m);
 }

@@ -13,7 +13,7 @@ its jobs and deleted its files.
 
 from __future__ import annotations
 
-import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -36,16 +36,14 @@ def dead_pid() -> int:
 
 
 def as_if_in_another_pid_namespace(shared: Path, batch_id: str) -> None:
-    """Rewrites both owner records of a live batch as a batch in another PID
-    namespace would have written them (mtimes, the heartbeats, untouched)."""
-    pid = dead_pid()
-    owner_json = shared / "batches" / batch_id / "owner.json"
-    record = json.loads(owner_json.read_text())
-    record.update(pid=pid, pid_namespace=int(record["pid_namespace"]) + 1)
-    owner_json.write_text(json.dumps(record))
+    """Rewrites the identity line of a live batch's owner record as a batch in
+    another PID namespace would have written it (the mtime, the heartbeat, kept)."""
     store_owner = shared / "store" / "refs" / batch_id / "owner"
-    host, _, ticks, boot_id, pidns = store_owner.read_text().split()
-    store_owner.write_text(f"{host} {pid} {ticks} {boot_id} {int(pidns) + 1}\n")
+    mtime = store_owner.stat().st_mtime
+    first, rest = store_owner.read_text().split("\n", 1)
+    host, _, ticks, boot_id, pidns = first.split()
+    store_owner.write_text(f"{host} {dead_pid()} {ticks} {boot_id} {int(pidns) + 1}\n{rest}")
+    os.utime(store_owner, (mtime, mtime))
 
 
 @pytest.mark.htcondor

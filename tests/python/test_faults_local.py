@@ -16,8 +16,9 @@ import pytest
 from joblib import Parallel, delayed, parallel_config
 from joblib_htcondor import IntegrityError, _recovery, register_htcondor
 from joblib_htcondor._params import parse_params
-from joblib_htcondor._recovery import find_dead_batches, recover, write_owner
+from joblib_htcondor._recovery import find_dead_batches, recover
 from joblib_htcondor._result_cache import ResultCache
+from owner_records import age, make_batch, owner_path, read_record
 from test_faults_support import default_sigint
 
 register_htcondor()
@@ -34,17 +35,6 @@ def fail_on_two(x: int) -> int:
     if x == 2:
         raise KeyError("task 2 failed on purpose")
     return x
-
-
-def make_batch(shared: Path, name: str, lineage: str, **owner) -> Path:
-    batch = shared / "batches" / name
-    batch.mkdir(parents=True)
-    write_owner(batch, lineage, parse_params({"scheduler": "local"}))
-    if owner:
-        record = json.loads((batch / "owner.json").read_text())
-        record.update(owner)
-        (batch / "owner.json").write_text(json.dumps(record))
-    return batch
 
 
 def test_batches_of_a_dead_owner_and_their_orphaned_children_are_dead(tmp_path):
@@ -68,10 +58,22 @@ def test_killed_resume_run_waits_its_grace_for_a_rerun_then_is_dead(tmp_path):
     assert [d.name for d, _ in find_dead_batches(tmp_path)] == ["no-resume"]
     assert sorted(d.name for d, _ in find_dead_batches(tmp_path, keep_resumable=False)) == [
         "child", "killed", "no-resume"]
-    old = time.time() - 601
-    os.utime(tmp_path / "batches" / "killed" / "owner.json", (old, old))
+    age(owner_path(tmp_path, "killed"), 601)
     assert sorted(d.name for d, _ in find_dead_batches(tmp_path)) == [
         "child", "killed", "no-resume"]
+
+
+def test_an_earlier_versions_owner_json_is_read_where_the_store_has_no_record(tmp_path):
+    """A run of the previous version kept its record in batches/<id>/owner.json:
+    this version's recovery reads it and judges it by the same rule."""
+    for name, pid in (("old-live", os.getpid()), ("old-dead", dead_pid())):
+        batch = tmp_path / "batches" / name
+        batch.mkdir(parents=True)
+        (batch / "owner.json").write_text(json.dumps({
+            "host": os.uname().nodename, "pid": pid, "start_ticks": 0, "lineage": name,
+            "scheduler": "local", "pool": None, "schedd": None, "event_log": ""}))
+    dead = find_dead_batches(tmp_path)
+    assert [(d.name, r.owner.lineage) for d, r in dead] == [("old-dead", "old-dead")]
 
 
 def test_resume_grace_outside_its_range_is_refused_naming_the_parameter():
@@ -181,7 +183,7 @@ def test_hostile_lineage_is_refused_by_the_driver_before_any_tool_runs():
 
 
 def test_recovery_of_a_planted_hostile_lineage_removes_no_job(tmp_path, monkeypatch, caplog):
-    """A planted owner.json with lineage `x" || true || "`: recovery refuses it (logs
+    """A planted owner record with lineage `x" || true || "`: recovery refuses it (logs
     it) and never runs condor_rm; a condor_rm first on PATH would record a call."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -190,10 +192,7 @@ def test_recovery_of_a_planted_hostile_lineage_removes_no_job(tmp_path, monkeypa
     (bin_dir / "condor_rm").chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     shared = tmp_path / "shared"
-    batch = make_batch(shared, "planted", "planted")
-    record = json.loads((batch / "owner.json").read_text())
-    record.update(pid=dead_pid(), lineage='x" || true || "', scheduler="htcondor")
-    (batch / "owner.json").write_text(json.dumps(record))
+    make_batch(shared, "planted", 'x" || true || "', scheduler="htcondor", pid=dead_pid())
     with caplog.at_level("WARNING", logger="joblib_htcondor"):
         summary = recover(shared)
     assert summary["batches"] == ["planted"] and summary["job_sets_removed"] == 0
@@ -307,30 +306,26 @@ def test_signal_to_the_caller_removes_its_local_jobs_and_files(tmp_path, signum,
 
 def test_owner_in_another_pid_namespace_is_alive_while_its_heartbeat_is_fresh(tmp_path):
     """A nested batch in a job with its own PID namespace: its pid means nothing here."""
-    batch = make_batch(tmp_path, "nested", "nested")
-    record = json.loads((batch / "owner.json").read_text())
-    record.update(pid=dead_pid(), pid_namespace=int(record["pid_namespace"]) + 1)
-    (batch / "owner.json").write_text(json.dumps(record))
+    other_namespace = os.stat("/proc/self/ns/pid").st_ino + 1
+    make_batch(tmp_path, "nested", "nested", pid=dead_pid(), pid_namespace=other_namespace)
     assert find_dead_batches(tmp_path, stale_after_s=600) == []
-    old = time.time() - 700
-    os.utime(batch / "owner.json", (old, old))
+    age(owner_path(tmp_path, "nested"), 700)
     assert [d.name for d, _ in find_dead_batches(tmp_path, stale_after_s=600)] == ["nested"]
 
 
 def test_owner_after_a_reboot_is_judged_by_its_heartbeat_not_its_pid(tmp_path):
-    batch = make_batch(tmp_path, "rebooted", "rebooted", boot_id="another-boot",
-                       pid=os.getpid())
-    old = time.time() - 700
-    os.utime(batch / "owner.json", (old, old))
+    make_batch(tmp_path, "rebooted", "rebooted", boot_id="another-boot", pid=os.getpid())
+    assert find_dead_batches(tmp_path, stale_after_s=600) == []
+    age(owner_path(tmp_path, "rebooted"), 700)
     assert [d.name for d, _ in find_dead_batches(tmp_path, stale_after_s=600)] == ["rebooted"]
 
 
 def test_abandoned_batch_is_dead_while_its_process_lives(tmp_path):
-    from joblib_htcondor._recovery import mark_abandoned
+    from joblib_htcondor import _core
 
-    batch = make_batch(tmp_path, "abandoned", "abandoned")
+    make_batch(tmp_path, "abandoned", "abandoned")
     assert find_dead_batches(tmp_path) == []
-    mark_abandoned(batch)
+    _core.ContentStore(str(tmp_path / "store")).mark_abandoned("abandoned")
     assert [d.name for d, _ in find_dead_batches(tmp_path)] == ["abandoned"]
 
 
@@ -357,7 +352,9 @@ def test_close_cleans_up_and_then_raises_when_the_engines_shutdown_fails(tmp_pat
     with pytest.raises(SchedulerError, match="Failed to connect to local queue manager"):
         batch.close()
     assert not batch._collector.is_alive()
-    assert sorted(p.name for p in batch.dir.iterdir()) == ["owner.json"]
-    assert json.loads((batch.dir / "owner.json").read_text())["abandoned"] is True
-    assert not (tmp_path / "store" / "refs" / batch.batch_id).exists(), "store not released"
+    assert list(batch.dir.iterdir()) == [], "the emptied directory stays for the recovery"
+    record = read_record(tmp_path, batch.batch_id)
+    assert record.owner.abandoned and record.owner.lineage == batch.lineage
     assert [d.name for d, _ in find_dead_batches(tmp_path)] == [batch.batch_id]
+    assert recover(tmp_path)["batches"] == [batch.batch_id]
+    assert read_record(tmp_path, batch.batch_id) is None, "the recovery dropped the record"

@@ -20,6 +20,7 @@ import time
 import pytest
 from joblib import Parallel, delayed
 from joblib_htcondor._recovery import recover
+from owner_records import owner_path, read_record
 from test_faults_support import (
     batch_dirs,
     condor,
@@ -92,10 +93,9 @@ def job_history(shared, want: int) -> dict:
 
 
 def owner_pid(batch_dir) -> int:
-    try:
-        return json.loads((batch_dir / "owner.json").read_text())["pid"]
-    except (OSError, ValueError):
-        return 0
+    """The pid the batch's owner record names (0: no record yet)."""
+    record = read_record(batch_dir.parent.parent, batch_dir.name)
+    return record.owner.pid if record is not None else 0
 
 
 def slow_job_lookup(base) -> dict:
@@ -168,7 +168,7 @@ def test_a_killed_run_not_resumed_within_its_grace_is_cleaned_up_by_the_next_run
         testbed_shared_dir):
     base, shared = testbed_shared_dir, testbed_shared_dir / "data"
     orphans = {job["id"] for job in crash_mid_run(base, shared, resume=True, resume_grace=3)}
-    owner = shared / "batches" / batch_dirs(shared)[0] / "owner.json"
+    owner = owner_path(shared, batch_dirs(shared)[0])
     wait_until(lambda: time.time() - owner.stat().st_mtime > 3, 30, "the grace of 3 s passed")
     started = time.monotonic()
     # What the start of the next run in this directory does (any run, resuming or not).

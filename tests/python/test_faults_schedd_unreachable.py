@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import pytest
+from owner_records import make_batch, read_record
 from test_faults_support import batch_dirs, condor, jobs_of, wait_until
 
 SCHEDD_DOWN = "ERROR: Failed to connect to local queue manager"
@@ -75,14 +76,13 @@ def test_held_job_while_condor_rm_cannot_reach_the_schedd_raises_in_a_live_calle
     assert outcome["error"] == "SchedulerError", outcome
     assert "condor_rm exited with 1 (5 attempts" in outcome["message"], outcome
     assert SCHEDD_DOWN in outcome["message"], outcome
-    # What is left: the held jobs, and the batch directory with only its owner
+    # What is left: the held jobs, the batch directory, emptied, and its owner
     # record, marked abandoned; the log says how to remove them.
     left = jobs_of(shared)
     assert left and all(job["status"] == 5 for job in left), left
     (name,) = batch_dirs(shared)
-    batch = shared / "batches" / name
-    assert sorted(p.name for p in batch.iterdir()) == ["owner.json"]
-    assert json.loads((batch / "owner.json").read_text())["abandoned"] is True
+    assert list((shared / "batches" / name).iterdir()) == []
+    assert read_record(shared, name).owner.abandoned
     assert "joblib_htcondor.cleanup --path" in done.stderr
     # The cleanup command, with the real condor_rm, removes what was left.
     started = time.monotonic()
@@ -113,20 +113,14 @@ def submit_bystander(where: Path) -> str:
 @pytest.mark.htcondor
 @pytest.mark.timeout(120)
 def test_planted_hostile_lineage_removes_no_job_of_the_user(testbed_shared_dir):
-    from joblib_htcondor._params import parse_params
-    from joblib_htcondor._recovery import recover, write_owner
+    from joblib_htcondor._recovery import recover
 
     shared = testbed_shared_dir / "data"
     job_id = submit_bystander(testbed_shared_dir)
     try:
-        batch = shared / "batches" / "planted"
-        batch.mkdir(parents=True)
-        write_owner(batch, "planted", parse_params({"scheduler": "htcondor"}))
-        record = json.loads((batch / "owner.json").read_text())
         dead = subprocess.Popen(["true"])
         dead.wait()
-        record.update(pid=dead.pid, lineage='x" || true || "')
-        (batch / "owner.json").write_text(json.dumps(record))
+        make_batch(shared, "planted", 'x" || true || "', scheduler="htcondor", pid=dead.pid)
         summary = recover(shared)
         assert summary["batches"] == ["planted"] and summary["job_sets_removed"] == 0
         status = condor("condor_q", job_id, "-af", "JobStatus").strip()

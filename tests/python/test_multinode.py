@@ -24,6 +24,7 @@ from joblib import Parallel, delayed, parallel_config
 from joblib_htcondor import register_htcondor
 from joblib_htcondor._recovery import find_dead_batches
 from joblib_htcondor._serialization import collect_garbage
+from owner_records import read_record
 from pool_helpers import condor, last_cluster, pool_address
 
 register_htcondor()
@@ -197,8 +198,8 @@ def test_cleanup_on_the_submit_side_leaves_live_batches_on_nodes_alone(testbed_s
     deadline = time.monotonic() + 240
     # Wait until level-1 batches exist (their owners run on the nodes).
     while time.monotonic() < deadline and runner.is_alive():
-        owners = [json.loads(p.read_text()) for p in batches.glob("*/owner.json")]
-        if sum(o["host"].startswith("node") for o in owners) >= 1:
+        records = [read_record(testbed_shared_dir, d.name) for d in batches.glob("*-L*")]
+        if sum(r.owner.host.startswith("node") for r in records if r is not None) >= 1:
             break
         time.sleep(0.5)
     else:

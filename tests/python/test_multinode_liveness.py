@@ -8,7 +8,6 @@ never judge it dead, whatever its pid means here.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import threading
@@ -18,6 +17,7 @@ import pytest
 from joblib import Parallel, delayed, parallel_config
 from joblib_htcondor import register_htcondor
 from joblib_htcondor._recovery import find_dead_batches
+from owner_records import owner_path, read_record
 from pool_helpers import pool_address
 
 register_htcondor()
@@ -57,7 +57,8 @@ def test_a_live_batch_on_a_node_with_the_callers_host_name_is_never_judged_dead(
     batches = testbed_shared_dir / "batches"
     try:
         while runner.is_alive():
-            level1 = [d for d in batches.glob("*-L1-*") if (d / "owner.json").exists()]
+            level1 = [d for d in batches.glob("*-L1-*") if owner_path(testbed_shared_dir,
+                                                                       d.name).exists()]
             if level1:
                 # Judged, not acted upon: no job is removed by this test.
                 dead_seen = [d.name for d, _ in find_dead_batches(testbed_shared_dir)]
@@ -68,7 +69,7 @@ def test_a_live_batch_on_a_node_with_the_callers_host_name_is_never_judged_dead(
     assert not runner.is_alive()
     hosts = {host for host, _ in results["out"]}
     assert hosts == {socket.gethostname()}  # the nodes do answer with our name
-    owners = [json.loads((d / "owner.json").read_text())
-              for d in batches.glob("*-L1-*") if (d / "owner.json").exists()]
+    owners = [read_record(testbed_shared_dir, d.name) for d in batches.glob("*-L1-*")]
+    owners = [(r.owner, r.heartbeat_age_s) for r in owners if r is not None]
     assert level1, "no level-1 batch was seen running"
     assert dead_seen == [], (dead_seen, owners)

@@ -19,20 +19,20 @@ namespace jhtc {
 
 namespace {
 
-// "host pid start_ticks [boot_id pid_namespace]": the last two since owner_identity.
-std::optional<OwnerIdentity> read_owner(const std::filesystem::path& path) {
+std::optional<OwnerRecord> read_owner_record(const std::filesystem::path& path) {
   std::ifstream in(path);
-  OwnerIdentity owner;
-  if (!(in >> owner.host >> owner.pid >> owner.start_ticks)) return std::nullopt;
-  if (!(in >> owner.boot_id >> owner.pid_namespace)) owner.boot_id.clear(), owner.pid_namespace = 0;
-  return owner;
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in) return std::nullopt;
+  auto owner = parse_batch_owner(text.str());
+  if (!owner) return std::nullopt;
+  return OwnerRecord{std::move(*owner), store::age_seconds(path)};
 }
 
 bool batch_is_dead(const std::filesystem::path& batch_dir, double stale_after_s) {
-  const auto owner_path = batch_dir / "owner";
-  const auto owner = read_owner(owner_path);
-  if (!owner) return store::age_seconds(batch_dir) > stale_after_s;
-  return !owner_is_alive(*owner, store::age_seconds(owner_path), stale_after_s);
+  const auto record = read_owner_record(batch_dir / "owner");
+  if (!record) return store::age_seconds(batch_dir) > stale_after_s;
+  return record->is_dead(stale_after_s);
 }
 
 }  // namespace
@@ -63,7 +63,8 @@ void ContentStore::record_ref(std::string_view batch_id, const std::string& dige
   writer_for(batch_id).add(digest, size);
 }
 
-bool ContentStore::open_batch(std::string_view batch_id, Durability durability) {
+bool ContentStore::open_batch(std::string_view batch_id, Durability durability,
+                              BatchOwner about) {
   store::check_batch_id(batch_id);
   store::StoreLock lock(root_, store::StoreLock::Mode::shared);
   const auto dir = root_ / "refs" / std::string(batch_id);
@@ -73,12 +74,10 @@ bool ContentStore::open_batch(std::string_view batch_id, Durability durability) 
   struct stat owner {};
   if (::lstat((dir / "owner").c_str(), &owner) == 0) return false;
   const auto temp = dir / store::unique_temp_name(".owner.tmp.");
-  std::ostringstream text;
-  const OwnerIdentity self = this_process_identity();
-  text << self.host << ' ' << self.pid << ' ' << self.start_ticks << ' '
-       << (self.boot_id.empty() ? "-" : self.boot_id) << ' ' << self.pid_namespace << '\n';
-  const std::string line = text.str();
-  const std::span<const std::byte> parts[] = {std::as_bytes(std::span(line.data(), line.size()))};
+  about.process = this_process_identity();
+  const std::string record = format_batch_owner(about);
+  const std::span<const std::byte> parts[] = {
+      std::as_bytes(std::span(record.data(), record.size()))};
   store::write_file_atomically(temp, parts, store::kPrivateFileMode, durability);
   // link() fails if the owner exists: the first process to claim the batch keeps it.
   const bool claimed = ::link(temp.c_str(), (dir / "owner").c_str()) == 0;
@@ -86,6 +85,36 @@ bool ContentStore::open_batch(std::string_view batch_id, Durability durability) 
   ::unlink(temp.c_str());
   if (!claimed && err != EEXIST) store::throw_errno(err, "cannot claim batch", dir / "owner");
   return claimed;
+}
+
+std::optional<OwnerRecord> ContentStore::owner_of(std::string_view batch_id) const {
+  store::check_batch_id(batch_id);
+  return read_owner_record(root_ / "refs" / std::string(batch_id) / "owner");
+}
+
+void ContentStore::rewrite_owner(std::string_view batch_id, const BatchOwner& owner,
+                                 Durability durability) {
+  // Replaced whole by a rename: a reader sees the old record or the new one.
+  const std::string record = format_batch_owner(owner);
+  const std::span<const std::byte> parts[] = {
+      std::as_bytes(std::span(record.data(), record.size()))};
+  store::write_file_atomically(root_ / "refs" / std::string(batch_id) / "owner", parts,
+                               store::kPrivateFileMode, durability);
+}
+
+void ContentStore::take_over(std::string_view batch_id, BatchOwner about,
+                             Durability durability) {
+  store::check_batch_id(batch_id);
+  store::make_dirs(root_ / "refs" / std::string(batch_id), store::kPrivateDirMode);
+  about.process = this_process_identity();
+  rewrite_owner(batch_id, about, durability);
+}
+
+void ContentStore::mark_abandoned(std::string_view batch_id) {
+  auto record = owner_of(batch_id);
+  if (!record || record->owner.abandoned) return;
+  record->owner.abandoned = true;
+  rewrite_owner(batch_id, record->owner, Durability::crash_safe);
 }
 
 void ContentStore::heartbeat(std::string_view batch_id) {
