@@ -24,14 +24,14 @@
 namespace jhtc {
 
 struct BatchOwner {
-  OwnerIdentity process;       // who runs the batch; ContentStore fills it in
-  std::string lineage;         // "<root batch>/.../<batch>": the JhtcLineage of its jobs
-  std::string scheduler;       // "htcondor" or "local"; empty in a store-only record
-  std::string pool;            // where the jobs are queued (empty: the local pool, schedd)
+  OwnerIdentity process;  // who runs the batch; ContentStore fills it in
+  std::string lineage;    // "<root batch>/.../<batch>": the JhtcLineage of its jobs
+  std::string scheduler;  // "htcondor" or "local"; empty in a store-only record
+  std::string pool;       // where the jobs are queued (empty: the local pool, schedd)
   std::string schedd;
-  std::string event_log;       // the jobs' event log, for a rerun that adopts them
+  std::string event_log;                 // the jobs' event log, for a rerun that adopts them
   std::optional<double> resume_grace_s;  // a resume=True root batch waits this long
-  bool abandoned = false;      // ended without removing its jobs: dead whoever runs
+  bool abandoned = false;                // ended without removing its jobs: dead whoever runs
 };
 
 // A record as read back, with its heartbeat's age (seconds; < 0: unknown).

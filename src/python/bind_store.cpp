@@ -12,8 +12,8 @@
 #include <stdexcept>
 #include <vector>
 
-#include "jhtc/content_store.hpp"
 #include "jhtc/batch_owner.hpp"
+#include "jhtc/content_store.hpp"
 #include "jhtc/signing.hpp"
 #include "store/fs_util.hpp"
 

@@ -15,10 +15,10 @@
 #include <system_error>
 
 #include "jhtc/journal.hpp"
-#include "util/json_text.hpp"
 #include "journal/usage_json.hpp"
 #include "store/fs_util.hpp"
 #include "util/errno_text.hpp"
+#include "util/json_text.hpp"
 
 namespace jhtc {
 

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "util/json_text.hpp"
 #include "journal/run_report_fold.hpp"
+#include "util/json_text.hpp"
 
 namespace jhtc {
 namespace report {

@@ -9,8 +9,8 @@
 #include <stdexcept>
 
 #include "journal/journal_test_util.hpp"
-#include "util/json_text.hpp"
 #include "journal/run_summary.hpp"
+#include "util/json_text.hpp"
 
 namespace jhtc {
 namespace {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <sstream>
+#include <utility>
 
 #include "util/json_text.hpp"
 
@@ -30,33 +31,44 @@ bool parse_identity_line(std::string_view line, OwnerIdentity& identity) {
 }
 
 // One member of the JSON object; `is_string` tells a JSON string from a literal
-// (null, true, a number), which read_value_text returns alike.
+// (null, true, a number), which read_value_text returns alike. Unknown members are
+// a newer writer's: skipped.
 bool apply_member(BatchOwner& owner, const std::string& key, const std::string& value,
                   bool is_string, bool& has_pid) {
   const bool null = !is_string && value == "null";
-  const auto text = [&](std::string& field) { field = null ? std::string() : value; };
-  if (key == "lineage") text(owner.lineage);
-  else if (key == "scheduler") text(owner.scheduler);
-  else if (key == "pool") text(owner.pool);
-  else if (key == "schedd") text(owner.schedd);
-  else if (key == "event_log") text(owner.event_log);
-  else if (key == "host") text(owner.process.host);
-  else if (key == "boot_id") text(owner.process.boot_id);
-  else if (key == "abandoned") owner.abandoned = !is_string && value == "true";
-  else if (key == "resume_grace_s") {
-    double grace = 0;
-    if (null) owner.resume_grace_s.reset();
-    else if (is_string || !parse_number(value, grace) || !std::isfinite(grace)) return false;
-    else owner.resume_grace_s = grace;
-  } else if (key == "pid") {
+  const std::pair<const char*, std::string*> texts[] = {{"lineage", &owner.lineage},
+                                                        {"scheduler", &owner.scheduler},
+                                                        {"pool", &owner.pool},
+                                                        {"schedd", &owner.schedd},
+                                                        {"event_log", &owner.event_log},
+                                                        {"host", &owner.process.host},
+                                                        {"boot_id", &owner.process.boot_id}};
+  for (const auto& [name, field] : texts) {
+    if (key != name) continue;
+    *field = null ? std::string() : value;
+    return true;
+  }
+  if (key == "abandoned") {
+    owner.abandoned = !is_string && value == "true";
+    return true;
+  }
+  if (key == "pid") {
     has_pid = !is_string && parse_number(value, owner.process.pid);
     return has_pid;
-  } else if (key == "start_ticks" || key == "pid_namespace") {
-    auto& field = key == "start_ticks" ? owner.process.start_ticks : owner.process.pid_namespace;
-    if (null) field = 0;
-    else if (is_string || !parse_number(value, field)) return false;
   }
-  return true;  // unknown members: a newer writer's
+  if (key == "resume_grace_s") {
+    double grace = 0;
+    if (null) return owner.resume_grace_s.reset(), true;
+    if (is_string || !parse_number(value, grace) || !std::isfinite(grace)) return false;
+    owner.resume_grace_s = grace;
+    return true;
+  }
+  if (key == "start_ticks" || key == "pid_namespace") {
+    auto& field = key == "start_ticks" ? owner.process.start_ticks : owner.process.pid_namespace;
+    if (null) return field = 0, true;
+    return !is_string && parse_number(value, field);
+  }
+  return true;
 }
 
 bool parse_object(std::string_view text, BatchOwner& owner, bool& has_pid) {

@@ -63,8 +63,7 @@ void ContentStore::record_ref(std::string_view batch_id, const std::string& dige
   writer_for(batch_id).add(digest, size);
 }
 
-bool ContentStore::open_batch(std::string_view batch_id, Durability durability,
-                              BatchOwner about) {
+bool ContentStore::open_batch(std::string_view batch_id, Durability durability, BatchOwner about) {
   store::check_batch_id(batch_id);
   store::StoreLock lock(root_, store::StoreLock::Mode::shared);
   const auto dir = root_ / "refs" / std::string(batch_id);
@@ -102,8 +101,7 @@ void ContentStore::rewrite_owner(std::string_view batch_id, const BatchOwner& ow
                                store::kPrivateFileMode, durability);
 }
 
-void ContentStore::take_over(std::string_view batch_id, BatchOwner about,
-                             Durability durability) {
+void ContentStore::take_over(std::string_view batch_id, BatchOwner about, Durability durability) {
   store::check_batch_id(batch_id);
   store::make_dirs(root_ / "refs" / std::string(batch_id), store::kPrivateDirMode);
   about.process = this_process_identity();
