@@ -1,20 +1,12 @@
-// The one owner record: its text, the earlier forms it still reads, and the store
-// calls that write it (open_batch, take_over, mark_abandoned).
+// The one owner record: its text, the earlier forms it still reads, and its rule.
+// The store calls that write it: store_refs_test.cpp.
 #include "jhtc/batch_owner.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <chrono>
-#include <filesystem>
-#include <fstream>
+#include <cstdint>
 #include <sstream>
 #include <string>
-
-#include "jhtc/content_store.hpp"
-
-namespace fs = std::filesystem;
-using namespace std::chrono_literals;
 
 namespace {
 
@@ -113,59 +105,6 @@ TEST(OwnerRecord, WaitsForResumeOnlyAsARootWithinItsGrace) {
   record.owner.resume_grace_s = 1800;
   record.owner.abandoned = true;
   EXPECT_FALSE(record.waits_for_resume("root"));
-}
-
-class StoreOwnerTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "jhtc-owner-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
-};
-
-TEST_F(StoreOwnerTest, OpenBatchWritesTheRecordNamingThisProcess) {
-  jhtc::ContentStore store(dir_);
-  ASSERT_TRUE(store.open_batch("b", jhtc::Durability::atomic, sample()));
-  const auto record = store.owner_of("b");
-  ASSERT_TRUE(record.has_value());
-  EXPECT_EQ(record->owner.process.pid, ::getpid()) << "the store names the writer";
-  EXPECT_EQ(record->owner.lineage, sample().lineage);
-  EXPECT_GE(record->heartbeat_age_s, 0);
-  EXPECT_FALSE(record->is_dead(600));
-  EXPECT_FALSE(store.owner_of("none").has_value());
-}
-
-TEST_F(StoreOwnerTest, TakeOverNamesThisProcessWithTheGivenRecord) {
-  jhtc::ContentStore store(dir_);
-  ASSERT_TRUE(store.open_batch("killed", jhtc::Durability::atomic, sample()));
-  std::ofstream(dir_ / "refs" / "killed" / "owner") << "elsewhere 1 1 - 0\n{\"lineage\":\"k\"}\n";
-  ASSERT_EQ(store.owner_of("killed")->owner.process.host, "elsewhere");
-  store.take_over("killed", store.owner_of("killed")->owner, jhtc::Durability::atomic);
-  const auto record = store.owner_of("killed");
-  EXPECT_EQ(record->owner.process.pid, ::getpid());
-  EXPECT_EQ(record->owner.lineage, "k");
-}
-
-TEST_F(StoreOwnerTest, AnAbandonedBatchKeepsItsRecordAndReferencesUntilCollected) {
-  jhtc::ContentStore store(dir_);
-  ASSERT_TRUE(store.open_batch("b", jhtc::Durability::atomic, sample()));
-  const std::string data(100, 'x');
-  const auto digest = store.put(std::as_bytes(std::span(data.data(), data.size())), "b");
-  store.mark_abandoned("b");
-  const auto record = store.owner_of("b");
-  ASSERT_TRUE(record.has_value());
-  EXPECT_TRUE(record->owner.abandoned);
-  EXPECT_EQ(record->owner.lineage, sample().lineage) << "the rest of the record kept";
-  EXPECT_EQ(jhtc::batch_owner_state(dir_, "b", 3600s), jhtc::OwnerState::gone);
-  EXPECT_EQ(store.collect_garbage(3600s, {"b"}).batches_removed, 0u) << "kept when told";
-  EXPECT_TRUE(store.contains(digest));
-  EXPECT_EQ(store.collect_garbage(3600s).batches_removed, 1u);
-  EXPECT_FALSE(store.contains(digest));
-  store.mark_abandoned("b");  // no record: nothing to mark
-  EXPECT_FALSE(store.owner_of("b").has_value());
 }
 
 }  // namespace

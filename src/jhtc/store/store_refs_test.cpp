@@ -261,6 +261,57 @@ TEST_F(StoreRefsTest, OwnerOfThisNamespaceIsJudgedByItsPid) {
       << "a fresh heartbeat does not save a pid that is gone where it was taken";
 }
 
+// What a batch's caller opens the store with (batch_owner.hpp).
+jhtc::BatchOwner owner_sample() {
+  jhtc::BatchOwner owner;
+  owner.lineage = "root/nested";
+  owner.scheduler = "htcondor";
+  owner.event_log = "/shared/batches/nested/condor.log";
+  return owner;
+}
+
+TEST_F(StoreRefsTest, OpenBatchWritesTheRecordNamingThisProcess) {
+  jhtc::ContentStore store(dir_);
+  ASSERT_TRUE(store.open_batch("b", jhtc::Durability::atomic, owner_sample()));
+  const auto record = store.owner_of("b");
+  ASSERT_TRUE(record.has_value());
+  EXPECT_EQ(record->owner.process.pid, ::getpid()) << "the store names the writer";
+  EXPECT_EQ(record->owner.lineage, owner_sample().lineage);
+  EXPECT_GE(record->heartbeat_age_s, 0);
+  EXPECT_FALSE(record->is_dead(600));
+  EXPECT_FALSE(store.owner_of("none").has_value());
+}
+
+TEST_F(StoreRefsTest, TakeOverNamesThisProcessWithTheGivenRecord) {
+  jhtc::ContentStore store(dir_);
+  ASSERT_TRUE(store.open_batch("killed", jhtc::Durability::atomic, owner_sample()));
+  std::ofstream(dir_ / "refs" / "killed" / "owner") << "elsewhere 1 1 - 0\n{\"lineage\":\"k\"}\n";
+  ASSERT_EQ(store.owner_of("killed")->owner.process.host, "elsewhere");
+  store.take_over("killed", store.owner_of("killed")->owner, jhtc::Durability::atomic);
+  const auto record = store.owner_of("killed");
+  EXPECT_EQ(record->owner.process.pid, ::getpid());
+  EXPECT_EQ(record->owner.lineage, "k");
+}
+
+TEST_F(StoreRefsTest, AnAbandonedBatchKeepsItsRecordAndReferencesUntilCollected) {
+  jhtc::ContentStore store(dir_);
+  ASSERT_TRUE(store.open_batch("b", jhtc::Durability::atomic, owner_sample()));
+  const std::string data(100, 'x');
+  const auto digest = store.put(std::as_bytes(std::span(data.data(), data.size())), "b");
+  store.mark_abandoned("b");
+  const auto record = store.owner_of("b");
+  ASSERT_TRUE(record.has_value());
+  EXPECT_TRUE(record->owner.abandoned);
+  EXPECT_EQ(record->owner.lineage, owner_sample().lineage) << "the rest of the record kept";
+  EXPECT_EQ(jhtc::batch_owner_state(dir_, "b", 3600s), jhtc::OwnerState::gone);
+  EXPECT_EQ(store.collect_garbage(3600s, {"b"}).batches_removed, 0u) << "kept when told";
+  EXPECT_TRUE(store.contains(digest));
+  EXPECT_EQ(store.collect_garbage(3600s).batches_removed, 1u);
+  EXPECT_FALSE(store.contains(digest));
+  store.mark_abandoned("b");  // no record: nothing to mark
+  EXPECT_FALSE(store.owner_of("b").has_value());
+}
+
 TEST(ProcessStartTicks, IsNonZeroForSelfAndZeroForNoProcess) {
   EXPECT_GT(jhtc::store::process_start_ticks(::getpid()), 0u);
   EXPECT_EQ(jhtc::store::process_start_ticks(999999999), 0u);
