@@ -3,19 +3,19 @@ the backend with the latency settings before issue 18: a fixed 0.25 s gather win
 HTCondor, the event log polled every 0.25 s (no inotify), and a leaf throttle of twice
 the pool's slots. For before/after timings of the pool tests with the same build."""
 
-from joblib_htcondor import _batch, _defaults
+from joblib_htcondor import _defaults, _job_description
 
-_batch.GATHER_S["htcondor"] = {"quiet": 0.25, "most": 0.25}
-_options = _batch.Batch._driver_options
+_job_description.GATHER_S["htcondor"] = {"quiet": 0.25, "most": 0.25}
+_options = _job_description.JobDescription.driver_options
 
 
-def _polling_options(batch):
-    options = _options(batch)
+def _polling_options(jobs):
+    options = _options(jobs)
     options.event_log_inotify = False
     return options
 
 
-_batch.Batch._driver_options = _polling_options
+_job_description.JobDescription.driver_options = _polling_options
 
 
 def _twice_the_slots(params, level):
@@ -28,4 +28,3 @@ def _twice_the_slots(params, level):
 
 _leaf_throttle = _defaults.default_htcondor_throttle
 _defaults.default_htcondor_throttle = _twice_the_slots
-_batch.default_htcondor_throttle = _twice_the_slots

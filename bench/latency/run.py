@@ -16,7 +16,7 @@ Cases:
   (quiet = longest = 0.25 s), the event log polled every 0.25 s, and a throttle of
   twice the pool's slots (the default then);
 - after, for each throttle in --throttles and pre-dispatch in --pre-dispatch: the
-  adaptive gather (quiet and longest gather of _batch.GATHER_S) and the event log
+  adaptive gather (quiet and longest gather of _job_description.GATHER_S) and the event log
   followed with inotify.
 """
 
@@ -34,7 +34,7 @@ from pathlib import Path
 
 import joblib_htcondor
 from joblib import Parallel, delayed, parallel_config
-from joblib_htcondor import _batch, _defaults
+from joblib_htcondor import _defaults, _job_description
 from joblib_htcondor._params import parse_params
 
 
@@ -78,22 +78,22 @@ class Settings:
         self.gather, self.inotify = gather, inotify
 
     def __enter__(self):
-        self.saved_gather = dict(_batch.GATHER_S["htcondor"])
-        self.saved_options = _batch.Batch._driver_options
+        self.saved_gather = dict(_job_description.GATHER_S["htcondor"])
+        self.saved_options = _job_description.JobDescription.driver_options
         if self.gather is not None:
-            _batch.GATHER_S["htcondor"] = self.gather
+            _job_description.GATHER_S["htcondor"] = self.gather
         if not self.inotify:
             saved = self.saved_options
 
-            def polling_options(batch):
-                options = saved(batch)
+            def polling_options(jobs):
+                options = saved(jobs)
                 options.event_log_inotify = False
                 return options
-            _batch.Batch._driver_options = polling_options
+            _job_description.JobDescription.driver_options = polling_options
 
     def __exit__(self, *exc):
-        _batch.GATHER_S["htcondor"] = self.saved_gather
-        _batch.Batch._driver_options = self.saved_options
+        _job_description.GATHER_S["htcondor"] = self.saved_gather
+        _job_description.JobDescription.driver_options = self.saved_options
 
 
 def ours(directory: Path, n: int, throttle, pre_dispatch: str, settings: Settings) -> float:
@@ -156,7 +156,7 @@ def main() -> None:
             for name, w in walls.items()]
     summary = {"tasks": args.tasks, "repeats": args.repeats,
                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-               "gather_after": _batch.GATHER_S["htcondor"],
+               "gather_after": _job_description.GATHER_S["htcondor"],
                "load_average": [round(min(loads), 1), round(max(loads), 1)], "rows": rows}
     print(json.dumps(summary, indent=1))
     if args.json:

@@ -7,27 +7,27 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from joblib_htcondor import _core
-from joblib_htcondor._batch import Batch
+from joblib_htcondor._job_description import JobDescription
 from joblib_htcondor._layout import SharedLayout
 from joblib_htcondor._params import parse_params
 
 
-def batch_like(tmp_path: Path, **params) -> SimpleNamespace:
-    """What Batch._driver_options and _level_limit read of a batch."""
-    return SimpleNamespace(params=parse_params(params), lineage="jhtc-r-L0-b1/jhtc-r-L1-b2",
-                           level=1, event_log=tmp_path / "logs" / "condor.log",
-                           layout=SharedLayout(tmp_path), root_batch_id="b1", throttle=7)
+def batch_like(tmp_path: Path, **params) -> JobDescription:
+    """The jobs of a level-1 batch with these parameters."""
+    return JobDescription(parse_params(params), level=1, batch_id="b2", root_batch_id="b1",
+                          lineage="jhtc-r-L0-b1/jhtc-r-L1-b2", layout=SharedLayout(tmp_path),
+                          batch_dir=tmp_path / "batch", logs_dir=tmp_path / "logs",
+                          event_log=tmp_path / "logs" / "condor.log", throttle=7, threads=1)
 
 
 def test_the_htcondor_options_carry_typed_values(tmp_path):
     batch = batch_like(tmp_path, pool="cm.example:9618", poll_interval=0.2,
                        extra_directives={"+ProjectName": '"ml"', "requirements": "True"},
                        max_idle_unmatched=90.5, log_dir_prefix=str(tmp_path))
-    options = Batch._driver_options(batch)
+    options = batch.driver_options()
     assert isinstance(options, _core.HTCondorOptions)
     assert options.pool == "cm.example:9618"
     assert options.schedd == ""
@@ -42,13 +42,13 @@ def test_the_htcondor_options_carry_typed_values(tmp_path):
 
 
 def test_an_unmatched_job_that_may_wait_forever_has_no_deadline(tmp_path):
-    options = Batch._driver_options(batch_like(tmp_path, max_idle_unmatched=None))
+    options = batch_like(tmp_path, max_idle_unmatched=None).driver_options()
     assert options.unmatched_after is None
     assert options.event_log == ""  # the driver's default, <batch_dir>/condor.log
 
 
 def test_the_local_scheduler_gets_its_own_options(tmp_path):
-    options = Batch._driver_options(batch_like(tmp_path, scheduler="local", fork_server=False))
+    options = batch_like(tmp_path, scheduler="local", fork_server=False).driver_options()
     assert isinstance(options, _core.LocalOptions)
     assert options.fork_server is False
     assert options.cores is None
@@ -56,12 +56,12 @@ def test_the_local_scheduler_gets_its_own_options(tmp_path):
 
 
 def test_the_level_cap_is_a_level_limit_only_with_throttle_scope_level(tmp_path):
-    assert Batch._level_limit(batch_like(tmp_path)) is None
-    limit = Batch._level_limit(batch_like(tmp_path, throttle_scope="level"))
+    assert batch_like(tmp_path).level_limit() is None
+    limit = batch_like(tmp_path, throttle_scope="level").level_limit()
     assert (limit.level, limit.cap) == (1, 7)
     assert limit.lock_path == str(tmp_path / "batches" / ".b1-L1.lock")
     local = batch_like(tmp_path, throttle_scope="level", scheduler="local")
-    assert Batch._level_limit(local) is None  # no schedd to count with
+    assert local.level_limit() is None  # no schedd to count with
 
 
 def template(tmp_path: Path) -> _core.JobTemplate:

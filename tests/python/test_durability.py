@@ -16,7 +16,7 @@ import os
 import pytest
 from joblib import Parallel, delayed, parallel_config
 from joblib_htcondor import _core, register_htcondor, worker
-from joblib_htcondor._batch import durable_files
+from joblib_htcondor._job_description import durable_files
 from joblib_htcondor._serialization import TaskCodec
 from joblib_htcondor._task import result_path_for
 

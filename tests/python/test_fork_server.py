@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 from joblib import Parallel, delayed, parallel_config
-from joblib_htcondor import JobFailedError, _batch, register_htcondor
+from joblib_htcondor import JobFailedError, _job_description, register_htcondor
 
 register_htcondor()
 
@@ -79,7 +79,8 @@ def test_the_server_imports_a_preloaded_module_once_per_process(tmp_path, monkey
     (tmp_path / "jhtc_import_marker.py").write_text(
         f"import os\nwith open({str(record)!r}, 'a') as f:\n    f.write(f'{{os.getpid()}}\\n')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(_batch, "PRELOADED", (*_batch.PRELOADED, "jhtc_import_marker"))
+    monkeypatch.setattr(_job_description, "PRELOADED",
+                        (*_job_description.PRELOADED, "jhtc_import_marker"))
     import jhtc_import_marker  # noqa: F401
 
     try:
@@ -126,9 +127,9 @@ def test_the_server_preloads_the_submodules_the_caller_imported(monkeypatch):
     # A job lacking sklearn.svm would import it again in every fork.
     import sklearn.svm  # noqa: F401
 
-    names = _batch.modules_to_preload().split(",")
+    names = _job_description.modules_to_preload().split(",")
     assert "sklearn" in names and "sklearn.svm" in names
     assert not [n for n in names if any(p.startswith("_") for p in n.split("."))]
-    monkeypatch.setattr(_batch, "PRELOAD_MAX_CHARS", 10)
-    bounded = _batch.modules_to_preload().split(",")
+    monkeypatch.setattr(_job_description, "PRELOAD_MAX_CHARS", 10)
+    bounded = _job_description.modules_to_preload().split(",")
     assert "sklearn" in bounded and "sklearn.svm" not in bounded, "the bound keeps the packages"

@@ -59,7 +59,7 @@ def test_without_inner_max_num_threads_jobs_use_their_request_cpus(tmp_path, sch
 
 
 def test_the_cap_is_request_cpus_rounded_up():
-    from joblib_htcondor._batch import thread_cap
+    from joblib_htcondor._job_description import thread_cap
     from joblib_htcondor._params import parse_params
     params = parse_params({"request_cpus": [2, 1.5]})
     assert [thread_cap(params, level, None) for level in (0, 1)] == [2, 2]
