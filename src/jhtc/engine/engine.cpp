@@ -9,6 +9,7 @@
 #include "engine/burst_gather.hpp"
 #include "engine/engine_state.hpp"
 #include "jhtc/errors.hpp"
+#include "util/quiet_thread.hpp"
 
 namespace jhtc {
 
@@ -30,8 +31,9 @@ Engine::Engine(EngineConfig config, std::unique_ptr<SchedulerDriver> driver,
   state_->disk = DiskBudget(config.disk_budget);
   state_->driver = std::move(driver);
   state_->observer = std::move(observer);
-  state_->dispatcher = std::thread([s = state_.get()] { s->run_dispatch_loop(); });
-  state_->tracker = std::thread([s = state_.get()] { s->run_tracking_loop(); });
+  // Neither thread takes a signal meant for the caller's main thread (quiet_thread.hpp).
+  state_->dispatcher = util::start_quiet_thread([s = state_.get()] { s->run_dispatch_loop(); });
+  state_->tracker = util::start_quiet_thread([s = state_.get()] { s->run_tracking_loop(); });
 }
 
 Engine::~Engine() {

@@ -2,6 +2,8 @@
 #include "jhtc/engine.hpp"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,7 +49,17 @@ struct Script {
   std::vector<TrackedJob> tracked;    // what track_jobs() was given
   std::string tracked_lineage, tracked_log;
   bool fail_track = false;  // track_jobs() throws
+  // Whether SIGTERM was blocked in the thread that called submit() (the dispatcher)
+  // and wait_events() (the tracker); -1: not called yet.
+  int submit_blocked_sigterm = -1;
+  int wait_blocked_sigterm = -1;
 };
+
+int sigterm_blocked_here() {
+  sigset_t mask;
+  pthread_sigmask(SIG_SETMASK, nullptr, &mask);
+  return sigismember(&mask, SIGTERM);
+}
 
 class ScriptedDriver final : public SchedulerDriver {
  public:
@@ -56,6 +68,7 @@ class ScriptedDriver final : public SchedulerDriver {
   void submit(std::span<const JobRequest> jobs) override {
     std::unique_lock lock(script_->mutex);
     script_->submit_entered = true;
+    script_->submit_blocked_sigterm = sigterm_blocked_here();
     script_->changed.notify_all();
     script_->changed.wait(lock, [&] { return !script_->block_submit; });
     if (script_->fail_submit) throw std::runtime_error("schedd said no");
@@ -64,6 +77,7 @@ class ScriptedDriver final : public SchedulerDriver {
   }
   std::vector<DriverEvent> wait_events(std::chrono::milliseconds timeout) override {
     std::unique_lock lock(script_->mutex);
+    script_->wait_blocked_sigterm = sigterm_blocked_here();
     if (std::exchange(script_->fail_wait, false)) throw std::runtime_error("event log unreadable");
     script_->changed.wait_for(lock, timeout,
                               [&] { return !script_->pending_events.empty() || woken_; });
@@ -176,6 +190,24 @@ class EngineTest : public ::testing::Test {
   std::unique_ptr<Engine> engine_;
   std::filesystem::path dir_;
 };
+
+TEST_F(EngineTest, ItsThreadsLeaveSignalsToTheCallersThreads) {
+  // A SIGTERM taken by an engine thread would leave a Python main thread blocked in
+  // a C call without running its handler (util/quiet_thread.hpp).
+  ASSERT_EQ(sigterm_blocked_here(), 0);
+  start({.throttle = 1});
+  submit(0);
+  wait_for_jobs(1);
+  for (int i = 0; i < 500; ++i) {  // the tracker waits in a loop from the start: 20 ms each
+    std::lock_guard lock(script_->mutex);
+    if (script_->wait_blocked_sigterm != -1) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  std::lock_guard lock(script_->mutex);
+  EXPECT_EQ(script_->submit_blocked_sigterm, 1) << "the dispatcher thread";
+  EXPECT_EQ(script_->wait_blocked_sigterm, 1) << "the tracker thread";
+  EXPECT_EQ(sigterm_blocked_here(), 0) << "the creating thread's mask is left as it was";
+}
 
 TEST_F(EngineTest, ThrottleCapsTasksInTheScheduler) {
   start({.throttle = 2});
