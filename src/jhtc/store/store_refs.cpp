@@ -29,6 +29,15 @@ std::optional<OwnerRecord> read_owner_record(const std::filesystem::path& path) 
   return OwnerRecord{std::move(*owner), store::age_seconds(path)};
 }
 
+// The owner record's text, written to `path` atomically (whole or absent).
+void write_owner_file(const std::filesystem::path& path, const BatchOwner& owner,
+                      Durability durability) {
+  const std::string record = format_batch_owner(owner);
+  const std::span<const std::byte> parts[] = {
+      std::as_bytes(std::span(record.data(), record.size()))};
+  store::write_file_atomically(path, parts, store::kPrivateFileMode, durability);
+}
+
 bool batch_is_dead(const std::filesystem::path& batch_dir, double stale_after_s) {
   const auto record = read_owner_record(batch_dir / "owner");
   if (!record) return store::age_seconds(batch_dir) > stale_after_s;
@@ -74,10 +83,7 @@ bool ContentStore::open_batch(std::string_view batch_id, Durability durability, 
   if (::lstat((dir / "owner").c_str(), &owner) == 0) return false;
   const auto temp = dir / store::unique_temp_name(".owner.tmp.");
   about.process = this_process_identity();
-  const std::string record = format_batch_owner(about);
-  const std::span<const std::byte> parts[] = {
-      std::as_bytes(std::span(record.data(), record.size()))};
-  store::write_file_atomically(temp, parts, store::kPrivateFileMode, durability);
+  write_owner_file(temp, about, durability);
   // link() fails if the owner exists: the first process to claim the batch keeps it.
   const bool claimed = ::link(temp.c_str(), (dir / "owner").c_str()) == 0;
   const int err = errno;
@@ -94,11 +100,7 @@ std::optional<OwnerRecord> ContentStore::owner_of(std::string_view batch_id) con
 void ContentStore::rewrite_owner(std::string_view batch_id, const BatchOwner& owner,
                                  Durability durability) {
   // Replaced whole by a rename: a reader sees the old record or the new one.
-  const std::string record = format_batch_owner(owner);
-  const std::span<const std::byte> parts[] = {
-      std::as_bytes(std::span(record.data(), record.size()))};
-  store::write_file_atomically(root_ / "refs" / std::string(batch_id) / "owner", parts,
-                               store::kPrivateFileMode, durability);
+  write_owner_file(root_ / "refs" / std::string(batch_id) / "owner", owner, durability);
 }
 
 void ContentStore::take_over(std::string_view batch_id, BatchOwner about, Durability durability) {
